@@ -1,0 +1,335 @@
+"""One clock, two speeds (DESIGN.md "One clock, two speeds").
+
+Everything on the bench that waits goes through one Clock:
+
+* ``RealClock``: wall time (monotonic). Timers and periodic tasks fire on absolute
+  deadlines, and pollers (CAN drains) run about every millisecond while the bench waits.
+* ``VirtualClock``: time moves only while the bench waits (``sleep``, the wait helpers).
+  Due events fire in time order (ties in the order they were scheduled), so the same
+  profile gives the same run, byte for byte.
+
+Both kinds share the scheduling API:
+
+* ``call_at`` / ``call_later`` / ``every``: callbacks on the clock. Callbacks must not
+  sleep: they react and return.
+* ``add_poller``: a function run after every event that sent traffic (virtual) or
+  every poll interval (real). CAN actors drain ``bus.recv(0)`` here; they own no thread.
+* ``add_in_flight_source``: socket front ends report messages they have received but not
+  answered; a virtual clock advances only when none are in flight.
+
+Wait helpers return the measured time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+from bench.core.errors import ClockError, WaitTimeout
+
+# How long a virtual clock waits (in wall time) for socket front ends to finish the
+# messages in flight before it declares the bench stuck.
+QUIESCE_LIMIT_S = 10.0
+# A ping-pong of pollers that keeps producing traffic at one instant is a bug.
+MAX_POLL_ROUNDS = 1000
+
+
+class InFlightSource(Protocol):
+    def in_flight(self) -> int:
+        """Messages received but not yet answered (0 when idle)."""
+
+
+class Timer:
+    """A scheduled callback; ``cancel()`` stops it from firing."""
+
+    __slots__ = ("when", "fn", "args", "cancelled")
+
+    def __init__(self, when: float, fn: Callable, args: tuple):
+        self.when = when
+        self.fn = fn
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Periodic:
+    """A callback on absolute deadlines ``first + k * period`` (no drift)."""
+
+    def __init__(self, clock: "Clock", period: float, fn: Callable, first: float):
+        if period <= 0:
+            raise ClockError(f"period must be > 0 s, got {period!r}")
+        self.clock = clock
+        self.period = period
+        self.fn = fn
+        self.first = first
+        self.count = 0
+        self.cancelled = False
+        self._timer = clock.call_at(first, self._fire)
+
+    def _fire(self) -> None:
+        if self.cancelled:
+            return
+        self.count += 1
+        # Schedule the next deadline before running, so a callback may cancel itself.
+        self._timer = self.clock.call_at(self.first + self.count * self.period, self._fire)
+        self.fn()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._timer.cancel()
+
+
+class Handle:
+    """Something registered on the clock that can be removed again."""
+
+    def __init__(self, remove: Callable[[], None]):
+        self._remove = remove
+
+    def remove(self) -> None:
+        self._remove()
+
+
+@dataclass
+class Settled:
+    """Result of ``wait_settled``: the settled value and how long settling took."""
+
+    value: float
+    elapsed: float  # bench seconds from the start of the wait to the start of the settled window
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (bench time, reading)
+
+
+class Clock:
+    """Shared scheduling machinery; subclasses decide how time passes."""
+
+    virtual: bool = False
+
+    def __init__(self, epoch: float):
+        # Unix time of bench time 0; ``wall_time()`` = epoch + now().
+        self.epoch = float(epoch)
+        self._queue: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._pollers: list[Callable[[], None]] = []
+        self._in_flight: list[InFlightSource] = []
+        self._traffic = False
+        self._sleeping = False
+        # Held while a callback runs on a real clock; socket front ends take it while they
+        # answer, so a reply never sees the plant half way through an event. A virtual
+        # clock needs no lock: its front ends answer only while the bench is blocked on
+        # the reply or waiting for them (quiesce), and a callback may itself query an
+        # instrument served in-process, which a held lock would deadlock.
+        self.lock = threading.RLock()
+        self._callback_guard = self.lock
+
+    # -- time -------------------------------------------------------------------------
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def wall_time(self) -> float:
+        """Unix time of the present bench instant."""
+        return self.epoch + self.now()
+
+    def wall_datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.wall_time(), tz=timezone.utc)
+
+    # -- scheduling -------------------------------------------------------------------
+    def call_at(self, when: float, fn: Callable, *args) -> Timer:
+        timer = Timer(float(when), fn, args)
+        heapq.heappush(self._queue, (timer.when, next(self._seq), timer))
+        return timer
+
+    def call_later(self, delay: float, fn: Callable, *args) -> Timer:
+        return self.call_at(self.now() + max(0.0, delay), fn, *args)
+
+    def every(self, period: float, fn: Callable, *, first_delay: float = 0.0) -> Periodic:
+        """Run ``fn`` every ``period`` s, the first time ``first_delay`` s from now."""
+        return Periodic(self, period, fn, self.now() + first_delay)
+
+    def add_poller(self, fn: Callable[[], None]) -> Handle:
+        self._pollers.append(fn)
+        return Handle(lambda: self._pollers.remove(fn) if fn in self._pollers else None)
+
+    def notify_traffic(self) -> None:
+        """Something was sent that a poller must pick up before time moves on."""
+        self._traffic = True
+
+    def add_in_flight_source(self, source: InFlightSource) -> Handle:
+        self._in_flight.append(source)
+        return Handle(lambda: self._in_flight.remove(source) if source in self._in_flight else None)
+
+    # -- waiting ----------------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        self.sleep_until(self.now() + max(0.0, seconds))
+
+    def sleep_until(self, when: float) -> None:
+        if self._sleeping:
+            raise ClockError("clock.sleep called from a clock callback; callbacks must not wait")
+        self._sleeping = True
+        try:
+            self._advance_to(when)
+        finally:
+            self._sleeping = False
+
+    def _advance_to(self, when: float) -> None:
+        raise NotImplementedError
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01,
+                   what: str = "condition") -> float:
+        """Wait until ``condition()`` is true; return the bench time it took.
+
+        Raises WaitTimeout (with the time waited) when it is still false after ``timeout``.
+        """
+        start = self.now()
+        deadline = start + timeout
+        while True:
+            if condition():
+                return self.now() - start
+            now = self.now()
+            if now >= deadline:
+                raise WaitTimeout(what, timeout, now - start)
+            self.sleep(min(poll, deadline - now))
+
+    def wait_settled(self, read: Callable[[], float], *, band: float, hold: float, timeout: float,
+                     poll: float = 0.05, target: float | None = None,
+                     what: str = "reading to settle") -> Settled:
+        """Wait until readings stay within ±band (of ``target``, or of each other) for ``hold`` s.
+
+        Returns the mean of the settled window and the time from the start of the wait to
+        the first reading of that window.
+        """
+        start = self.now()
+        deadline = start + timeout
+        window: list[tuple[float, float]] = []
+        samples: list[tuple[float, float]] = []
+        while True:
+            t, value = self.now(), float(read())
+            samples.append((t, value))
+            window.append((t, value))
+            if target is not None:
+                if abs(value - target) > band:
+                    window = []
+            else:
+                values = [v for _, v in window]
+                while values and max(values) - min(values) > 2 * band:
+                    window.pop(0)
+                    values.pop(0)
+            if window and window[-1][0] - window[0][0] >= hold:
+                mean = sum(v for _, v in window) / len(window)
+                return Settled(mean, window[0][0] - start, samples)
+            if t >= deadline:
+                raise WaitTimeout(what, timeout, t - start)
+            self.sleep(min(poll, deadline - t))
+
+    # -- shared helpers for subclasses ------------------------------------------------
+    def _pop_due(self, limit: float) -> Timer | None:
+        """Remove and return the next live timer due at or before ``limit``."""
+        queue = self._queue
+        while queue and queue[0][0] <= limit:
+            timer = heapq.heappop(queue)[2]
+            if not timer.cancelled:
+                return timer
+        return None
+
+    def _next_due(self) -> float | None:
+        queue = self._queue
+        while queue and queue[0][2].cancelled:
+            heapq.heappop(queue)
+        return queue[0][0] if queue else None
+
+    def _run(self, timer: Timer) -> None:
+        with self._callback_guard:
+            timer.fn(*timer.args)
+
+    def _run_pollers(self) -> None:
+        rounds = 0
+        while self._traffic:
+            self._traffic = False
+            rounds += 1
+            if rounds > MAX_POLL_ROUNDS:
+                raise ClockError("pollers keep producing traffic at one instant (ping-pong)")
+            with self._callback_guard:
+                for poller in list(self._pollers):
+                    poller()
+
+
+class VirtualClock(Clock):
+    """Bench time that moves only while the bench waits."""
+
+    virtual = True
+
+    def __init__(self, epoch: float = 0.0):
+        super().__init__(epoch)
+        self._now = 0.0
+        self._callback_guard = contextlib.nullcontext()
+
+    def now(self) -> float:
+        return self._now
+
+    def _quiesce(self) -> None:
+        """Let socket front ends answer every message in flight before time moves on."""
+        if not self._in_flight:
+            return
+        give_up = time.monotonic() + QUIESCE_LIMIT_S
+        while any(source.in_flight() for source in self._in_flight):
+            if time.monotonic() > give_up:
+                busy = [type(s).__name__ for s in self._in_flight if s.in_flight()]
+                raise ClockError(f"front ends still busy after {QUIESCE_LIMIT_S:g} s: {', '.join(busy)}")
+            time.sleep(0.0002)
+
+    def _advance_to(self, when: float) -> None:
+        when = max(when, self._now)
+        self._quiesce()
+        self._run_pollers()
+        while True:
+            timer = self._pop_due(when)
+            if timer is None:
+                break
+            if timer.when > self._now:
+                self._quiesce()
+                self._now = timer.when
+            self._run(timer)
+            self._run_pollers()
+        self._now = when
+
+
+class RealClock(Clock):
+    """Wall time; callbacks fire on absolute deadlines, pollers run every poll interval."""
+
+    virtual = False
+
+    def __init__(self, poll_interval: float = 0.001):
+        super().__init__(epoch=time.time())
+        self._t0 = time.monotonic()
+        self.poll_interval = poll_interval
+
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _advance_to(self, when: float) -> None:
+        while True:
+            now = self.now()
+            while (timer := self._pop_due(now)) is not None:
+                self._run(timer)
+            self._traffic = True  # hardware traffic arrives unannounced: always drain
+            self._run_pollers()
+            now = self.now()
+            if now >= when:
+                return
+            wake = min(when, now + self.poll_interval)
+            next_due = self._next_due()
+            if next_due is not None:
+                wake = min(wake, next_due)
+            delay = wake - self.now()
+            if delay > 0:
+                time.sleep(delay)
+
+
+def make_clock(virtual: bool, epoch: float = 0.0) -> Clock:
+    return VirtualClock(epoch) if virtual else RealClock()
