@@ -1,0 +1,156 @@
+"""The limits table (limits.toml) and the judging of one reading against one limit.
+
+Test cases look limits up by key (``<document>:<clause>:<quantity>``) and never write a
+figure inline. Judging follows the decision rule "simple acceptance" (DESIGN.md): the
+measured value against the limit, no guard band; the expanded uncertainty is reported
+beside it. A reading that is no number (an instrument's 9.9E+37, NaN, None) is
+``invalid``, never judged.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from bench.core.checks import Check, Verdict
+from bench.core.errors import BenchError
+
+DEFAULT_TABLE = Path(__file__).with_name("limits.toml")
+CONFIDENCES = ("T", "I", "U")
+# IEEE 488.2 instruments answer 9.9E+37 (9.91E+37: no data) for "cannot measure".
+INSTRUMENT_INVALID = 9.9e37
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    quantity: str
+    unit: str
+    source: str
+    confidence: str
+    low: float | None = None
+    high: float | None = None
+    low_exclusive: bool = False
+    high_exclusive: bool = False
+    relative_pct: float | None = None
+    absolute: float | None = None
+    floor: float = 0.0
+    equal: bool = False
+    figures: Mapping[str, float] = field(default_factory=dict)
+    note: str = ""
+    decision_rule: str = "simple acceptance"
+
+    def figure(self, name: str) -> float:
+        try:
+            return self.figures[name]
+        except KeyError:
+            raise BenchError(f"limit {self.key}: no figure {name!r} (has: {', '.join(self.figures) or 'none'})") from None
+
+    def bounds(self, reference: float | None = None) -> tuple[float | None, float | None]:
+        """Lower and upper bound of the judged value (a deviation for relative/absolute limits)."""
+        if self.relative_pct is not None:
+            if reference is None:
+                raise BenchError(f"limit {self.key} is relative: judge it with the reference value")
+            tol = max(abs(reference) * self.relative_pct / 100.0, self.floor)
+            return -tol, tol
+        if self.absolute is not None:
+            return -self.absolute, self.absolute
+        return self.low, self.high
+
+    def judge(self, value: float | str | None, *, reference: Any = None, uncertainty: float | None = None,
+              operating_point: Mapping[str, Any] | None = None, bench_time: float = 0.0,
+              detail: str = "") -> Check:
+        """One Check of ``value``.
+
+        For relative and absolute limits ``value`` is the deviation from ``reference``
+        (e.g. measured − demand); for ``equal`` limits it must equal ``reference``.
+        """
+        low, high = (None, None) if self.equal else self.bounds(reference if isinstance(reference, (int, float)) else None)
+        verdict = self._verdict(value, reference, low, high)
+        return Check(
+            key=self.key, quantity=self.quantity, value=_plain(value), unit=self.unit,
+            uncertainty=uncertainty, low=low, high=high, reference=_plain(reference),
+            decision_rule=self.decision_rule, verdict=verdict,
+            operating_point=dict(operating_point or {}), bench_time=bench_time,
+            source=self.source, confidence=self.confidence, detail=detail,
+        )
+
+    def _verdict(self, value, reference, low, high) -> Verdict:
+        if self.equal:
+            if value is None:
+                return "invalid"
+            return "pass" if value == reference else "fail"
+        if not is_number(value):
+            return "invalid"
+        if low is not None and (value < low or (self.low_exclusive and value == low)):
+            return "fail"
+        if high is not None and (value > high or (self.high_exclusive and value == high)):
+            return "fail"
+        return "pass"
+
+
+def is_number(value: Any) -> bool:
+    """A usable reading: a finite number below the instruments' 'cannot measure' code."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and abs(value) < INSTRUMENT_INVALID
+
+
+def _plain(value):
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class LimitsTable:
+    """All limits, by key."""
+
+    def __init__(self, limits: Mapping[str, Limit], path: Path):
+        self._limits = dict(limits)
+        self.path = path
+
+    def __getitem__(self, key: str) -> Limit:
+        try:
+            return self._limits[key]
+        except KeyError:
+            raise BenchError(f"{self.path}: no limit {key!r}") from None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._limits
+
+    def keys(self):
+        return self._limits.keys()
+
+    def values(self):
+        return self._limits.values()
+
+
+_FIELDS = {"quantity", "unit", "source", "confidence", "low", "high", "low_exclusive", "high_exclusive",
+           "relative_pct", "absolute", "floor", "equal", "figures", "note", "decision_rule"}
+
+
+def load_limits(path: str | Path = DEFAULT_TABLE) -> LimitsTable:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BenchError(f"{path}: cannot read the limits table ({exc})") from None
+    limits = {}
+    for key, entry in raw.items():
+        if key.count(":") != 2:
+            raise BenchError(f"{path}: {key}: a key <document>:<clause>:<quantity>")
+        unknown = set(entry) - _FIELDS
+        if unknown:
+            raise BenchError(f"{path}: {key}.{sorted(unknown)[0]}: unknown field; expected one of {sorted(_FIELDS)}")
+        for required in ("quantity", "unit", "source", "confidence"):
+            if required not in entry:
+                raise BenchError(f"{path}: {key}.{required}: missing")
+        if entry["confidence"] not in CONFIDENCES:
+            raise BenchError(f"{path}: {key}.confidence: one of T, I, U")
+        forms = [f for f in ("relative_pct", "absolute", "equal") if f in entry] + (
+            ["low/high"] if "low" in entry or "high" in entry else [])
+        if len(forms) != 1:
+            raise BenchError(f"{path}: {key}: exactly one of low/high, relative_pct, absolute, equal (got {forms})")
+        limits[key] = Limit(key=key, **entry)
+    return LimitsTable(limits, path)

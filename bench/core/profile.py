@@ -1,0 +1,597 @@
+"""Profiles: the pile model under test, the vehicle side, the bench wiring and `[sim]`.
+
+A profile is a TOML file (schema in profiles/README.md). ``load_profile`` validates the
+whole file before anything is opened: an unknown key, a wrong type, a missing value,
+ratings that contradict each other, an unknown driver, or a resource string its transport
+cannot parse ends in one ProfileError line naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from bench.core import sim_parameters
+from bench.core.errors import ProfileError
+
+ROLES = ("scope", "analyzer", "load", "battery", "ev", "grid")
+REQUIRED_ROLES = {"ac": ("scope", "ev"), "dc": ("battery", "ev")}
+BATTERY_TYPES = ("lead-acid", "nimh", "lfp", "limn2o4", "licoo2", "ternary", "li-polymer", "lito", "other")
+CONNECTORS = {"ac": "GB/T 20234.2", "dc": "GB/T 20234.3"}
+PROTOCOL_EDITIONS = {"ac": ("GB/T 18487.1-2015",), "dc": ("GB/T 27930-2015",)}
+# GB/T 18487.1 duty table tops out at 63 A (85–90 % duty band).
+AC_MAX_CURRENT_A = 63.0
+VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
+# Extra python-can Bus arguments a profile may pass through [can].
+CAN_KEYS = ("interface", "channel", "bitrate", "receive_own_messages", "fd", "data_bitrate")
+
+
+# --------------------------------------------------------------------------------------
+# The profile's sections
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BenchSettings:
+    simulated: bool
+    mode: str  # "development" | "type-test"
+    watchdog_s: float  # the EV simulator opens everything when the bench's heartbeat stops this long
+
+
+@dataclass(frozen=True)
+class ModbusEndpoint:
+    host: str
+    port: int
+    unit_id: int
+    map_file: Path  # register map TOML (bench/protocols/platform maps), absolute
+
+
+@dataclass(frozen=True)
+class OcppEndpoint:
+    listen_host: str
+    port: int
+    charge_point_id: str
+
+
+@dataclass(frozen=True)
+class Dut:
+    kind: str  # "ac" | "dc"
+    model: str
+    manufacturer: str
+    serial: str
+    firmware: str
+    rated_power_kw: float
+    voltage_range_v: tuple[float, float]  # DC: output voltage; AC: supply voltage the pile accepts
+    current_range_a: tuple[float, float]  # DC: output current; AC: current the pile may offer by PWM
+    phases: int
+    nominal_supply_v: float
+    supply_frequency_hz: float
+    connector: str
+    protocol_edition: str
+    control: str  # "modbus" | "ocpp16"
+    modbus: ModbusEndpoint | None
+    ocpp: OcppEndpoint | None
+
+
+@dataclass(frozen=True)
+class VehicleExtension:
+    """The 4.2.7 values sent in the extension frame (not in the 2015 message set)."""
+
+    lowest_cell_voltage_v: float
+    lowest_cell_number: int
+    heating_status: str
+    cooling_status: str
+    internal_resistance_mohm: float
+    vehicle_model: str
+    dbc: Path | None
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    battery_type: str
+    capacity_ah: float
+    rated_voltage_v: float
+    voltage_range_v: tuple[float, float]
+    max_charge_voltage_v: float
+    max_charge_current_a: float
+    max_cell_voltage_v: float
+    max_temperature_c: float
+    nominal_energy_kwh: float
+    soc_pct: float
+    temperature_c: float
+    cells: int
+    vin: str
+    bms_protocol_version: str
+    extension: VehicleExtension
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Instrument accuracy for one quantity: ±(pct_reading % of reading + offset)."""
+
+    pct_reading: float = 0.0
+    offset: float = 0.0
+
+    def uncertainty(self, reading: float) -> float:
+        return abs(reading) * self.pct_reading / 100.0 + self.offset
+
+
+@dataclass(frozen=True)
+class InstrumentConfig:
+    role: str
+    driver: str
+    resource: str
+    visa_backend: str
+    model: str
+    serial: str
+    calibration_due: date | None
+    accuracy: Mapping[str, Accuracy]
+    channels: Mapping[str, int]
+    rating: Mapping[str, tuple[float, float]]
+    timeout_s: float
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CanSettings:
+    interface: str
+    channel: str
+    bitrate: int
+    options: Mapping[str, Any]
+
+    def bus_kwargs(self) -> dict[str, Any]:
+        return {"interface": self.interface, "channel": self.channel, "bitrate": self.bitrate, **self.options}
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    bench: BenchSettings
+    dut: Dut
+    vehicle: Vehicle | None
+    instruments: Mapping[str, InstrumentConfig]
+    can: CanSettings | None
+    sim: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def instrument(self, role: str) -> InstrumentConfig | None:
+        return self.instruments.get(role)
+
+    def with_resources(self, resources: Mapping[str, str], can: CanSettings | None = None,
+                       dut: Dut | None = None) -> "Profile":
+        """A copy with resource strings rewritten (the simulated bench's launcher)."""
+        instruments = {role: dataclasses.replace(cfg, resource=resources.get(role, cfg.resource))
+                       for role, cfg in self.instruments.items()}
+        return dataclasses.replace(self, instruments=instruments, can=can or self.can, dut=dut or self.dut)
+
+    def with_sim(self, overrides: Mapping[str, Any], origin: str = "--sim-set") -> "Profile":
+        """A copy with `[sim]` values overridden (each checked like the file's)."""
+        sim = dict(self.sim)
+        for key, value in overrides.items():
+            sim[key] = _coerce_sim(origin, key, value)
+        return dataclasses.replace(self, sim=sim)
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------
+def load_profile(path: str | Path, drivers: Mapping[str, str] | None = None) -> Profile:
+    """Read and validate a profile.
+
+    ``drivers`` maps each registered driver name to its transport ("visa", "modbus");
+    without it driver names and resource strings are not checked.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(path, "(file)", "no such profile file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(path, "(syntax)", f"valid TOML ({exc})") from None
+    return _ProfileReader(path, raw, drivers).read()
+
+
+def _coerce_sim(origin, key: str, value: Any) -> Any:
+    if key not in sim_parameters.PARAMETERS:
+        raise ProfileError(origin, f"sim.{key}", "unknown [sim] parameter; expected one of: "
+                           + ", ".join(sorted(sim_parameters.PARAMETERS)))
+    try:
+        return sim_parameters.coerce(key, value)
+    except ValueError as exc:
+        raise ProfileError(origin, f"sim.{key}", str(exc)) from None
+
+
+_MISSING = object()
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+               list: "a list", dict: "a table"}
+
+
+class _Table:
+    """One TOML table being read: tracks its dotted name and which keys were used."""
+
+    def __init__(self, path: Path, name: str, data: Any):
+        self.path = path
+        self.name = name
+        if not isinstance(data, dict):
+            raise ProfileError(path, name, "a table")
+        self.data = data
+        self.used: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"{self.name}.{key}" if self.name else key
+
+    def fail(self, key: str, expected: str):
+        raise ProfileError(self.path, self.key(key), expected)
+
+    def get(self, key: str, typ: type, default: Any = _MISSING, unit: str = "") -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is _MISSING:
+                self.fail(key, f"missing; expected {_TYPE_NAMES[typ]}" + (f" ({unit})" if unit else ""))
+            return default
+        value = self.data[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
+            self.fail(key, f"expected {_TYPE_NAMES[typ]}" + (f" ({unit})" if unit else "") + f", got {value!r}")
+        return value
+
+    def number(self, key: str, unit: str, default: Any = _MISSING, low: float | None = None,
+               high: float | None = None) -> float:
+        value = self.get(key, float, default, unit)
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"{low if low is not None else '-∞'} … {high if high is not None else '∞'}"
+            self.fail(key, f"expected a number in {bounds} {unit}, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, low: int | None = None, high: int | None = None) -> int:
+        value = self.get(key, int, default)
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            self.fail(key, f"expected an integer in {low} … {high}, got {value!r}")
+        return value
+
+    def choice(self, key: str, choices, default: Any = _MISSING) -> Any:
+        value = self.get(key, str if all(isinstance(c, str) for c in choices) else int, default)
+        if value not in choices and value is not default:
+            self.fail(key, "expected one of " + ", ".join(repr(c) for c in choices) + f", got {value!r}")
+        return value
+
+    def range(self, key: str, unit: str, low: float | None = None) -> tuple[float, float]:
+        value = self.get(key, list, unit=unit)
+        if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            self.fail(key, f"expected [min, max] in {unit}, got {value!r}")
+        lo, hi = float(value[0]), float(value[1])
+        if lo > hi:
+            self.fail(key, f"expected [min, max] with min ≤ max, got {value!r}")
+        if low is not None and lo < low:
+            self.fail(key, f"expected values ≥ {low:g} {unit}, got {value!r}")
+        return lo, hi
+
+    def file(self, key: str, default: Any = _MISSING) -> Path | None:
+        value = self.get(key, str, default)
+        if value is None:
+            return None
+        target = (self.path.parent / value).resolve()
+        if not target.is_file():
+            self.fail(key, f"an existing file, got {value!r} (looked for {target})")
+        return target
+
+    def table(self, key: str, required: bool = False) -> "_Table | None":
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                raise ProfileError(self.path, f"[{self.key(key)}]", "missing table")
+            return None
+        return _Table(self.path, self.key(key), self.data[key])
+
+    def finish(self, allowed_extra: tuple[str, ...] = ()) -> None:
+        unknown = [k for k in self.data if k not in self.used and k not in allowed_extra]
+        if unknown:
+            known = sorted(self.used | set(allowed_extra))
+            self.fail(unknown[0], "unknown key; expected one of: " + ", ".join(known))
+
+
+class _ProfileReader:
+    def __init__(self, path: Path, raw: dict, drivers: Mapping[str, str] | None):
+        self.path = path
+        self.root = _Table(path, "", raw)
+        self.drivers = drivers
+
+    def read(self) -> Profile:
+        root = self.root
+        bench = self._bench(root.table("bench", required=True))
+        dut = self._dut(root.table("dut", required=True))
+        vehicle_table = root.table("vehicle", required=dut.kind == "dc")
+        vehicle = self._vehicle(vehicle_table) if vehicle_table else None
+        instruments = self._instruments(root.table("instruments", required=True), dut)
+        can_table = root.table("can", required=dut.kind == "dc")
+        can_settings = self._can(can_table) if can_table else None
+        sim_table = root.table("sim")
+        sim = self._sim(sim_table)
+        root.finish()
+        self._cross_checks(bench, dut, vehicle, instruments, can_settings)
+        return Profile(self.path, bench, dut, vehicle, instruments, can_settings, sim)
+
+    # -- sections ------------------------------------------------------------------------
+    def _bench(self, t: _Table) -> BenchSettings:
+        settings = BenchSettings(
+            simulated=t.get("simulated", bool),
+            mode=t.choice("mode", ("development", "type-test"), "development"),
+            watchdog_s=t.number("watchdog_s", "s", 5.0, low=0.1, high=3600),
+        )
+        t.finish()
+        return settings
+
+    def _dut(self, t: _Table) -> Dut:
+        kind = t.choice("kind", ("ac", "dc"))
+        control = t.choice("control", ("modbus", "ocpp16"))
+        modbus_t, ocpp_t = t.table("modbus"), t.table("ocpp")
+        modbus = self._modbus(modbus_t) if modbus_t else None
+        ocpp = self._ocpp(ocpp_t) if ocpp_t else None
+        if control == "modbus" and modbus is None:
+            raise ProfileError(self.path, "[dut.modbus]", 'missing table; control = "modbus" needs host, port, unit_id, map')
+        if control == "ocpp16" and ocpp is None:
+            raise ProfileError(self.path, "[dut.ocpp]", 'missing table; control = "ocpp16" needs port and charge_point_id')
+        dut = Dut(
+            kind=kind,
+            model=t.get("model", str),
+            manufacturer=t.get("manufacturer", str),
+            serial=t.get("serial", str),
+            firmware=t.get("firmware", str, ""),
+            rated_power_kw=t.number("rated_power_kw", "kW", low=0.1, high=1000),
+            voltage_range_v=t.range("voltage_range_v", "V", low=0),
+            current_range_a=t.range("current_range_a", "A", low=0),
+            phases=t.choice("phases", (1, 3), 1),
+            nominal_supply_v=t.number("nominal_supply_v", "V", 220.0 if kind == "ac" else 380.0, low=100, high=1000),
+            supply_frequency_hz=t.number("supply_frequency_hz", "Hz", 50.0, low=45, high=65),
+            connector=t.choice("connector", tuple(CONNECTORS.values())),
+            protocol_edition=t.choice("protocol_edition", PROTOCOL_EDITIONS[kind]),
+            control=control,
+            modbus=modbus,
+            ocpp=ocpp,
+        )
+        t.finish()
+        return dut
+
+    def _modbus(self, t: _Table) -> ModbusEndpoint:
+        endpoint = ModbusEndpoint(
+            host=t.get("host", str),
+            port=t.integer("port", low=0, high=65535),
+            unit_id=t.integer("unit_id", 1, low=0, high=247),
+            map_file=t.file("map"),
+        )
+        t.finish()
+        return endpoint
+
+    def _ocpp(self, t: _Table) -> OcppEndpoint:
+        endpoint = OcppEndpoint(
+            listen_host=t.get("listen_host", str, "127.0.0.1"),
+            port=t.integer("port", low=0, high=65535),
+            charge_point_id=t.get("charge_point_id", str),
+        )
+        if not endpoint.charge_point_id.strip():
+            t.fail("charge_point_id", "a non-empty charge point id")
+        t.finish()
+        return endpoint
+
+    def _vehicle(self, t: _Table) -> Vehicle:
+        ext_t = t.table("extension", required=True)
+        extension = VehicleExtension(
+            lowest_cell_voltage_v=ext_t.number("lowest_cell_voltage_v", "V", low=0, high=10),
+            lowest_cell_number=ext_t.integer("lowest_cell_number", low=1, high=256),
+            heating_status=ext_t.choice("heating_status", ("off", "on")),
+            cooling_status=ext_t.choice("cooling_status", ("off", "on")),
+            internal_resistance_mohm=ext_t.number("internal_resistance_mohm", "mΩ", low=0, high=10000),
+            vehicle_model=ext_t.get("vehicle_model", str),
+            dbc=ext_t.file("dbc", None),
+        )
+        ext_t.finish()
+        vehicle = Vehicle(
+            battery_type=t.choice("battery_type", BATTERY_TYPES),
+            capacity_ah=t.number("capacity_ah", "Ah", low=0.1, high=10000),
+            rated_voltage_v=t.number("rated_voltage_v", "V", low=1, high=1500),
+            voltage_range_v=t.range("voltage_range_v", "V", low=0),
+            max_charge_voltage_v=t.number("max_charge_voltage_v", "V", low=1, high=1500),
+            max_charge_current_a=t.number("max_charge_current_a", "A", low=0.1, high=1000),
+            max_cell_voltage_v=t.number("max_cell_voltage_v", "V", low=0.5, high=10),
+            max_temperature_c=t.number("max_temperature_c", "°C", low=-50, high=200),
+            nominal_energy_kwh=t.number("nominal_energy_kwh", "kWh", low=0.1, high=1000),
+            soc_pct=t.number("soc_pct", "%", low=0, high=100),
+            temperature_c=t.number("temperature_c", "°C", low=-50, high=200),
+            cells=t.integer("cells", low=1, high=1024),
+            vin=t.get("vin", str),
+            bms_protocol_version=t.get("bms_protocol_version", str, "1.1"),
+            extension=extension,
+        )
+        if not VIN_PATTERN.fullmatch(vehicle.vin):
+            t.fail("vin", f"17 characters A–Z (no I, O, Q) and 0–9, got {vehicle.vin!r}")
+        t.finish()
+        lo, hi = vehicle.voltage_range_v
+        if not lo <= vehicle.rated_voltage_v <= hi:
+            t.fail("rated_voltage_v", f"a value inside voltage_range_v {lo:g} … {hi:g} V, got {vehicle.rated_voltage_v:g}")
+        if vehicle.max_charge_voltage_v < vehicle.rated_voltage_v:
+            t.fail("max_charge_voltage_v", f"≥ rated_voltage_v ({vehicle.rated_voltage_v:g} V), got {vehicle.max_charge_voltage_v:g}")
+        return vehicle
+
+    def _instruments(self, t: _Table, dut: Dut) -> dict[str, InstrumentConfig]:
+        configs = {}
+        for role in t.data:
+            if role not in ROLES:
+                t.fail(role, "unknown instrument role; expected one of: " + ", ".join(ROLES))
+            configs[role] = self._instrument(role, t.table(role))
+        t.finish()
+        for role in REQUIRED_ROLES[dut.kind]:
+            if role not in configs:
+                raise ProfileError(self.path, f"[instruments.{role}]", f"missing table; a {dut.kind.upper()} bench needs a {role}")
+        return configs
+
+    def _instrument(self, role: str, t: _Table) -> InstrumentConfig:
+        driver = t.get("driver", str)
+        transport = None
+        if self.drivers is not None:
+            if driver not in self.drivers:
+                t.fail("driver", f"unknown driver {driver!r}; expected one of: " + ", ".join(sorted(self.drivers)))
+            transport = self.drivers[driver]
+        resource = t.get("resource", str)
+        if transport is not None:
+            problem = resource_problem(transport, resource)
+            if problem:
+                t.fail("resource", problem)
+        calibration_due = self._date(t, "calibration_due")
+        accuracy = {}
+        acc_t = t.table("accuracy")
+        if acc_t:
+            for quantity in acc_t.data:
+                q = acc_t.table(quantity)
+                accuracy[quantity] = Accuracy(q.number("pct_reading", "%", 0.0, low=0),
+                                              q.number("offset", "(unit of the quantity)", 0.0, low=0))
+                q.finish()
+            acc_t.finish()
+        channels = {}
+        ch_t = t.table("channels")
+        if ch_t:
+            for name in ch_t.data:
+                channels[name] = ch_t.integer(name, low=1, high=64)
+            ch_t.finish()
+        rating = {}
+        rating_t = t.table("rating")
+        if rating_t:
+            for quantity in rating_t.data:
+                rating[quantity] = rating_t.range(quantity, "(unit of the quantity)")
+            rating_t.finish()
+        options_t = t.table("options")
+        config = InstrumentConfig(
+            role=role,
+            driver=driver,
+            resource=resource,
+            visa_backend=t.choice("visa_backend", ("@py", "@ivi"), "@py"),
+            model=t.get("model", str, ""),
+            serial=t.get("serial", str, ""),
+            calibration_due=calibration_due,
+            accuracy=accuracy,
+            channels=channels,
+            rating=rating,
+            timeout_s=t.number("timeout_s", "s", 2.0, low=0.01, high=600),
+            options=dict(options_t.data) if options_t else {},
+        )
+        t.finish()
+        return config
+
+    def _date(self, t: _Table, key: str) -> date | None:
+        t.used.add(key)
+        if key not in t.data:
+            return None
+        value = t.data[key]
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        t.fail(key, f"expected a date (YYYY-MM-DD), got {value!r}")
+
+    def _can(self, t: _Table) -> CanSettings:
+        import can  # only to know the interface names python-can has
+
+        interface = t.get("interface", str)
+        if interface not in can.interfaces.BACKENDS:
+            t.fail("interface", f"unknown python-can interface {interface!r}; expected one of: "
+                   + ", ".join(sorted(can.interfaces.BACKENDS)))
+        settings = CanSettings(
+            interface=interface,
+            channel=self._channel(t),
+            bitrate=t.integer("bitrate", 250_000, low=10_000, high=1_000_000),
+            options={},
+        )
+        options_t = t.table("options")
+        t.finish()
+        return dataclasses.replace(settings, options=dict(options_t.data) if options_t else {})
+
+    def _channel(self, t: _Table) -> str:
+        t.used.add("channel")
+        value = t.data.get("channel")
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            t.fail("channel", f"expected the adapter channel (a string or an integer), got {value!r}")
+        return str(value)
+
+    def _sim(self, t: _Table | None) -> dict[str, Any]:
+        sim = sim_parameters.defaults()
+        if t is None:
+            return sim
+        for key, value in t.data.items():
+            sim[key] = _coerce_sim(self.path, key, value)
+        return sim
+
+    # -- contradictions between sections -------------------------------------------------
+    def _cross_checks(self, bench, dut: Dut, vehicle: Vehicle | None, instruments, can_settings) -> None:
+        def fail(key: str, expected: str):
+            raise ProfileError(self.path, key, expected)
+
+        if dut.connector != CONNECTORS[dut.kind]:
+            fail("dut.connector", f"{CONNECTORS[dut.kind]!r} for a {dut.kind.upper()} pile, got {dut.connector!r}")
+        v_lo, v_hi = dut.voltage_range_v
+        i_lo, i_hi = dut.current_range_a
+        rated_w = dut.rated_power_kw * 1000
+        if dut.kind == "ac":
+            if i_hi > AC_MAX_CURRENT_A:
+                fail("dut.current_range_a", f"a maximum ≤ {AC_MAX_CURRENT_A:g} A (GB/T 18487.1 duty table), got {i_hi:g}")
+            line_v = dut.nominal_supply_v if dut.phases == 1 else dut.nominal_supply_v * 3 ** 0.5
+            if not v_lo <= dut.nominal_supply_v <= v_hi:
+                fail("dut.nominal_supply_v", f"a value inside voltage_range_v {v_lo:g} … {v_hi:g} V, got {dut.nominal_supply_v:g}")
+            if abs(line_v * i_hi - rated_w) > 0.1 * rated_w:
+                fail("dut.rated_power_kw", f"≈ phases × supply voltage × maximum current "
+                     f"({line_v * i_hi / 1000:.2f} kW within 10 %), got {dut.rated_power_kw:g}")
+        else:
+            if rated_w > v_hi * i_hi:
+                fail("dut.rated_power_kw", f"≤ maximum voltage × maximum current ({v_hi * i_hi / 1000:g} kW), got {dut.rated_power_kw:g}")
+            if vehicle is not None:
+                b_lo, b_hi = vehicle.voltage_range_v
+                if b_lo < v_lo or b_hi > v_hi:
+                    fail("vehicle.voltage_range_v", f"inside the charger's output range {v_lo:g} … {v_hi:g} V, got [{b_lo:g}, {b_hi:g}]")
+            battery = instruments.get("battery")
+            if battery is not None and vehicle is not None and "voltage_v" in battery.rating:
+                r_lo, r_hi = battery.rating["voltage_v"]
+                b_lo, b_hi = vehicle.voltage_range_v
+                if b_lo < r_lo or b_hi > r_hi:
+                    fail("instruments.battery.rating.voltage_v",
+                         f"covering the vehicle's battery voltage range {b_lo:g} … {b_hi:g} V, got [{r_lo:g}, {r_hi:g}]")
+        if bench.simulated and can_settings is not None and can_settings.interface != "virtual":
+            fail("can.interface", f"'virtual' on a simulated bench, got {can_settings.interface!r}")
+
+
+def resource_problem(transport: str, resource: str) -> str | None:
+    """What is wrong with a resource string for a transport, or None when it parses."""
+    if transport == "visa":
+        from pyvisa import rname
+
+        try:
+            rname.parse_resource_name(resource)
+        except Exception as exc:  # pyvisa raises InvalidResourceName (and ValueError on some forms)
+            return f"a VISA resource string such as 'TCPIP0::192.168.1.20::5025::SOCKET'; {exc}"
+        return None
+    if transport == "modbus":
+        return None if parse_modbus_resource(resource) else (
+            f"a Modbus TCP resource 'modbus+tcp://HOST:PORT/UNIT' (unit 0–247), got {resource!r}")
+    return f"a transport the bench knows (visa, modbus), driver declares {transport!r}"
+
+
+def parse_modbus_resource(resource: str) -> tuple[str, int, int] | None:
+    """``modbus+tcp://HOST:PORT/UNIT`` → (host, port, unit), or None if it does not parse."""
+    try:
+        parts = urlsplit(resource)
+        if parts.scheme != "modbus+tcp" or not parts.hostname or parts.port is None:
+            return None
+        unit = int(parts.path.strip("/") or "1")
+    except ValueError:
+        return None
+    if not 0 <= unit <= 247:
+        return None
+    return parts.hostname, parts.port, unit
