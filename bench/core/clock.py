@@ -115,6 +115,8 @@ class Clock:
         # Unix time of bench time 0; ``wall_time()`` = epoch + now().
         self.epoch = float(epoch)
         self._queue: list[tuple[float, int, Timer]] = []
+        # Front ends (socket hub, OCPP loop) schedule plant reactions from their own threads.
+        self._queue_lock = threading.Lock()
         self._seq = itertools.count()
         self._pollers: list[Callable[[], None]] = []
         self._in_flight: list[InFlightSource] = []
@@ -142,7 +144,8 @@ class Clock:
     # -- scheduling -------------------------------------------------------------------
     def call_at(self, when: float, fn: Callable, *args) -> Timer:
         timer = Timer(float(when), fn, args)
-        heapq.heappush(self._queue, (timer.when, next(self._seq), timer))
+        with self._queue_lock:
+            heapq.heappush(self._queue, (timer.when, next(self._seq), timer))
         return timer
 
     def call_later(self, delay: float, fn: Callable, *args) -> Timer:
@@ -231,17 +234,19 @@ class Clock:
     def _pop_due(self, limit: float) -> Timer | None:
         """Remove and return the next live timer due at or before ``limit``."""
         queue = self._queue
-        while queue and queue[0][0] <= limit:
-            timer = heapq.heappop(queue)[2]
-            if not timer.cancelled:
-                return timer
+        with self._queue_lock:
+            while queue and queue[0][0] <= limit:
+                timer = heapq.heappop(queue)[2]
+                if not timer.cancelled:
+                    return timer
         return None
 
     def _next_due(self) -> float | None:
         queue = self._queue
-        while queue and queue[0][2].cancelled:
-            heapq.heappop(queue)
-        return queue[0][0] if queue else None
+        with self._queue_lock:
+            while queue and queue[0][2].cancelled:
+                heapq.heappop(queue)
+            return queue[0][0] if queue else None
 
     def _run(self, timer: Timer) -> None:
         with self._callback_guard:
