@@ -1,0 +1,1 @@
+"""Measurement analysis: turn captured records into the quantities the rules name."""
