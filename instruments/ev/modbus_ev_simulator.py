@@ -1,0 +1,238 @@
+"""EV simulator / relay board over Modbus TCP (driver "modbus-ev-simulator", role "ev").
+
+The board's registers are documented in ev_simulator_map.toml (next to this file; a
+profile may point to its own copy with ``[instruments.ev] options.map = "..."``).
+Every write is read back; a setpoint outside the map's allowed values or the DUT's range
+is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from bench.core.clock import Clock
+from bench.core.errors import InstrumentError, SetpointRefused
+from bench.core.profile import InstrumentConfig
+from instruments.base import Driver, Identity
+from instruments.ev.modbus_link import ModbusExceptionError, ModbusLink
+from instruments.ev.register_map import DEFAULT_MAP, Register, RegisterMap, load_map
+from instruments.registry import register
+
+# Modbus device identification objects (Modbus Application Protocol V1.1b3, 6.21)
+VENDOR, PRODUCT_CODE, REVISION, PRODUCT_NAME, MODEL_NAME = 0x00, 0x01, 0x02, 0x04, 0x05
+SERIAL_OBJECT = 0x80  # private object, documented in the map file
+READ_REGULAR, READ_ONE = 0x02, 0x04
+
+# cp_state values (map file)
+UNPLUGGED, CONNECTED, S2_CLOSED = 1, 2, 3
+
+
+@register("modbus-ev-simulator")
+class ModbusEvSimulator(Driver):
+    transport = "modbus"
+    roles = ("ev",)
+
+    def __init__(self, config: InstrumentConfig, clock: Clock,
+                 dut_guard: Mapping[str, tuple[float, float]] | None = None, *, base_dir: Path | None = None):
+        super().__init__(config, clock, dut_guard)
+        self.map: RegisterMap = load_map(map_path(config.options, base_dir))
+        self.link = ModbusLink(config.role, config.resource, config.timeout_s)
+        self._heartbeat = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def open(self) -> None:
+        self.link.open()
+        self.identify()
+        found = self.read_raw("map_version")
+        if found >> 8 != self.map.version[0]:
+            raise InstrumentError(self.role, f"board at {self.config.resource} reports register map "
+                                  f"{found >> 8}.{found & 0xFF}; {self.map.path.name} is version "
+                                  f"{self.map.version[0]}.{self.map.version[1]}")
+        self._heartbeat = self.read_raw("heartbeat")
+
+    def close(self) -> None:
+        self.link.close()
+
+    def identify(self) -> Identity:
+        objects = self.link.device_information(READ_REGULAR, VENDOR, "read device identification (43/14)")
+        text = {obj: value.decode("ascii", errors="replace").strip() if isinstance(value, bytes) else str(value)
+                for obj, value in objects.items()}
+        if VENDOR not in text or (MODEL_NAME not in text and PRODUCT_CODE not in text):
+            raise InstrumentError(self.role, f"device identification {text!r} lacks the vendor or model object")
+        try:
+            serial = self.link.device_information(READ_ONE, SERIAL_OBJECT, "read serial number (43/14 object 0x80)")
+            text[SERIAL_OBJECT] = serial.get(SERIAL_OBJECT, b"").decode("ascii", errors="replace").strip()
+        except ModbusExceptionError:
+            pass  # a board without the private serial object
+        self.identity = Identity(
+            maker=text[VENDOR],
+            model=text.get(MODEL_NAME) or text[PRODUCT_CODE],
+            serial=text.get(SERIAL_OBJECT, ""),
+            firmware=text.get(REVISION, ""),
+            raw="; ".join(f"{obj:#04x}={value}" for obj, value in sorted(text.items())),
+        )
+        return self.identity
+
+    # -- AC vehicle side ---------------------------------------------------------------------
+    def plug(self, plugged: bool) -> None:
+        """Insert (state 2, S2 open) or pull (state 1) the connector."""
+        self.write("cp_state", CONNECTED if plugged else UNPLUGGED)
+
+    def unplug(self) -> None:
+        self.plug(False)
+
+    def set_s2(self, closed: bool) -> None:
+        state = self.read_raw("cp_state")
+        if closed:
+            if state == UNPLUGGED:
+                raise InstrumentError(self.role, "S2 cannot close while the connector is unplugged (cp_state 1); plug first")
+            self.write("cp_state", S2_CLOSED)
+        elif state == S2_CLOSED:
+            self.write("cp_state", CONNECTED)
+
+    def open_s2(self) -> None:
+        self.set_s2(False)
+
+    def set_diode_fault(self, on: bool) -> None:
+        self.write("diode_fault", int(on))
+
+    def set_load_current(self, amps: float) -> None:
+        self.write("load_current_setpoint", amps, quantity="current_a")
+
+    def load_off(self) -> None:
+        self.set_load_current(0.0)
+
+    def load_current(self) -> float:
+        return self.read("load_current")
+
+    def cp_voltage(self) -> tuple[float, float]:
+        """(high level, low level) of the CP PWM; both the steady level when there is no PWM."""
+        high, low = self.read_many("cp_high", "cp_low")
+        return high, low
+
+    def cp_pwm(self) -> tuple[float, float]:
+        """(duty %, frequency Hz) from the board's PWM meter; frequency 0 = no PWM."""
+        duty, frequency = self.read_many("cp_duty", "cp_frequency")
+        return duty, frequency
+
+    # -- DC vehicle side ---------------------------------------------------------------------
+    def set_cc2(self, connected: bool) -> None:
+        self.write("cc2_state", int(connected))
+
+    def set_vehicle_contactors(self, closed: bool) -> None:
+        self.write("vehicle_contactors", int(closed))
+
+    def open_vehicle_contactors(self) -> None:
+        self.set_vehicle_contactors(False)
+
+    def vehicle_contactors(self) -> bool:
+        """K5/K6 closed, from the relays' auxiliary contacts."""
+        return self.status()["vehicle_contactors"]
+
+    def cc1_voltage(self) -> float:
+        return self.read("cc1_voltage")
+
+    def aux_voltage(self) -> float:
+        return self.read("aux_voltage")
+
+    def aux_present(self) -> bool:
+        return self.status()["aux_present"]
+
+    def inlet_voltage(self) -> float:
+        return self.read("inlet_voltage")
+
+    def set_estop(self, pressed: bool) -> None:
+        self.write("estop", int(pressed))
+
+    # -- watchdog, status --------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Write the next heartbeat count (the board re-arms its watchdog on a new value)."""
+        self._heartbeat = (self._heartbeat + 1) & 0xFFFF
+        self.write("heartbeat", self._heartbeat)
+
+    def set_watchdog(self, seconds: float) -> None:
+        self.write("watchdog_time", seconds, quantity="watchdog_s")
+
+    def status(self) -> dict[str, bool]:
+        return self._bits("status")
+
+    def faults(self) -> dict[str, bool]:
+        return self._bits("faults")
+
+    def safe_off(self) -> None:
+        """Vehicle side to its safe state: load off, K5/K6 open, S2 open, unplugged (AC and DC).
+
+        Every step is tried; the first failure is raised once all have run.
+        """
+        first_error: Exception | None = None
+        for step in (self.load_off, self.open_vehicle_contactors, self.open_s2, self.unplug,
+                     lambda: self.set_cc2(False)):
+            try:
+                step()
+            except InstrumentError as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    # -- registers ---------------------------------------------------------------------------
+    def read_raw(self, name: str) -> int:
+        reg = self.map[name]
+        return reg.decode_raw(self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}"))
+
+    def read(self, name: str) -> float:
+        reg = self.map[name]
+        return reg.decode(self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}"))
+
+    def read_many(self, *names: str) -> list[float]:
+        """Read adjacent registers of one table in one request."""
+        regs = [self.map[n] for n in names]
+        first = regs[0]
+        if any(r.table != first.table for r in regs) or any(
+                b.address != a.address + a.count for a, b in zip(regs, regs[1:])):
+            raise ValueError(f"{names} are not adjacent registers of one table")
+        count = sum(r.count for r in regs)
+        words = self.link.read(first.table, first.address, count,
+                               f"read {', '.join(r.name for r in regs)} ({first.table} {first.address}…)")
+        values, offset = [], 0
+        for reg in regs:
+            values.append(reg.decode(words[offset:offset + reg.count]))
+            offset += reg.count
+        return values
+
+    def write(self, name: str, value: float, quantity: str | None = None) -> None:
+        """Check ``value`` against the map (and the guard for ``quantity``), write, read back."""
+        reg = self.map[name]
+        self._check_allowed(reg, value, quantity or reg.name)
+        if quantity:
+            self.guard(quantity, value, reg.unit)
+        words = reg.encode(value)
+        self.link.write(reg.address, words, f"write {reg.where}")
+        back = self.link.read(reg.table, reg.address, reg.count, f"read back {reg.where}")
+        if back != words:
+            raise InstrumentError(self.role, f"{reg.where}: wrote {value:g} {reg.unit}".rstrip()
+                                  + f", read back {reg.decode(back):g} {reg.unit}".rstrip())
+
+    def _check_allowed(self, reg: Register, value: float, quantity: str) -> None:
+        if reg.allowed(value):
+            return
+        if reg.values:
+            raise InstrumentError(self.role, f"{reg.where}: {value!r} is not one of {reg.allowed_text()}; nothing was sent")
+        raise SetpointRefused(self.role, quantity, value, reg.minimum, reg.maximum, reg.unit,
+                              f"register map ({self.map.path.name})")
+
+    def _bits(self, name: str) -> dict[str, bool]:
+        reg = self.map[name]
+        words = self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}")
+        return {bit: reg.bit(words, bit) for bit in reg.bits}
+
+
+def map_path(options: Mapping[str, object], base_dir: Path | None = None) -> Path:
+    """The register map file: ``options.map`` (relative to ``base_dir``) or the shipped map."""
+    given = options.get("map")
+    if given is None:
+        return DEFAULT_MAP
+    path = Path(str(given))
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    return path

@@ -1,0 +1,110 @@
+"""The Modbus TCP transport: pymodbus's ModbusTcpClient with bench errors.
+
+A Modbus exception response becomes ModbusExceptionError (an InstrumentError) naming the
+role, the register and the exception code; no answer or a lost connection becomes
+InstrumentLost naming the role and the resource. Nothing of pymodbus leaks out.
+"""
+
+from __future__ import annotations
+
+from pymodbus.client import ModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from bench.core.errors import InstrumentError, InstrumentLost
+from bench.core.profile import parse_modbus_resource
+
+# Exception codes of the Modbus Application Protocol Specification V1.1b3, section 7.
+EXCEPTION_NAMES = {
+    0x01: "illegal function",
+    0x02: "illegal data address",
+    0x03: "illegal data value",
+    0x04: "server device failure",
+    0x05: "acknowledge",
+    0x06: "server device busy",
+    0x08: "memory parity error",
+    0x0A: "gateway path unavailable",
+    0x0B: "gateway target device failed to respond",
+}
+
+
+class ModbusExceptionError(InstrumentError):
+    """The device answered a request with a Modbus exception response."""
+
+    def __init__(self, role: str, what: str, code: int):
+        self.what = what
+        self.code = code
+        name = EXCEPTION_NAMES.get(code, "unknown exception")
+        super().__init__(role, f"{what} → Modbus exception {code:#04x} ({name})")
+
+
+class ModbusLink:
+    """One Modbus TCP connection to one unit; every call names what it was doing."""
+
+    def __init__(self, role: str, resource: str, timeout_s: float):
+        parsed = parse_modbus_resource(resource)
+        if parsed is None:
+            raise InstrumentError(role, f"resource {resource!r}: expected 'modbus+tcp://HOST:PORT/UNIT'")
+        self.role = role
+        self.resource = resource
+        self.host, self.port, self.unit = parsed
+        self.timeout_s = timeout_s
+        self._client: ModbusTcpClient | None = None
+
+    def open(self) -> None:
+        # retries=0: a board that does not answer within the timeout is reported at once.
+        client = ModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s, retries=0)
+        if not client.connect():
+            raise InstrumentLost(self.role, f"cannot connect to {self.resource}")
+        self._client = client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- requests ----------------------------------------------------------------------------
+    def read(self, table: str, address: int, count: int, what: str) -> list[int]:
+        """Read ``count`` registers of ``table`` ("holding": function 03, "input": 04)."""
+        fn = "read_holding_registers" if table == "holding" else "read_input_registers"
+        response = self._call(what, fn, address, count=count)
+        registers = list(getattr(response, "registers", []))
+        if len(registers) != count:
+            raise InstrumentError(self.role, f"{what}: asked for {count} registers, got {len(registers)}")
+        return registers
+
+    def write(self, address: int, words: list[int], what: str) -> None:
+        """Write one register (function 06) or several (16) and check the echo."""
+        if len(words) == 1:
+            response = self._call(what, "write_register", address, words[0])
+            echoed = (getattr(response, "address", None), list(getattr(response, "registers", []))[:1])
+            expected = (address, words)
+        else:
+            response = self._call(what, "write_registers", address, words)
+            echoed = (getattr(response, "address", None), getattr(response, "count", None))
+            expected = (address, len(words))
+        if echoed != expected:
+            raise InstrumentError(self.role, f"{what}: write echo {echoed} does not match the request {expected}")
+
+    def device_information(self, read_code: int, object_id: int, what: str) -> dict[int, bytes]:
+        response = self._call(what, "read_device_information", read_code=read_code, object_id=object_id)
+        return dict(getattr(response, "information", {}))
+
+    def _call(self, what: str, method: str, *args, **kwargs):
+        if self._client is None:
+            raise InstrumentLost(self.role, f"{what}: {self.resource} is not open")
+        try:
+            response = getattr(self._client, method)(*args, device_id=self.unit, **kwargs)
+        except (ConnectionException, ModbusIOException, OSError) as exc:
+            raise InstrumentLost(self.role, f"{what}: no answer from {self.resource} ({_first_line(exc)})") from None
+        except ModbusException as exc:
+            raise InstrumentError(self.role, f"{what}: {_first_line(exc)}") from None
+        if response is None:
+            raise InstrumentLost(self.role, f"{what}: no answer from {self.resource}")
+        if response.isError():
+            raise ModbusExceptionError(self.role, what, int(getattr(response, "exception_code", -1)))
+        return response
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
