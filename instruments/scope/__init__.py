@@ -1,0 +1,1 @@
+"""Oscilloscopes (role "scope"): the interface in base.py, one module per dialect."""
