@@ -55,6 +55,11 @@ class RawClient:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
         self.buffer = b""
 
+    def open_bus(self, name="can0"):
+        assert self.hear() == "< hi >"
+        self.say(f"< open {name} >")
+        assert self.hear() == "< ok >"
+
     def say(self, text):
         self.sock.sendall(text.encode("ascii"))
 
@@ -132,9 +137,7 @@ def test_protocol_text_as_socketcand_sends_it(server):
     bench_side = virtual_bus(srv.virtual_channel, clock, name="sim")
     raw = RawClient(srv.port)
     try:
-        assert raw.hear() == "< hi >"
-        raw.say("< open can0 >")
-        assert raw.hear() == "< ok >"
+        raw.open_bus()
         raw.say("< echo >")
         assert raw.hear() == "< echo >"
         raw.say("< subscribe 0 0 123 >")  # a broadcast-manager command the bench does not offer
@@ -208,9 +211,7 @@ def test_the_rawmode_ok_arrives_alone_while_the_bus_is_busy(server):
     thread.start()
     raw = RawClient(srv.port)
     try:
-        assert raw.hear() == "< hi >"
-        raw.say("< open can0 >")
-        assert raw.hear() == "< ok >"
+        raw.open_bus()
         raw.say("< rawmode >")
         time.sleep(0.02)  # a late reader
         assert raw.sock.recv(256) == b"< ok >"
