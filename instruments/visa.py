@@ -8,6 +8,7 @@ resource; nothing else of pyvisa's leaks out.
 from __future__ import annotations
 
 import functools
+import socket
 
 import numpy
 import pyvisa
@@ -19,6 +20,20 @@ from bench.core.errors import InstrumentError, InstrumentLost
 @functools.lru_cache(maxsize=None)
 def resource_manager(backend: str) -> pyvisa.ResourceManager:
     return pyvisa.ResourceManager(backend)
+
+
+def _no_delay(inst) -> None:
+    """Switch Nagle's algorithm off on a pyvisa-py raw socket.
+
+    A setting is followed at once by the error query; with Nagle and delayed ACK each such
+    pair stalls ~40 ms. pyvisa-py 0.8 does not implement VI_ATTR_TCPIP_NODELAY, so set the
+    option on its socket directly (other backends and resource kinds are left as they are).
+    """
+    try:
+        interface = inst.visalib.sessions[inst.session].interface
+        interface.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, KeyError, OSError, TypeError):
+        pass
 
 
 class VisaLink:
@@ -42,6 +57,7 @@ class VisaLink:
         inst.timeout = int(self.timeout_s * 1000)
         inst.read_termination = self.read_termination
         inst.write_termination = self.write_termination
+        _no_delay(inst)
         self._inst = inst
 
     def close(self) -> None:
@@ -73,18 +89,18 @@ class VisaLink:
             raise InstrumentError(self.role, f"unreadable answer to {what!r} from {self.resource} ({exc})") from None
 
     def write(self, command: str) -> None:
-        self._call(command, self._inst.write, command)
+        self._call(command, lambda: self._inst.write(command))
 
     def query(self, command: str) -> str:
-        return self._call(command, self._inst.query, command).strip()
+        return self._call(command, lambda: self._inst.query(command)).strip()
 
     def query_block(self, command: str, datatype: str, big_endian: bool) -> numpy.ndarray:
         """Send a query answered by an IEEE 488.2 definite-length block; return the values.
 
         ``datatype`` is a struct code ("B" unsigned byte, "H" uint16, "b", "h", "f" ...).
         """
-        return self._call(command, self._inst.query_binary_values, command, datatype=datatype,
-                          is_big_endian=big_endian, container=numpy.array)
+        return self._call(command, lambda: self._inst.query_binary_values(
+            command, datatype=datatype, is_big_endian=big_endian, container=numpy.array))
 
     def query_raw_block(self, command: str) -> bytes:
         """Send a query answered by a definite-length block; return the block's bytes."""

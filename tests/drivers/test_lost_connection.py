@@ -41,10 +41,6 @@ def test_server_closes_and_the_driver_names_its_role(connect, name):
     assert driver.link.resource in str(caught.value)
 
 
-# instruments/visa.py evaluates ``self._inst.write`` before ``_call`` checks that the link is
-# open, so a second command on a lost link raises AttributeError. Remove this mark once
-# VisaLink turns it into InstrumentLost ("... is not open").
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="VisaLink.write/query on a closed link")
 @pytest.mark.parametrize("name", ["chroma-63200a", "itech-it6000c", "chroma-61800"])
 def test_safe_off_on_a_lost_instrument_raises_instrument_lost_only(connect, name):
     """The safe-state sequence catches InstrumentLost, marks the role lost and goes on."""

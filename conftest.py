@@ -1,0 +1,3 @@
+"""Registers the bench's pytest plugin (bench/plugin.py): options, fixtures, markers."""
+
+pytest_plugins = ["bench.plugin"]
