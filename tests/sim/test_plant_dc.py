@@ -318,6 +318,17 @@ def test_wake_cuts_the_aux_supply_for_aux_off_duration(off_s):
     assert notes == ["communication_restart"]
 
 
+def test_wake_goes_to_the_handler_when_one_is_set():
+    clock, plant = dc_plant(aux_off_duration_s=11.0)
+    calls = []
+    plant.set_wake_handler(lambda off_s: calls.append((clock.now(), off_s)))
+    plant.ev.set_cc2_connected(True)
+    plant.set_aux_power(True)
+    plant.platform.wake_vehicle()
+    clock.sleep(20.0)
+    assert calls == [(2.0, 11.0)] and plant.aux_on  # the handler switches the aux supply itself
+
+
 def test_wake_restarts_communication_false_restores_aux_silently():
     clock, plant = dc_plant(wake_restarts_communication=False)
     notes = []

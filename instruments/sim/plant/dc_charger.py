@@ -23,10 +23,12 @@ Errors: ``voltage_error_pct`` / ``current_error_pct`` shift the regulated quanti
 power limit binds the power is ``P_limit × (1 + power_gain_error_pct)``.
 
 Listeners (``add_listener``) get: "start" / "stop" (platform commands, after the response
-delay), "communication_restart" (wake-up done, if ``wake_restarts_communication``),
-"supply_fault", "estop", "disconnected" (CC1 left 3.2–4.8 V during a session),
-"power_lost", "power_restored". The plant stops its own output on stop, supply fault,
-E-stop and disconnection; the protocol state machine sends the frames.
+delay), "supply_fault", "estop", "disconnected" (CC1 left 3.2–4.8 V during a session),
+"power_lost", "power_restored", and "communication_restart" (the plant's own wake-up
+sequence is done, if ``wake_restarts_communication``). The plant stops its own output on a
+platform stop, supply fault, E-stop and disconnection; the protocol state machine sends
+the frames. ``set_wake_handler`` hands the platform's wake command to the protocol state
+machine (its ``wake_vehicle(aux_off_s)``) instead of the plant's own sequence.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ SAFE_INLET_V = 60.0
 # Design figures of this simulation (no standard behind them):
 HOLD_CURRENT_A = 0.5          # current limit while holding a voltage with no demand (insulation test, K1/K2 just closed)
 FAULT_CUT_TAU_S = 0.001       # power stage collapsing on a fault cut
-VEHICLE_SIDE_TAU_S = 0.005    # battery simulator settling the inlet on its own
 DRAIN_TAU_S = 0.005           # a sink pulling an isolated inlet down
 CABLE_LEAK_TAU_S = 300.0      # isolated inlet with no bleed-off (output capacitors, insulation)
 INTERNAL_DISCHARGE_TAU_S = 0.5  # charger side of K1/K2 after they open
@@ -117,6 +118,7 @@ class DcChargerPlant(PlantBase):
         self._bms: dict = {}
         self._session_started = False
         self._wake_timer = None
+        self._wake_handler = None
         # signals
         self._aux_signal = self._new_signal("aux_voltage", "V", Const(0.0))
         self._cc1 = self._new_signal("cc1", "V", Const(0.0))
@@ -335,16 +337,27 @@ class DcChargerPlant(PlantBase):
 
     def platform_wake(self) -> None:
         """4.2.10.4: cut the auxiliary supply for ``aux_off_duration_s``, restore it and
-        (if ``wake_restarts_communication``) have communication start again."""
+        (if ``wake_restarts_communication``) have communication start again.
+
+        With a wake handler set (the protocol state machine's ``wake_vehicle``), the handler
+        runs the sequence through ``set_aux_power``; without one the plant runs it itself and
+        notifies "communication_restart" when the supply is back."""
+        duration = float(self.sim["aux_off_duration_s"])
+        self.history.record(self.actor, "wake", duration)
+        if self._wake_handler is not None:
+            self._wake_handler(duration)
+            return
         if self._wake_timer is not None:
             return
-        self.history.record(self.actor, "wake", "aux_off")
         self._set_aux(False)
-        self._wake_timer = self.clock.call_later(float(self.sim["aux_off_duration_s"]), self._wake_restore)
+        self._wake_timer = self.clock.call_later(duration, self._wake_restore)
+
+    def set_wake_handler(self, handler) -> None:
+        """``handler(aux_off_s)`` carries out the platform's wake command (see platform_wake)."""
+        self._wake_handler = handler
 
     def _wake_restore(self) -> None:
         self._wake_timer = None
-        self.history.record(self.actor, "wake", "aux_on")
         self._set_aux(True)
         if self.restarts_communication_after_wake:
             self._notify("communication_restart")
@@ -579,7 +592,7 @@ class DcChargerPlant(PlantBase):
                 gain = 1.0 / point.slope
                 if abs(point.voltage + gain * i0 - v0) <= CONTINUITY_V:
                     return Affine(i_shape, point.voltage, gain)
-            return toward(now, v0, point.voltage, VEHICLE_SIDE_TAU_S)
+            return Const(point.voltage)  # a stiff source charges the cable at once
         return self._isolated_voltage(v0)
 
     def _isolated_voltage(self, v0: float) -> Shape:
