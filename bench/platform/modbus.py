@@ -1,0 +1,240 @@
+"""The platform channel over Modbus TCP: the pile's register map, read and written by name.
+
+Commands are writes to command registers; real-time values, the clock and the BMS fields
+are reads made when asked; events come from the pile's event FIFO, polled every
+``event_poll_s`` bench seconds on the clock (and on every ``events()`` call) and
+acknowledged one by one. Map format and FIFO protocol: bench/protocols/platform/README.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from pymodbus.client import ModbusTcpClient
+from pymodbus.exceptions import ModbusException as PymodbusError
+
+from bench.core.clock import Clock
+from bench.core.profile import ModbusEndpoint
+from bench.platform.channel import Event, PlatformChannel, Realtime
+from bench.platform.errors import (
+    ModbusExceptionResponse, PlatformError, PlatformLost, PlatformProtocolError, PlatformUnsupported,
+    PlatformValueError,
+)
+from bench.platform.log import FROM_PILE, NOTE, TO_PILE, MessageLog
+from bench.protocols.platform.codec import CodecError
+from bench.protocols.platform.registers import Register, RegisterMap, load_map
+from bench.protocols.platform.vocabulary import BMS_FIELDS
+
+REALTIME_FIELDS = ("voltage", "current", "power", "energy", "state", "clock", "clock_ms")
+EVENT_FIELDS = ("event_count", "event_seq", "event_kind", "event_time", "event_time_ms", "event_detail")
+MAX_EVENTS_PER_POLL = 64  # a pile flooding its FIFO does not stall the bench
+
+
+class ModbusChannel(PlatformChannel):
+    protocol = "modbus"
+
+    def __init__(self, endpoint: ModbusEndpoint, clock: Clock, log: MessageLog, *,
+                 timeout_s: float = 2.0, event_poll_s: float | None = 1.0,
+                 register_map: RegisterMap | None = None):
+        super().__init__(clock, log, f"modbus {endpoint.host}:{endpoint.port} unit {endpoint.unit_id}")
+        self.map = register_map or load_map(endpoint.map_file)
+        self.timeout_s = timeout_s
+        self._unit = endpoint.unit_id
+        self._raw: list[tuple[bool, bytes]] = []
+        self._io_lock = threading.RLock()
+        self._poll_failing = False
+        self._client = ModbusTcpClient(endpoint.host, port=endpoint.port, timeout=timeout_s, retries=0,
+                                       trace_packet=self._trace)
+        if not self._client.connect():
+            raise PlatformLost(self.endpoint, "cannot connect (refused or unreachable)")
+        self.log.add(clock.now(), NOTE, self.protocol, f"connected; register map {self.map.name!r}")
+        self._poller = (clock.every(event_poll_s, self._poll_tick, first_delay=event_poll_s)
+                        if event_poll_s else None)
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+        with self._io_lock:
+            self._client.close()
+
+    # -- commands -----------------------------------------------------------------------
+    def _start(self):
+        self._command_code("start")
+
+    def _stop(self):
+        self._command_code("stop")
+
+    def _wake_vehicle(self):
+        if "wake_vehicle" not in self.map.codes.get("command", {}):
+            raise PlatformUnsupported(self.endpoint, f"the register map {self.map.path.name} has no "
+                                                     "[codes.command] wake_vehicle: no wake-up over Modbus")
+        self._command_code("wake_vehicle")
+
+    def _command_code(self, name: str) -> None:
+        self._write({"command": name})
+
+    def _timed_start(self, unix_time: float):
+        self._require("timed_start_time", "a timed start")
+        return self._write({"timed_start_time": unix_time})["timed_start_time"]
+
+    def _timed_power_change(self, unix_time: float, watts: float):
+        self._require("timed_power_time", "a timed power change")
+        values = {"timed_power_limit": watts, "timed_power_time": unix_time}
+        if len(self._encoded(values)) == 1:
+            sent = self._write(values)
+        else:  # not back to back: the limit first, the time arms the change
+            sent = {**self._write({"timed_power_limit": watts}), **self._write({"timed_power_time": unix_time})}
+        return sent["timed_power_time"], sent["timed_power_limit"]
+
+    def _set_power_limit(self, watts: float):
+        self._require("power_limit", "a power limit")
+        return self._write({"power_limit": watts})["power_limit"]
+
+    def _set_current_limit(self, amps: float):
+        self._require("current_limit", "a current limit")
+        return self._write({"current_limit": amps})["current_limit"]
+
+    def _set_clock(self, unix_time: float):
+        seconds, ms = divmod(round(unix_time * 1000), 1000)
+        values: dict[str, Any] = {"clock": seconds, "clock_ms": ms / 1000}
+        ms_writable = self.map.has("clock_ms") and self.map["clock_ms"].writable
+        if not ms_writable or len(self._encoded(values)) > 1:  # ms only count in the same request
+            values = {"clock": round(unix_time)}
+        sent = self._write(values)
+        return sent["clock"] + (sent.get("clock_ms") or 0)
+
+    # -- reads --------------------------------------------------------------------------
+    def _read_clock(self) -> float:
+        values = self._read([n for n in ("clock", "clock_ms") if self.map.has(n)])
+        return self._pile_time(values["clock"], values.get("clock_ms"))
+
+    def _realtime(self) -> Realtime:
+        values = self._read([n for n in REALTIME_FIELDS if self.map.has(n)])
+        return Realtime(
+            voltage_v=values["voltage"], current_a=values["current"], power_w=values["power"],
+            state=values["state"], pile_time=self._pile_time(values["clock"], values.get("clock_ms")),
+            bench_time_of_arrival=self.clock.now(), energy_kwh=values.get("energy"),
+        )
+
+    def _bms_info(self) -> dict:
+        names = [n for n in BMS_FIELDS if self.map.has(n)]
+        if not names:
+            return {}
+        return {name: value for name, value in self._read(names).items() if value is not None}
+
+    @staticmethod
+    def _pile_time(seconds, ms) -> float | None:
+        if seconds is None:
+            return None
+        return float(seconds) + float(ms or 0.0)
+
+    # -- events -------------------------------------------------------------------------
+    def _refresh_events(self) -> None:
+        self._poll_events()
+
+    def _poll_tick(self) -> None:
+        """Clock callback: poll the FIFO; report the first failure of an outage."""
+        try:
+            self._poll_events()
+        except PlatformError as exc:
+            if not self._poll_failing:
+                self._report(exc)
+            self._poll_failing = True
+        else:
+            self._poll_failing = False
+
+    def _poll_events(self) -> None:
+        names = [n for n in EVENT_FIELDS if self.map.has(n)]
+        with self._io_lock:
+            for _ in range(MAX_EVENTS_PER_POLL):
+                values = self._read(names)
+                if not values["event_count"]:
+                    return
+                self._add_event(Event(
+                    kind=values["event_kind"],
+                    pile_time=self._pile_time(values["event_time"], values.get("event_time_ms")),
+                    bench_time=self.clock.now(),
+                    detail=values.get("event_detail") or "",
+                ))
+                self._write({"event_ack": values["event_seq"]})
+
+    # -- register I/O -------------------------------------------------------------------
+    def _require(self, name: str, what: str) -> None:
+        if not self.map.has(name):
+            raise PlatformUnsupported(self.endpoint, f"the register map {self.map.path.name} has no "
+                                                     f"{name!r} register: {what} is not offered over Modbus")
+
+    def _encoded(self, values: dict) -> list:
+        try:
+            return self.map.write_blocks(values)
+        except CodecError as exc:
+            raise PlatformValueError(self.endpoint, f"{exc}; nothing was sent") from None
+
+    def _write(self, values: dict) -> dict:
+        """Write values (bench units) by name; return them as the pile received them."""
+        with self._io_lock:
+            for address, words, regs in self._encoded(values):
+                text = "write " + ", ".join(f"{r.name}={values[r.name]!r}" for r in regs)
+                self._transact("write", regs, text,
+                               lambda a=address, w=words: self._client.write_registers(a, w, device_id=self._unit))
+        return {name: self.map.quantized(name, value) for name, value in values.items()}
+
+    def _read(self, names) -> dict:
+        values: dict[str, Any] = {}
+        with self._io_lock:
+            for block in self.map.read_blocks(names):
+                read = (self._client.read_holding_registers if block.table == "holding"
+                        else self._client.read_input_registers)
+                text = "read " + ", ".join(r.name for r in block.registers)
+                response = self._transact("read", block.registers, text,
+                                          lambda b=block, f=read: f(b.address, count=b.count, device_id=self._unit))
+                words = list(response.registers)
+                if len(words) != block.count:
+                    raise PlatformProtocolError(self.endpoint, f"read of {_names(block.registers)} ({_where(block.registers)}): "
+                                                               f"{len(words)} registers in the answer, expected {block.count}")
+                for name, part in block.split(words).items():
+                    try:
+                        values[name] = self.map.decode(name, part)
+                    except CodecError as exc:
+                        raise PlatformProtocolError(self.endpoint, f"{name} ({self.map[name].where()}): {exc}") from None
+        return values
+
+    def _transact(self, action: str, regs: tuple[Register, ...], text: str, call: Callable):
+        """One request/answer, both logged; Modbus exceptions and lost links become PlatformErrors."""
+        self._raw.clear()
+        try:
+            response = call()
+        except PymodbusError as exc:
+            self._log_exchange(text, f"no answer: {exc}")
+            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)} ({_where(regs)}): "
+                                              f"connection lost or no answer within {self.timeout_s:g} s") from None
+        if response.isError():
+            code = getattr(response, "exception_code", 0)
+            self._log_exchange(text, f"exception {code:#04x}")
+            raise ModbusExceptionResponse(self.endpoint, action, _names(regs), _where(regs), code)
+        answer = f"registers {list(response.registers)}" if action == "read" else "ok"
+        self._log_exchange(text, answer)
+        return response
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        self._raw.append((sending, bytes(data)))
+        return data
+
+    def _log_exchange(self, request: str, answer: str) -> None:
+        now = self.clock.now()
+        sent = " ".join(d.hex() for s, d in self._raw if s)
+        received = " ".join(d.hex() for s, d in self._raw if not s)
+        self.log.add(now, TO_PILE, self.protocol, f"{request} [{sent}]")
+        self.log.add(now, FROM_PILE, self.protocol, f"{answer} [{received}]" if received else answer)
+
+
+def _names(regs: tuple[Register, ...]) -> str:
+    return ", ".join(repr(r.name) for r in regs)
+
+
+def _where(regs: tuple[Register, ...]) -> str:
+    first, last = regs[0], regs[-1]
+    span = f"{first.address}–{last.end - 1}" if last.end - 1 > first.address else f"{first.address}"
+    return f"{first.table} register {span}"
