@@ -301,6 +301,8 @@ class VirtualClock(Clock):
                 self._now = timer.when
             self._run(timer)
             self._run_pollers()
+        if when > self._now:
+            self._quiesce()  # a message the last callback sent is answered at its own time
         self._now = when
 
 
