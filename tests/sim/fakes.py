@@ -24,6 +24,8 @@ class FunctionSignal:
         self.fn = fn
         self.scan_step = scan_step
         self.sampled = 0  # samples handed out, to check the instruments' appetite
+        self.clock = None  # set by FakePlant: then sampling is checked against bench time
+        self.keep_s = None  # the plant keeps only this much past
 
     def at(self, t: float) -> float:
         return float(self.sample(np.array([t]))[0])
@@ -31,6 +33,11 @@ class FunctionSignal:
     def sample(self, times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype=float)
         self.sampled += len(times)
+        if self.clock is not None and len(times):
+            now = self.clock.now()
+            assert times.max() <= now + 1e-9, f"{self.name} sampled at {times.max()} after now ({now})"
+            if self.keep_s is not None:
+                assert times.min() >= now - self.keep_s, f"{self.name} sampled before its kept history"
         return np.broadcast_to(np.asarray(self.fn(times), dtype=float), times.shape).copy()
 
     def next_crossing(self, start, end, level, rising):
@@ -95,9 +102,14 @@ def step(name: str, before: float, after: float, at: float, unit: str = "V"):
 
 
 class FakePlant:
-    def __init__(self, *signals, kind: str = "ac"):
+    """Signals by name. With a clock, a signal refuses to be sampled in the future or (with
+    ``keep_s``) further back than the plant keeps its history, as the real plant's contract says."""
+
+    def __init__(self, *signals, kind: str = "ac", clock=None, keep_s: float | None = None):
         self.kind = kind
         self.signals = {s.name: s for s in signals}
+        for signal in signals:
+            signal.clock, signal.keep_s = clock, keep_s
 
     def signal(self, name: str):
         return self.signals[name]

@@ -19,7 +19,8 @@ IDENTITY = ("Chroma", "61845", "SIM-GRID-1", "1.00")
 def bench():
     clock, port = VirtualClock(), FakeAcPort()
     # the grid the pile sees: 229.5 V (not what was commanded), 30 A lagging by 10°
-    plant = FakePlant(sine("supply_voltage", 229.5), sine("supply_current", 30.0, phase_deg=-10.0, unit="A"))
+    plant = FakePlant(sine("supply_voltage", 229.5), sine("supply_current", 30.0, phase_deg=-10.0, unit="A"),
+                      clock=clock, keep_s=120.0)
     source = Chroma61800("grid", clock, IDENTITY, {1: port}, np.random.default_rng(1), plant=plant)
     with served(source, clock) as (_, client):
         yield clock, client, port

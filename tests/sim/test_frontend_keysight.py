@@ -20,11 +20,13 @@ IDENTITY = ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "SIM-SCOPE-1", "07.50.20211028
 NR3 = r"^[+-]\d\.\d+E[+-]\d{2}$"
 HIGH, LOW, DUTY, FREQUENCY = 9.0, -12.0, 0.10, 1000.0
 FIRST_EDGE = 0.0003  # the fake CP rises through its middle at 0.3 ms + k ms
+KEEP_S = 120.0  # the real plant's history bound
 
 
 def make_scope(seed: int = 1, points: int = 100_000):
     clock = VirtualClock()
-    plant = FakePlant(Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=FIRST_EDGE), Constant("aux_voltage", 12.0))
+    plant = FakePlant(Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=FIRST_EDGE), Constant("aux_voltage", 12.0),
+                      clock=clock, keep_s=KEEP_S)
     scope = KeysightScope("scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"},
                           np.random.default_rng(seed), plant=plant, points=points)
     return clock, scope
@@ -91,6 +93,9 @@ def test_settings_read_back_in_the_manual_formats(bench):
     assert client.ask(":TRIGger:LEVel?") == "+0.000000E+00"  # CHAN1 keeps its own level
     client.write(":WAVeform:FORMat ASCii;POINts:MODE MAXimum")
     assert client.ask(":WAV:FORM?;POIN:MODE?") == "ASC;MAX"
+    client.write(":ACQuire:TYPE AVERage;COUNt 16;:TIMebase:MODE MAIN")
+    assert client.ask(":ACQuire:TYPE?;COUNt?;:TIMebase:MODE?") == "AVER;+16;MAIN"
+    assert client.ask(":WAVeform:PREamble?").split(",")[:4] == ["+4", "+2", "+1000", "+16"]
     assert client.ask(":SYST:ERR?") == '+0,"No error"'
 
 
@@ -211,6 +216,15 @@ def test_byte_ascii_and_signed_words_agree_with_unsigned_words(bench):
     assert pre[9] == "+0"
     _, payload = client.ask_block(":WAVeform:DATA?")
     assert to_volts(np.frombuffer(payload, dtype=">i2"), pre) == pytest.approx(words, abs=1e-9)
+
+
+def test_a_finished_record_outlives_the_plants_history(bench):
+    clock, client, _ = bench
+    capture(clock, client)  # completion seen at 11 ms
+    advance(clock, client, 2 * KEEP_S)  # the plant has forgotten that stretch by now
+    _, header, codes = read_word(client)
+    assert header == b"#800200000"
+    assert float(client.ask(":MEASure:DUTYcycle? CHAN1")) == pytest.approx(100 * DUTY, abs=0.05)
 
 
 def test_no_record_gives_an_empty_block_and_an_error(bench):

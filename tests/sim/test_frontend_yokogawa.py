@@ -20,7 +20,8 @@ NR3_5 = re.compile(r"^-?(\d\.\d{4}|\d\d\.\d{3}|\d{3}\.\d{2})E[+-]\d\d$")  # 5 ma
 def make_analyzer(seed: int = 1):
     clock = VirtualClock()
     plant = FakePlant(sine("ac_voltage", 230.0), sine("ac_current", 10.0, phase_deg=-30.0, unit="A"),
-                      step("inlet_voltage", 400.0, 410.0, at=1.0), Constant("output_current", -50.0, unit="A"))
+                      step("inlet_voltage", 400.0, 410.0, at=1.0), Constant("output_current", -50.0, unit="A"),
+                      clock=clock, keep_s=120.0)  # the real plant keeps 120 s
     analyzer = YokogawaWT("analyzer", clock, IDENTITY, {1: ("ac_voltage", "ac_current"),
                                                         2: ("inlet_voltage", "output_current")},
                           np.random.default_rng(seed), plant=plant)
@@ -147,6 +148,15 @@ def test_integration_of_a_dc_element(bench):
     client.write(":INTEGrate:RESet")
     assert client.ask(":INTEGrate:STATe?") == "RES"
     assert float(values(client)[0]) == 0.0
+
+
+def test_integration_keeps_up_with_the_plants_bounded_history(bench):
+    clock, client = bench  # the fake plant refuses samples older than 120 s
+    client.write(":COMM:HEAD OFF;:NUMeric:NUMber 2;:NUMeric:ITEM1 WH,2;ITEM2 TIME,2;:INTEGrate:STARt")
+    advance(clock, client, 400.0)
+    wh, seconds = values(client)
+    assert seconds == "400"
+    assert float(wh) == pytest.approx(-(400.0 * 50 * 1.0 + 410.0 * 50 * 399.0) / 3600, rel=1e-4)
 
 
 def run_readings(seed: int) -> str:

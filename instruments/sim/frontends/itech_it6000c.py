@@ -14,8 +14,10 @@ Registers and the observed write rules [D] (IT6054C live-test note):
 * Changing ``FUNC`` copies the active value into the other mode's limit register: CV→CC the
   voltage setpoint becomes the voltage limit; CC→CV the current setpoint becomes the source
   (or, when negative, the sink) current limit.
-* Setting ranges: 0 … 1.02 × rated voltage, ±1.02 × rated current and power (the IT6054C
-  reads back ±55080 W for 54 kW [D]; the 2 % margin on V and I is [U]).
+* Setting ranges: 0 … ``voltage_max``, ±``current_max``, ±``power_max`` (the settable
+  maxima, e.g. a profile's rating). From the model name ``IT6<kW>C-<V>-<A>`` when not
+  given: rated V and A, and 1.02 × rated power (the IT6054C reads back ±55080 W [D]).
+  The power limits start at ±``power_max``.
 
 Protections (OVP, OCP, OPP, UVP, UCP) are checked when a message arrives, from the terminal
 values at that bench time (no timers): a condition that has held for its delay trips the
@@ -36,7 +38,7 @@ from instruments.sim.frontends.common import Meter, RootFallback, Settings, deca
 from instruments.sim.scpi import Call, ScpiError, ScpiFrontEnd
 
 SETTINGS_CONFLICT = (-221, "Settings conflict")  # [U] ITECH text
-SETTING_MARGIN = 1.02
+POWER_MARGIN = 1.02  # [D] the IT6054C (54 kW) reads back ±55080 W as its power limits
 READBACK_COUNTS = 100_000
 CONTROL_FIRMWARE = ("640.R", "132.R")  # [D] control-board versions in the live-test note
 QUES_BITS = {"OVP": 1, "OCP+": 2, "OCP-": 4, "OPP+": 8, "OPP-": 16, "UVP": 32, "OTP": 64, "UCP": 128}
@@ -72,7 +74,8 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
         self.idn = ",".join(fields)
         self.system_version = system_version
         match = _MODEL.search(fields[1])
-        self.power_max = power_max or (int(match.group(1)) * 1000.0 if match else 6000.0)
+        # the largest settable magnitudes: given (a profile's rating), or from the model name
+        self.power_max = power_max or (int(match.group(1)) * 1000.0 * POWER_MARGIN if match else 6120.0)
         self.voltage_max = voltage_max or (float(match.group(2)) if match else 800.0)
         self.current_max = current_max or (float(match.group(3)) if match else 40.0)
         # six-digit read-back (``11.9241``, ``-1.99969`` in the live-test note)
@@ -94,9 +97,9 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
         self.cc_current = 0.0
         self.cc_voltage_limit = 0.0
         self.cc_voltage_limit_neg = 0.0
-        self.power_limit = self.power_max * SETTING_MARGIN
-        self.power_limit_neg = -self.power_max * SETTING_MARGIN
-        v, i, p = (x * SETTING_MARGIN for x in (self.voltage_max, self.current_max, self.power_max))
+        self.power_limit = self.power_max
+        self.power_limit_neg = -self.power_max
+        v, i, p = self.voltage_max, self.current_max, self.power_max
         self.protections = {"OVP": Protection(v), "OCP": Protection(i), "OPP": Protection(p),
                             "UVP": Protection(0.0), "UCP": Protection(0.0)}
         self.latched: set[str] = set()
@@ -104,7 +107,7 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
 
     # -- declaration -------------------------------------------------------------------------
     def _declare(self) -> None:
-        v, i, p = (x * SETTING_MARGIN for x in (self.voltage_max, self.current_max, self.power_max))
+        v, i, p = self.voltage_max, self.current_max, self.power_max
         self.command("SYSTem:REMote", lambda c: setattr(self, "remote", True))
         self.command("SYSTem:LOCal", lambda c: setattr(self, "remote", False))
         self.command("SYSTem:VERSion?", lambda c: self.system_version)

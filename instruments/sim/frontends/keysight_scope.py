@@ -3,9 +3,30 @@
 The dialect only: command set and reply formats. Acquisition, trigger and record synthesis
 live in scope_record.py, measurements in scope_measure.py.
 
-Reply formats: numbers NR3 ``+1.000000E+00``; integers NR1 with sign ``+1000``; booleans
-``1``/``0``; enumerations in short form (``CHAN1``, ``NORM``, ``POS``); waveform data as a
-``#8`` definite-length block followed by LF.
+Reply formats: numbers NR3 ``+1.000000E+00`` (preamble scale factors with 11 digits);
+integers NR1 with sign ``+1000``; booleans ``1``/``0``; enumerations in short form
+(``CHAN1``, ``NORM``, ``POS``).
+
+Acquisition status: ``:OPERegister:CONDition?`` bit 3 (8) while acquiring, bit 5 (32)
+while armed and waiting for a trigger; reading it clears nothing. ``:TER?`` (a trigger
+since the last read; forced triggers count, auto triggers do not) and ``:AER?`` (armed since
+the last read) are cleared when read. ``:SINGle`` (and ``:DIGitize``, which here arms in the
+same way and does not block) sets the sweep to NORMal. ``:TRIGger:FORCe`` while armed
+triggers at once (before the pre-trigger part is filled: as soon as it is).
+
+Waveform data: ``#8`` + 8 digits + data + LF. BYTE: one byte a point, yreference 128,
+yincrement = 8 div / 256; data codes 0x02..0xFE, 0x01 clipped low, 0xFF clipped high.
+WORD: 12 significant bits left-justified (codes 0x0010..0xFFF0, multiples of 16),
+yreference 32768, yincrement = 8 div / 65536; 0x0001 clipped low, 0xFFFF clipped high;
+byte order per ``:WAVeform:BYTeorder`` (MSBFirst after *RST). ``:WAVeform:UNSigned 0`` gives
+the same codes minus 128 / 32768 with yreference 0. ASCii: comma-separated NR3 volts on the
+12-bit grid, clipped points at the screen edge. This simulation has no holes (0x00).
+``:WAVeform:POINts`` n decimates the record (every (record // n)-th point); MAXimum gives
+all of it in every points mode. Before any complete acquisition the data is an empty block
+``#800000000`` and ``-230,"Data corrupt or stale"`` is queued [U].
+
+Not simulated: "Query INTERRUPTED" (the server cannot know whether the client has read an
+answer that it has already sent), sources other than CHANnel<n>, trigger modes other than EDGE.
 """
 
 from __future__ import annotations
@@ -17,7 +38,6 @@ from instruments.sim.frontends.scope_record import STOPPED, WAITING
 from instruments.sim.scpi import Call, fixed_block
 
 NO_RESULT = "+9.9E+37"  # [C] "cannot be measured" reply (M9241A p.460)
-ASCII_HOLE = "+9.9E+37"  # [C] holes in ASCii data
 OPER_RUN = 8  # :OPERegister bit 3 [C]
 OPER_WAIT_TRIG = 32  # :OPERegister bit 5 [C]
 NO_DATA = (-230, "Data corrupt or stale")  # [U] no acquisition to transfer yet

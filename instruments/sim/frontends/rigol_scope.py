@@ -13,9 +13,15 @@ The dialect only; acquisition and record synthesis are shared with the Keysight 
   RAW = the whole memory, only when stopped; MAXimum = RAW when stopped, else NORMal.
   One read returns points STARt..STOP (1-based), at most 250 000 (BYTE), 125 000 (WORD) or
   15 625 (ASCii) of them; a longer range is cut at that limit.
-* ``:TRIGger:STATus?``: RUN (filling the pre-trigger part), WAIT, TD, AUTO, STOP.
-* Numbers ``1.000000e+00``; "no result" ``9.9E37``; error query ``-113,"Undefined header"``
-  / ``0,"No error"`` (no plus sign).
+* ``:TRIGger:STATus?``: RUN (armed, filling the pre-trigger part), WAIT (ready, no
+  trigger yet), TD (triggered, filling the post-trigger part), STOP (done, or stopped);
+  while running continuously TD, or AUTO when the latest record was auto-triggered.
+  ``:SINGle`` sets the sweep to SINGle; ``:TFORce`` while armed triggers at once.
+* ``:MEASure:ITEM? <item>[,<source>]``: ``1.000000e+03``; PDUTy and NDUTy as a ratio
+  (0.1, not 10) [U]; "no result" ``9.9E37``.
+* Numbers ``1.000000e+00``; error query ``-113,"Undefined header"`` / ``0,"No error"`` (no
+  plus sign). Before any complete acquisition: an empty block and ``-230,"Data corrupt or
+  stale"`` [U]; a RAW read while running: an empty block and ``-221,"Settings conflict"`` [U].
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ Acquisition under bench time (no threads, no timers): every query works out the 
   triggered by the latest edge in the last auto-trigger wait, or (AUTO sweep) auto-triggered.
 
 The record: ``points`` samples over the screen width (``divisions`` × s/div) from
-``Signal.sample`` on that grid, plus gaussian noise from the instrument's seeded rng. The
-noise is drawn when a channel's data is first needed, so the same commands give the same
-bytes.
+``Signal.sample`` on that grid, plus gaussian noise from the instrument's seeded rng. A
+single acquisition samples every wired channel when it is found complete (the plant keeps
+a bounded past); a running scope's record is sampled when first asked for. The same
+commands at the same bench times give the same bytes.
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ class Record:
         h = self.horizontal
         return self.t_trig + h.first + np.arange(h.points) * h.dt
 
+    def fill(self) -> None:
+        """Take every wired channel's samples now, while the plant still holds that stretch
+        of its history (it keeps a bounded past)."""
+        for channel in sorted(self._signals):
+            self.volts(channel)
+
     def volts(self, channel: int) -> np.ndarray:
         if channel not in self._volts:
             signal = self._signals.get(channel) or Unwired()
@@ -171,15 +178,11 @@ class ScopeCore:
         self.slope = "POS"
         self.sweep = "AUTO"
         self.average_count = 1  # > 1 reduces the noise as averaging does
-        self.mode = "run"
-        self.t_run = self.clock.now()
-        self._armed: _Armed | None = None
         self._record: Record | None = None
-        self._run_cache: Record | None = None
         self._last_trigger: float | None = None
-        self._armed_at: float | None = self.t_run
         self._ter_mark = -math.inf
         self._aer_mark = -math.inf
+        self.run()  # a scope powers up (and comes out of *RST) running
 
     def horizontal(self) -> Horizontal:
         return Horizontal(self.timebase_scale, self.position, self.reference_div, self.divisions,
@@ -299,6 +302,7 @@ class ScopeCore:
         if armed.t_trig is not None and now >= armed.t_trig + armed.horizontal.post:
             self._record = Record(armed.t_trig, armed.horizontal, armed.channels, self.signals,
                                   self._noise(), self.rng, armed.forced, armed.auto)
+            self._record.fill()
             self.mode = "stop"
             self._armed = None
 

@@ -39,6 +39,9 @@ CREST_FACTOR = 3.0  # [U] peak over-range, × range
 UPDATE_RATES_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 DEFAULT_UPDATE_S = 0.2  # [U] the instrument's factory value is 500 ms; 10 mains cycles here
 MAX_ITEMS = 255  # [C] WT1600 :NUMeric:NUMber 1..255
+# While integrating, the analyzer catches up with the plant at least this often: the plant
+# keeps only a bounded past (instruments/sim/plant/signals.py HISTORY_KEEP_S, 120 s).
+INTEGRATION_TICK_S = 10.0
 DEFAULT_VOLTAGE_RANGES = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0, 1000.0)
 DEFAULT_CURRENT_RANGES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)  # an element with a 200 A sensor
 NOISE_OF_RANGE = 1e-4  # 1 sigma per sample, × range (design figure)
@@ -102,6 +105,7 @@ class YokogawaWT(ScpiFrontEnd):
         self.voltage_ranges = tuple(sorted(voltage_ranges))
         self.current_ranges = tuple(sorted(current_ranges))
         self.integrator = Integrator(self.inputs)
+        self._integration_tick = None
         self.header = True  # communication settings survive *RST
         self.verbose = False
         self.remote = False
@@ -274,6 +278,16 @@ class YokogawaWT(ScpiFrontEnd):
     def _integration_start(self, call: Call) -> None:
         if not self.integrator.start(self.clock.now()):
             raise ScpiError(-221, "Settings conflict")  # [U] start while running or timed up
+        if self._integration_tick is None:
+            self._integration_tick = self.clock.every(INTEGRATION_TICK_S, self._integrate_now,
+                                                      first_delay=INTEGRATION_TICK_S)
+
+    def _integrate_now(self) -> None:
+        """Clock callback while integrating: keep up with the plant's bounded history."""
+        self.integrator.advance(self.clock.now())
+        if self.integrator.state != "START" and self._integration_tick is not None:
+            self._integration_tick.cancel()
+            self._integration_tick = None
 
     def _integration_state(self, call: Call) -> str:
         self.integrator.advance(self.clock.now())
