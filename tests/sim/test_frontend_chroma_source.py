@@ -31,6 +31,8 @@ def test_identity_and_error_queue(bench):
     assert client.ask("*IDN?") == ",".join(IDENTITY)
     client.write("SOUR:BOGUS 1")
     assert client.ask("SYST:ERR?") == '-113,"Undefined header"'
+    client.write("BOGUS:FREQuency 50")  # wrong by itself: not taken from the root
+    assert client.ask("SYST:ERR?") == '-113,"Undefined header"'
     assert client.ask("SYST:ERR?") == '+0,"No error"'
 
 
