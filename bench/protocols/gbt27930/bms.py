@@ -39,6 +39,7 @@ ACTIVE = ("handshake", "recognition", "configuration", "charging", "stopping", "
 
 class BmsEmulator(ProtocolNode):
     role = BMS
+    error_message = "BEM"
 
     def __init__(self, bus: ClockedBus, config: BmsConfig | None = None, measure: Measure | None = None,
                  *, aux_power: bool = True):
@@ -50,7 +51,6 @@ class BmsEmulator(ProtocolNode):
         self.measure_fn = measure
         self.aux_power = aux_power
         self.asleep = False
-        self.reconnects = 0
         self.started = False
         self.listening = False
         self.demand = (config.max_charge_voltage_v, config.max_charge_current_a, "cc")
@@ -220,14 +220,12 @@ class BmsEmulator(ProtocolNode):
         if self.phase == "statistics" and not self._csd_seen:
             self._csd_seen = True
             self.unexpect("csd")
-            self.later(timing.END_HOLD_S, self._end)
+            self.later(timing.END_HOLD_S, self.end)
 
     def _on_CEM(self, values: dict, t: float) -> None:
         if self.phase in ACTIVE:
             self.event("cem", cem=values)
-            self.quiet()
-            self.set_phase("error")
-            self._await_restart()
+            self.enter_error(None, self._await_restart)
 
     # == phases ============================================================================
     def _boot(self) -> None:
@@ -273,27 +271,14 @@ class BmsEmulator(ProtocolNode):
         self.every("BSD", BY_NAME["BSD"].period_s, self.battery.bsd)
         self.expect("csd", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("csd_timeout"))
 
-    def _end(self) -> None:
-        self.quiet()
-        self.set_phase("ended")
-
     def _timeout(self, flag: str) -> None:
         self.event("timeout", flag=flag)
-        self.quiet()
-        self.set_phase("error")
-        self.every("BEM", BY_NAME["BEM"].period_s, lambda: {flag: "timeout"})
-        self.later(timing.RECONNECT_DELAY_S, self._await_restart)
+        self.enter_error(flag, self._await_restart)
 
     def _await_restart(self) -> None:
         """After an error: wait for the charger to restart with CRM(0x00), or give up."""
-        self.cancel("BEM")
-        if self.reconnects >= timing.MAX_RECONNECTS:
-            self.quiet()
-            self.set_phase("aborted")
-            return
-        self.reconnects += 1
-        self.event("reconnect", attempt=self.reconnects)
-        self.expect("crm_00", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("crm_00_timeout"))
+        if self.next_attempt():
+            self.expect("crm_00", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("crm_00_timeout"))
 
     # == message values ====================================================================
     def measure(self) -> tuple[float, float]:

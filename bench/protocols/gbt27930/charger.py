@@ -64,6 +64,7 @@ class ChargerBehaviour:
 
 class ChargerStateMachine(ProtocolNode):
     role = CHARGER
+    error_message = "CEM"
 
     def __init__(self, bus: ClockedBus, hooks: ChargerHooks, ratings: ChargerRatings,
                  behaviour: ChargerBehaviour | None = None, *, charger_number: int = 1, region: str | None = None,
@@ -75,7 +76,6 @@ class ChargerStateMachine(ProtocolNode):
         self.behaviour = behaviour or ChargerBehaviour()
         self.charger_number = charger_number
         self.region = region
-        self.reconnects = 0
         self.contactors_closed = False
         self._insulation = "pending"
         self._recognized = False
@@ -210,7 +210,7 @@ class ChargerStateMachine(ProtocolNode):
         self.quiet()
         self.set_phase("statistics")
         self.every("CSD", BY_NAME["CSD"].period_s, self._csd)
-        self.later(timing.END_HOLD_S, self._end)
+        self.later(timing.END_HOLD_S, self.end)
 
     def _on_BEM(self, values: dict, t: float) -> None:
         if self.phase in ACTIVE:
@@ -311,10 +311,6 @@ class ChargerStateMachine(ProtocolNode):
             self.expect("bst", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bst_timeout"))
         self.expect("bsd", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bsd_timeout"))
 
-    def _end(self) -> None:
-        self.quiet()
-        self.set_phase("ended")
-
     def _timeout(self, flag: str) -> None:
         self.event("timeout", flag=flag)
         self._error(flag)
@@ -324,21 +320,11 @@ class ChargerStateMachine(ProtocolNode):
         if self.phase in ("charging", "stopping") or self.contactors_closed:
             self.hooks.stop_output(False)
             self._open_contactors_when_safe()
-        self.quiet()
-        self.set_phase("error")
-        if flag is not None:
-            self.every("CEM", BY_NAME["CEM"].period_s, lambda: {flag: "timeout"})
-        self.later(timing.RECONNECT_DELAY_S, self._reconnect)
+        self.enter_error(flag, self._reconnect)
 
     def _reconnect(self) -> None:
-        self.cancel("CEM")
-        if self.reconnects >= timing.MAX_RECONNECTS:
-            self.quiet()
-            self.set_phase("aborted")
-            return
-        self.reconnects += 1
-        self.event("reconnect", attempt=self.reconnects)
-        self._begin_recognition()
+        if self.next_attempt():
+            self._begin_recognition()
 
     def _restore_aux(self) -> None:
         self.hooks.set_aux_power(True)

@@ -220,6 +220,7 @@ class Codec:
         self.by_name: dict[str, MessageCodec] = {m.name: MessageCodec(m) for m in messages}
         self.by_pgn: dict[int, MessageCodec] = {c.spec.pgn: c for c in self.by_name.values()}
         self._cache: dict[tuple[int, bytes], tuple[dict, tuple]] = {}
+        self._encoded: dict[tuple, bytes] = {}
 
     def decode(self, pgn: int, data: bytes) -> tuple[MessageSpec, dict, tuple[Problem, ...]] | None:
         """(spec, values, problems) for a catalogue PGN, None for any other PGN.
@@ -238,10 +239,23 @@ class Codec:
         return codec.spec, hit[0], hit[1]
 
     def encode(self, name: str, values: dict, length: int | None = None) -> bytes:
+        """Payload for ``values`` (periodic messages repeat their values: cached when hashable)."""
+        try:
+            key = (name, length, *values.items())
+            hit = self._encoded.get(key)
+        except TypeError:  # lists (BMV, BMT): not cached
+            key = hit = None
+        if hit is not None:
+            return hit
         codec = self.by_name.get(name)
         if codec is None:
             raise ProtocolError(f"no GB/T 27930 message named {name!r}")
-        return codec.encode(values, length)
+        data = codec.encode(values, length)
+        if key is not None:
+            if len(self._encoded) >= _CACHE_LIMIT:
+                self._encoded.clear()
+            self._encoded[key] = data
+        return data
 
 
 CODEC = Codec()

@@ -15,7 +15,8 @@ import can
 
 from bench.core.canbus import ClockedBus
 from bench.core.clock import Periodic
-from bench.protocols.gbt27930.catalogue import TP_CM_PGN, TP_DT_PGN
+from bench.protocols.gbt27930 import timing
+from bench.protocols.gbt27930.catalogue import BY_NAME, TP_CM_PGN, TP_DT_PGN
 from bench.protocols.gbt27930.codec import CODEC
 from bench.protocols.gbt27930.deadline import Deadline
 from bench.protocols.gbt27930.extension import ExtensionCodec
@@ -60,7 +61,8 @@ class PeerView:
 class ProtocolNode:
     """Base of ``BmsEmulator`` and ``ChargerStateMachine``."""
 
-    role: str = ""  # catalogue.BMS or catalogue.CHARGER: messages this node sends
+    role: str = ""           # catalogue.BMS or catalogue.CHARGER: messages this node sends
+    error_message: str = ""  # "BEM" or "CEM": what this node sends when a message times out
 
     def __init__(self, bus: ClockedBus, address: int, peer_address: int,
                  extension: ExtensionCodec | None = None):
@@ -79,6 +81,7 @@ class ProtocolNode:
         self._periodic: dict[str, Periodic] = {}
         self._deadlines: dict[str, Deadline] = {}
         self._phase_serial = 0  # callbacks scheduled with later() belong to one phase
+        self.reconnects = 0
         self.transport = TransportEndpoint(bus, address, self._on_transfer, self.findings.report)
         self._rx_handle = bus.on_receive(self._on_frame)
 
@@ -208,6 +211,31 @@ class ProtocolNode:
         """Stop every periodic message and deadline (a phase change or a reset)."""
         self.cancel_all()
         self.unexpect_all()
+
+    # -- errors and reconnection (both sides alike) -----------------------------------------
+    def enter_error(self, flag: str | None, then: Callable[[], None]) -> None:
+        """Phase "error": send BEM/CEM with ``flag`` (None: the peer reported the error), and
+        call ``then`` after ``RECONNECT_DELAY_S``."""
+        self.quiet()
+        self.set_phase("error")
+        if flag is not None:
+            self.every(self.error_message, BY_NAME[self.error_message].period_s, lambda: {flag: "timeout"})
+        self.later(timing.RECONNECT_DELAY_S, then)
+
+    def next_attempt(self) -> bool:
+        """Count a reconnection attempt; after ``MAX_RECONNECTS`` give up (phase "aborted")."""
+        self.cancel(self.error_message)
+        if self.reconnects >= timing.MAX_RECONNECTS:
+            self.quiet()
+            self.set_phase("aborted")
+            return False
+        self.reconnects += 1
+        self.event("reconnect", attempt=self.reconnects)
+        return True
+
+    def end(self) -> None:
+        self.quiet()
+        self.set_phase("ended")
 
     # -- bookkeeping ----------------------------------------------------------------------
     def event(self, name: str, **details) -> None:

@@ -33,14 +33,23 @@ class TraceRecorder:
                         CanutilsLogWriter(self.paths["log"], channel=bus.name)]
         self.frames = 0
         self.closed = False
+        self._scratch = can.Message()
         self._handles = [bus.on_send(self._record), bus.on_receive(self._record)]
         self._flush_timer = self.clock.every(flush_period_s, self.flush, first_delay=flush_period_s)
 
     def _record(self, msg: can.Message) -> None:
-        stamped = can.Message(timestamp=self.clock.epoch + msg.timestamp, arbitration_id=msg.arbitration_id,
-                              is_extended_id=msg.is_extended_id, is_remote_frame=msg.is_remote_frame,
-                              is_error_frame=msg.is_error_frame, dlc=msg.dlc, data=msg.data, is_rx=msg.is_rx)
-        # no channel: the writers use their own (a virtual channel's name is no BLF channel number)
+        # One scratch message, refilled per frame: the writers format it at once and keep no
+        # reference. No channel: the writers use their own (a virtual channel's name is no
+        # BLF channel number).
+        stamped = self._scratch
+        stamped.timestamp = self.clock.epoch + msg.timestamp
+        stamped.arbitration_id = msg.arbitration_id
+        stamped.is_extended_id = msg.is_extended_id
+        stamped.is_remote_frame = msg.is_remote_frame
+        stamped.is_error_frame = msg.is_error_frame
+        stamped.dlc = msg.dlc
+        stamped.data = msg.data
+        stamped.is_rx = msg.is_rx
         for writer in self.writers:
             writer.on_message_received(stamped)
         self.frames += 1

@@ -137,7 +137,30 @@ def check_announcement(size: int, packets: int) -> str | None:
     return None
 
 
-class TransportEndpoint:
+class _Party:
+    """What the endpoint and the observer share: reading TP.CM frames, reporting findings."""
+
+    on_finding: Callable[[Finding], None]
+
+    def _take(self, pgn: int, data: bytes, src: int, dest: int, t: float) -> None:
+        """Route a TP.DT to ``_on_dt`` and a well-formed TP.CM to ``_on_cm``."""
+        if pgn == TP_DT_PGN:
+            self._on_dt(data, src, dest, t)
+            return
+        cm = parse_cm(data)
+        if cm is None:
+            self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM of {len(data)} bytes from {src:#04x}", None)
+            return
+        self._on_cm(*cm, src, dest, t)
+
+    def _bad_control(self, control: int, src: int, t: float, pgn: int) -> None:
+        self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM control byte {control:#04x} from {src:#04x}", pgn)
+
+    def _finding(self, kind: str, t: float, message: str, pgn: int | None, **details) -> None:
+        self.on_finding(Finding(kind, t, message, pgn, details))
+
+
+class TransportEndpoint(_Party):
     """J1939 transport for one node on a ClockedBus."""
 
     def __init__(self, bus: ClockedBus, address: int, on_message: MessageSink,
@@ -239,16 +262,10 @@ class TransportEndpoint:
     # -- receiving --------------------------------------------------------------------------
     def handle(self, pgn: int, data: bytes, src: int, dest: int, t: float) -> None:
         """A TP.CM or TP.DT frame addressed to this node (or to everyone)."""
-        if dest not in (self.address, GLOBAL_ADDRESS):
-            return
-        if pgn == TP_DT_PGN:
-            self._on_dt(data, src, dest, t)
-            return
-        cm = parse_cm(data)
-        if cm is None:
-            self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM of {len(data)} bytes from {src:#04x}", None)
-            return
-        control, a, b, c, msg_pgn = cm
+        if dest in (self.address, GLOBAL_ADDRESS):
+            self._take(pgn, data, src, dest, t)
+
+    def _on_cm(self, control: int, a: int, b: int, c: int, msg_pgn: int, src: int, dest: int, t: float) -> None:
         if control == RTS and dest == self.address:
             self._on_rts(src, a, b, c, msg_pgn, t)
         elif control == BAM and dest == GLOBAL_ADDRESS:
@@ -263,7 +280,7 @@ class TransportEndpoint:
             self._drop_rx((src, self.address))
             self._finish_tx(src)
         else:
-            self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM control byte {control:#04x} from {src:#04x}", msg_pgn)
+            self._bad_control(control, src, t, msg_pgn)
 
     def _on_rts(self, src: int, size: int, packets: int, max_per_cts: int, pgn: int, t: float) -> None:
         key = (src, self.address)
@@ -343,9 +360,6 @@ class TransportEndpoint:
         if entry is not None:
             entry[1].cancel()
 
-    def _finding(self, kind: str, t: float, message: str, pgn: int | None, **details) -> None:
-        self.on_finding(Finding(kind, t, message, pgn, details))
-
     def close(self) -> None:
         for key in list(self._rx):
             self._drop_rx(key)
@@ -363,7 +377,7 @@ class _Outgoing:
         self.packets = dt_packets(data)
 
 
-class TransportObserver:
+class TransportObserver(_Party):
     """Reassembles every transfer seen on a bus without taking part; time comes from frames.
 
     Call ``feed`` for each TP.CM/TP.DT frame and ``expire(t)`` now and then (and at the
@@ -376,14 +390,10 @@ class TransportObserver:
         self._open: dict[tuple[int, int], Reassembly] = {}  # (src, dest) → transfer
 
     def feed(self, pgn: int, data: bytes, src: int, dest: int, t: float) -> None:
-        if pgn == TP_DT_PGN:
-            self._on_dt(data, src, dest, t)
-            return
-        cm = parse_cm(data)
-        if cm is None:
-            self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM of {len(data)} bytes from {src:#04x}", None)
-            return
-        control, a, b, _, msg_pgn = cm
+        """Any TP.CM or TP.DT frame seen on the bus."""
+        self._take(pgn, data, src, dest, t)
+
+    def _on_cm(self, control: int, a: int, b: int, _: int, msg_pgn: int, src: int, dest: int, t: float) -> None:
         if control in (RTS, BAM):
             self._on_announce(control, src, dest, a, b, msg_pgn, t)
         elif control == CTS:
@@ -407,7 +417,7 @@ class TransportObserver:
             self._open.pop((src, dest), None)
             self._open.pop((dest, src), None)
         elif control != EOMA:
-            self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM control byte {control:#04x} from {src:#04x}", msg_pgn)
+            self._bad_control(control, src, t, msg_pgn)
 
     def _on_announce(self, control: int, src: int, dest: int, size: int, packets: int, pgn: int, t: float) -> None:
         key = (src, dest)
@@ -461,6 +471,3 @@ class TransportObserver:
     @property
     def open_transfers(self) -> int:
         return len(self._open)
-
-    def _finding(self, kind: str, t: float, message: str, pgn: int | None, **details) -> None:
-        self.on_finding(Finding(kind, t, message, pgn, details))
