@@ -329,3 +329,33 @@ def test_bad_vehicle_settings_are_refused(bad):
     from bench.core.errors import BenchError
     with pytest.raises(BenchError):
         BmsConfig(**bad)
+
+
+def test_a_monitor_sharing_the_bms_bus_must_listen_before_the_bms():
+    """On one ClockedBus (real hardware: one interface) an observer registered before the
+    actor sees frames in bus order; registered after, it would see the BMS's TP.DT replies
+    before the CTS that asked for them."""
+    from bench.core.canbus import virtual_bus
+    from bench.core.clock import VirtualClock
+    from bench.protocols.gbt27930.bms import BmsEmulator
+    from bench.protocols.gbt27930.charger import ChargerStateMachine
+    from bench.protocols.gbt27930.monitor import ConformanceMonitor
+    from .fakes import RATINGS, FakePlant
+
+    clock = VirtualClock()
+    bench_bus, charger_bus = virtual_bus("shared-bms-bus", clock), virtual_bus("shared-bms-bus", clock)
+    monitor = ConformanceMonitor(bench_bus)                      # first: sees bus order
+    bms = BmsEmulator(bench_bus, BmsConfig())
+    late = ConformanceMonitor(bench_bus)                         # after the BMS: does not
+    plant = FakePlant(clock, bms=bms)
+    charger = ChargerStateMachine(charger_bus, plant, RATINGS)
+    bms.start()
+    charger.start()
+    clock.wait_until(lambda: charger.phase == "charging", 40)
+    clock.sleep(1.0)
+    assert monitor.findings == []
+    assert {f.kind for f in late.findings} >= {"tp_unexpected_cts"}
+    for node in (bms, charger):
+        node.close()
+    bench_bus.close()
+    charger_bus.close()

@@ -8,6 +8,12 @@ of order, charging messages that stop for longer than their timeout, BEM/CEM, an
 periods outside the tolerance. The same class watches a live ClockedBus or is fed frames
 from a trace file (``decode.py``).
 
+Frame order matters (a CTS before the packets it asks for). On a ClockedBus shared with an
+actor (the BMS emulator on the bench's one interface), create the monitor *before* the
+actor: listeners run in the order they were registered, and an actor's replies to a frame
+would otherwise reach the monitor before the frame. On the virtual bus an endpoint of its
+own works too.
+
 The hot path is lean on purpose (``bench decode`` reads 100 k frames/s): routes are cached
 by CAN ID and a payload is decoded only when it differs from the previous one.
 """

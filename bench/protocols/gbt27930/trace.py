@@ -3,6 +3,8 @@
 Timestamps are the bench clock's: ``clock.epoch + bench time``, so a virtual run writes the
 same files every time. Frames are handed to the writers as they come and the files are
 flushed every ``flush_period_s`` of bench time, so a crash loses at most that much.
+As with the monitor: on a bus shared with an actor, create the recorder before the actor so
+that frames are written in bus order.
 """
 
 from __future__ import annotations
