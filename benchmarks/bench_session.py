@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))  # the test fakes: a small ch
 
 from bench.protocols.gbt27930.bms_config import BmsConfig  # noqa: E402
 from bench.protocols.gbt27930.trace import TraceRecorder  # noqa: E402
-from tests.gbt27930.fakes import Bench  # noqa: E402
+from tests.gbt27930.fakes import EmulatedSession  # noqa: E402
 
 
 def main() -> None:
@@ -28,24 +28,24 @@ def main() -> None:
     total = args.minutes * 60.0
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        bench = Bench(config=BmsConfig(send_bmv=True, send_bmt=True))
-        recorder = TraceRecorder(bench.observer_bus, tmp, "session")
-        bench.charge()
+        emu = EmulatedSession(config=BmsConfig(send_bmv=True, send_bmt=True))
+        recorder = TraceRecorder(emu.observer_bus, tmp, "session")
+        emu.charge()
         steps = [(60.0 * k, 400.0, 20.0 + 20.0 * (k % 5), "cc") for k in range(int(args.minutes))]
-        bench.bms.request_profile(steps)
-        bench.clock.sleep_until(total - 5.0)
-        bench.bms.stop()
-        bench.clock.sleep_until(total)
+        emu.bms.request_profile(steps)
+        emu.clock.sleep_until(total - 5.0)
+        emu.bms.stop()
+        emu.clock.sleep_until(total)
         recorder.close()
         wall = time.perf_counter() - start
-        findings = bench.monitor.findings
+        findings = emu.monitor.findings
         sizes = {s: p.stat().st_size for s, p in recorder.paths.items()}
         print(f"{args.minutes:g} min of virtual bench time: {wall:.2f} s wall (target < 2 s)")
         print(f"  {recorder.frames:,} frames recorded; trace sizes "
               + ", ".join(f"{s} {n / 1e6:.1f} MB" for s, n in sizes.items()))
-        print(f"  phases: {', '.join(p for _, p in bench.monitor.phases)}; BMS {bench.bms.phase}, "
-              f"charger {bench.charger.phase}; monitor findings: {len(findings)}")
-        bench.close()
+        print(f"  phases: {', '.join(p for _, p in emu.monitor.phases)}; BMS {emu.bms.phase}, "
+              f"charger {emu.charger.phase}; monitor findings: {len(findings)}")
+        emu.close()
 
 
 if __name__ == "__main__":

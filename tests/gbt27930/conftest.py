@@ -1,23 +1,23 @@
 import pytest
 
-from .fakes import Bench
+from .fakes import EmulatedSession
 
 
 @pytest.fixture
-def make_bench():
-    """Build Bench objects (BMS emulator + charger + monitor on virtual time); closed afterwards."""
-    benches = []
+def make_emu():
+    """Build EmulatedSession objects (BMS emulator + charger + monitor on virtual time); closed afterwards."""
+    sessions = []
 
     def make(**kw):
-        bench = Bench(**kw)
-        benches.append(bench)
-        return bench
+        emu = EmulatedSession(**kw)
+        sessions.append(emu)
+        return emu
 
     yield make
-    for bench in benches:
-        bench.close()
+    for emu in sessions:
+        emu.close()
 
 
 @pytest.fixture
-def bench(make_bench):
-    return make_bench()
+def emu(make_emu):
+    return make_emu()

@@ -1,4 +1,4 @@
-"""A small fake charger plant (ChargerHooks) and a bench of BMS emulator + charger on one clock."""
+"""A small fake charger plant (ChargerHooks) and an emulated session: BMS emulator + charger on one clock."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ class FakePlant:
         return [c for c in self.calls if c[1] == name]
 
 
-class Bench:
+class EmulatedSession:
     """BMS emulator + charger + monitor on one virtual bus and virtual time."""
 
     def __init__(self, *, config: BmsConfig | None = None, behaviour: ChargerBehaviour | None = None,

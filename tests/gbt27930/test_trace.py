@@ -6,21 +6,21 @@ import pytest
 from bench.protocols.gbt27930.decode import decode_trace
 from bench.protocols.gbt27930.trace import TraceRecorder
 
-from .fakes import Bench
+from .fakes import EmulatedSession
 
 
 def record_session(directory, stem="session"):
-    bench = Bench()
-    recorder = TraceRecorder(bench.observer_bus, directory, stem)
-    bench.charge()
-    bench.bms.request(400.0, 60.0)
-    bench.clock.sleep(3.0)
-    bench.bms.stop()
-    bench.run_until(lambda: bench.charger.phase == "ended", 10)
+    emu = EmulatedSession()
+    recorder = TraceRecorder(emu.observer_bus, directory, stem)
+    emu.charge()
+    emu.bms.request(400.0, 60.0)
+    emu.clock.sleep(3.0)
+    emu.bms.stop()
+    emu.run_until(lambda: emu.charger.phase == "ended", 10)
     recorder.close()
     frames = recorder.frames
-    epoch = bench.clock.epoch
-    bench.close()
+    epoch = emu.clock.epoch
+    emu.close()
     return recorder.paths, frames, epoch
 
 
@@ -54,13 +54,13 @@ def test_the_same_virtual_run_writes_the_same_files(tmp_path):
 
 
 def test_raw_data_is_written_while_the_session_runs(tmp_path):
-    bench = Bench()
-    recorder = TraceRecorder(bench.observer_bus, tmp_path, "live", flush_period_s=1.0)
-    bench.clock.sleep(5.0)
+    emu = EmulatedSession()
+    recorder = TraceRecorder(emu.observer_bus, tmp_path, "live", flush_period_s=1.0)
+    emu.clock.sleep(5.0)
     sizes = {s: p.stat().st_size for s, p in recorder.paths.items()}
     assert sizes["log"] > 0 and sizes["asc"] > 0 and sizes["blf"] > 0
     with can.LogReader(str(recorder.paths["log"])) as reader:
         assert len(list(reader)) >= 2 * 17          # CHM and BHM (4/s each) for 5 s, flushed within 1 s
     recorder.close()
     recorder.close()
-    bench.close()
+    emu.close()
