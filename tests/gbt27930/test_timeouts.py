@@ -112,3 +112,12 @@ def test_bms_times_out_a_charger_that_never_sends_crm(make_emu):
     t_bem, bem = emu.first("BEM")
     assert only_flag(bem, "crm_00_timeout")
     assert t_bem - emu.monitor.streams[(0x2600, 0x56, 0xF4)].last_time == pytest.approx(timing.DEFAULT_TIMEOUT_S)
+
+
+def test_the_live_monitor_reports_a_bus_that_went_quiet(emu):
+    emu.charge()
+    emu.bms.go_silent()
+    emu.charger.silence()
+    emu.clock.sleep(1.5)
+    stale = {f.message.split()[0] for f in emu.monitor.findings if f.kind == fk.MESSAGE_TIMEOUT}
+    assert stale == {"BCL", "CCS"}

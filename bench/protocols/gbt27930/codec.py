@@ -15,7 +15,7 @@ from typing import Iterable
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930.catalogue import (
-    BCD, ENUM, MESSAGES, TEXT, UINT, VERSION, Field, MessageSpec,
+    BCD, ENUM, MESSAGES, TEXT, UINT, Field, MessageSpec,
 )
 
 Problem = tuple[str, str, str | None]  # (finding kind, text, field name)
@@ -83,7 +83,7 @@ class FieldCodec:
                     problems.append((fk.BAD_BCD, f"{where}.{self.name}: {byte:#04x} is not BCD", self.name))
                     return None
                 value = value * 100 + hi * 10 + lo
-        else:  # VERSION
+        else:  # catalogue.VERSION
             return f"{raw >> 8}.{raw & 0xFF}"
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             problems.append((fk.VALUE_OUT_OF_RANGE, f"{where}.{self.name}: {value} {self.spec.unit} outside "

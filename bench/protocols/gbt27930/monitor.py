@@ -330,8 +330,10 @@ class ConformanceMonitor:
     @property
     def findings(self) -> list[Finding]:
         """Every finding so far, the period judgement included, in time order."""
-        now = self.bus.clock.now() if self.bus is not None else self.last_time
-        self.observer.expire(now)
+        if self.bus is not None:
+            self._checks(self.bus.clock.now())  # live: a bus gone quiet is judged now too
+        else:
+            self.observer.expire(self.last_time)  # a trace: its end is not a timeout
         return sorted(self.log.findings + self.period_findings(), key=lambda f: f.time)
 
     def stats(self) -> dict[str, dict]:
