@@ -1,0 +1,185 @@
+"""Evidence for the report: Allure labels and attachments, CAN traces, platform log, summary.
+
+Per test: the CAN trace (.asc, .blf, candump) and the conformance monitor run from
+``begin_test`` to ``end_test``; the platform messages of the test are attached from the
+run's platform log; plots and raw data are attached as the test produces them. Per run:
+``instruments.json`` (identity, calibration, accuracy), ``summary.json`` (every check,
+every safe-state sequence, lost instruments) and the run's ``index.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+DOCUMENTS = {
+    "changji": "Residential charging technical rules (Attachment 3)",
+    "gbt18487.1": "GB/T 18487.1-2015 Conductive charging system",
+    "gbt27930": "GB/T 27930-2015 Charger–BMS communication",
+    "nbt33001": "NB/T 33001 DC charger (via GB/T 34657.1)",
+    "gbt34657.1": "GB/T 34657.1 Interoperability test",
+}
+
+
+def _allure():
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return None
+    return allure
+
+
+def clause_labels(clause: str) -> tuple[str, str, str]:
+    """``changji:4.2.10.5`` → (epic = document, feature = clause group, story = clause)."""
+    document, _, number = clause.partition(":")
+    parts = number.split(".")
+    group = ".".join(parts[:3]) if len(parts) > 3 else ".".join(parts[:2]) or number
+    return DOCUMENTS.get(document, document), f"{document} {group}", f"{document} {number}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:120]
+
+
+class Evidence:
+    def __init__(self, session):
+        self.session = session
+        self.trace = None
+        self.monitor = None
+        self._log_start = 0
+        self.test_dir: Path | None = None
+
+    # -- per run -----------------------------------------------------------------------------
+    def write_instrument_list(self) -> None:
+        path = self.session.run_dir / "instruments.json"
+        path.write_text(json.dumps(self.session.identities, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def write_summary(self) -> None:
+        s = self.session
+        profile = s.profile
+        summary = {
+            "profile": str(profile.path),
+            "dut": {"kind": profile.dut.kind, "model": profile.dut.model, "manufacturer": profile.dut.manufacturer,
+                    "serial": profile.dut.serial, "firmware": profile.dut.firmware},
+            "simulated": profile.bench.simulated,
+            "sim_overrides": {k: v for k, v in profile.sim.items()} if profile.bench.simulated else {},
+            "instruments": s.identities,
+            "lost_instruments": s.lost,
+            "totals": _totals(s.recorder.checks),
+            "tests": s.test_outcomes,
+            "checks": [c.to_dict() for c in s.recorder.checks],
+            "safe_state": s.safe_state_reports,
+        }
+        path = s.run_dir / "summary.json"
+        path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        _update_index(s.run_dir.parent, s.run_dir.name, summary)
+
+    # -- per test ----------------------------------------------------------------------------
+    def begin_test(self, node) -> None:
+        s = self.session
+        self.test_dir = s.run_dir / "tests" / _slug(node.name)
+        self.test_dir.mkdir(parents=True, exist_ok=True)
+        self._label(node)
+        self._log_start = len(s.platform_log.records) if s.platform_log is not None else 0
+        if s.can is not None:
+            from bench.protocols.gbt27930.monitor import ConformanceMonitor
+            from bench.protocols.gbt27930.trace import TraceRecorder
+
+            tolerance = s.limits["gbt27930:messages:period"].relative_pct / 100.0
+            self.trace = TraceRecorder(s.can, self.test_dir, "can")
+            self.monitor = ConformanceMonitor(s.can, period_tolerance=tolerance,
+                                              extension_dbc_path=_extension_dbc(s.profile))
+
+    def end_test(self, node) -> None:
+        s = self.session
+        if self.trace is not None:
+            self.trace.close()
+            for suffix in ("asc", "log"):
+                self.attach_file(f"CAN trace (.{suffix})", self.trace.paths[suffix])
+            self.attach_file("CAN trace (.blf)", self.trace.paths["blf"], "application/octet-stream")
+            self.trace = None
+        if self.monitor is not None:
+            self.monitor.close()
+            findings = [f"{f.time:10.3f} s  {f.kind}: {f.message}" for f in self.monitor.findings()]
+            if findings:
+                self.attach_text("GB/T 27930 monitor findings", "\n".join(findings))
+            self.monitor = None
+        if s.platform_log is not None:
+            lines = [_log_line(r) for r in s.platform_log.records[self._log_start:]]
+            if lines:
+                self.attach_text("platform messages", "\n".join(lines))
+        self.attach_json("instruments", s.identities)
+
+    def _label(self, node) -> None:
+        allure = _allure()
+        if allure is None:
+            return
+        for marker in node.iter_markers("clause"):
+            epic, feature, story = clause_labels(marker.args[0])
+            allure.dynamic.epic(epic)
+            allure.dynamic.feature(feature)
+            allure.dynamic.story(story)
+        allure.dynamic.parameter("profile", self.session.profile.name)
+        allure.dynamic.parameter("DUT", f"{self.session.profile.dut.manufacturer} {self.session.profile.dut.model}")
+
+    # -- attachments -------------------------------------------------------------------------
+    def attach_text(self, name: str, text: str) -> None:
+        allure = _allure()
+        if allure is not None:
+            allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+    def attach_json(self, name: str, data) -> None:
+        allure = _allure()
+        if allure is not None:
+            allure.attach(json.dumps(data, ensure_ascii=False, indent=1, default=str), name=name,
+                          attachment_type=allure.attachment_type.JSON)
+
+    def attach_file(self, name: str, path: Path, mime: str = "text/plain") -> None:
+        allure = _allure()
+        if allure is not None and Path(path).exists():
+            allure.attach.file(str(path), name=name, extension=Path(path).suffix.lstrip("."))
+
+    def save_csv(self, name: str, header: list[str], rows) -> Path:
+        """Raw data: written to the test's folder as it is produced, and attached."""
+        path = (self.test_dir or self.session.run_dir) / f"{_slug(name)}.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(rows)
+        self.attach_file(name, path)
+        return path
+
+    def save_plot(self, name: str, figure) -> Path:
+        path = (self.test_dir or self.session.run_dir) / f"{_slug(name)}.png"
+        figure.savefig(path, dpi=100)
+        allure = _allure()
+        if allure is not None:
+            allure.attach.file(str(path), name=name, attachment_type=allure.attachment_type.PNG)
+        return path
+
+
+def _extension_dbc(profile):
+    vehicle = profile.vehicle
+    return str(vehicle.extension.dbc) if vehicle is not None and vehicle.extension.dbc else None
+
+
+def _log_line(record) -> str:
+    return record.line()
+
+
+def _totals(checks) -> dict:
+    totals = {"pass": 0, "fail": 0, "invalid": 0}
+    for check in checks:
+        totals[check.verdict] = totals.get(check.verdict, 0) + 1
+    return totals
+
+
+def _update_index(run_root: Path, profile_name: str, summary: dict) -> None:
+    path = run_root / "index.json"
+    index = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"profiles": {}}
+    index["profiles"][profile_name] = {"summary": f"{profile_name}/summary.json", "dut": summary["dut"],
+                                       "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
+    path.write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")

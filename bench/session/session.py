@@ -1,0 +1,291 @@
+"""The bench for one profile: clock, instruments, CAN bus, platform channel, vehicle side.
+
+``open()`` validates nothing twice (the profile is already valid), starts the simulated bench
+when the profile says ``simulated = true`` (through the one launcher), opens every driver by
+its resource string and checks the identity it reports, opens the CAN bus and the platform
+channel and, for a DC charger, starts the bench's BMS emulator. ``close()`` always runs the
+safe-state sequence first. Per test, ``begin_test``/``end_test`` bracket the evidence
+(traces, platform log, safe-state report).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.core.clock import Clock, RealClock, VirtualClock
+from bench.core.errors import BenchError, InstrumentLost
+from bench.core.limits import LimitsTable, load_limits
+from bench.core.profile import Profile
+from bench.session.evidence import Evidence
+from bench.session.recorder import CheckRecorder
+from bench.session.safe_state import SafeState, absent
+from bench.session.guards import dut_guards
+
+# The bench polls the EV simulator's auxiliary-supply read-back this often to power the BMS
+# emulator (a real BMS is powered from A+). Bench choice: fine against the 10 s of 4.2.10.4.
+AUX_POLL_S = 0.1
+
+
+class BenchSession:
+    def __init__(self, profile: Profile, run_dir: Path):
+        self.profile = profile
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.limits: LimitsTable = load_limits()
+        self.clock: Clock = (VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated
+                             else RealClock())
+        self.sim = None
+        self.instruments: dict[str, Any] = {}
+        self.identities: dict[str, dict] = {}
+        self.lost: dict[str, str] = {}
+        self.can = None
+        self.platform = None
+        self.platform_log = None
+        self.bms = None
+        self.recorder = CheckRecorder(self.run_dir / "checks.jsonl")
+        self.evidence = Evidence(self)
+        self.safe_state_reports: list[dict] = []
+        self.test_outcomes: list[dict] = []
+        self.current_test = ""
+        self._periodic = []
+        self._opened = False
+
+    # == opening ===========================================================================
+    def open(self) -> "BenchSession":
+        try:
+            if self.profile.bench.simulated:
+                from bench.session.launcher import launch_simulated_bench
+
+                self.sim, self.profile = launch_simulated_bench(self.profile, self.clock)
+            self._open_instruments()
+            self._open_can()
+            self._open_platform()
+            self._start_vehicle_side()
+        except BaseException:
+            self.close()
+            raise
+        self._opened = True
+        self.evidence.write_instrument_list()
+        return self
+
+    def _open_instruments(self) -> None:
+        from instruments import registry
+
+        guards = dut_guards(self.profile)
+        for role, config in self.profile.instruments.items():
+            cls = registry.driver_class(config.driver)
+            driver = cls(config, self.clock, guards.get(role))
+            if role == "ev" and hasattr(driver, "base_dir"):
+                driver.base_dir = self.profile.path.parent
+            driver.open()
+            self.instruments[role] = driver
+            self.identities[role] = _identity_record(config, driver.identity)
+        grid = self.instruments.get("grid")
+        if grid is not None:  # a grid simulator starts with its output off
+            grid.set_supply(self.profile.dut.nominal_supply_v, self.profile.dut.supply_frequency_hz)
+            grid.set_output(True)
+        ev = self.instruments.get("ev")
+        if ev is not None:
+            ev.set_watchdog(self.profile.bench.watchdog_s)
+            ev.heartbeat()
+            self._periodic.append(self.clock.every(self.profile.bench.watchdog_s / 4, self._heartbeat,
+                                                   first_delay=self.profile.bench.watchdog_s / 4))
+
+    def _open_can(self) -> None:
+        if self.profile.can is None:
+            return
+        from instruments.can.adapter import open_can
+
+        self.can = open_can(self.profile.can, self.clock, name="bench")
+
+    def _open_platform(self) -> None:
+        from bench.platform.channel import open_channel
+        from bench.platform.log import MessageLog
+
+        self.platform_log = MessageLog(self.run_dir / "platform.log")
+        self.platform = open_channel(self.profile.dut, self.clock, self.platform_log)
+        if self.profile.dut.control == "ocpp16":
+            if self.sim is not None:
+                self.sim.connect_central_system(self.platform.url)
+            self.platform.wait_connected(30.0)
+
+    def _start_vehicle_side(self) -> None:
+        if self.profile.dut.kind != "dc":
+            return
+        from bench.protocols.gbt27930.bms import BmsEmulator
+        from bench.protocols.gbt27930.bms_config import BmsConfig
+
+        self.bms = BmsEmulator(self.can, BmsConfig.from_vehicle(self.profile.vehicle), self._battery_measurement,
+                               aux_power=False)
+        self.bms.start()
+        self._periodic.append(self.clock.every(AUX_POLL_S, self._follow_aux_power))
+
+    # == what the session does on the clock ================================================
+    def _heartbeat(self) -> None:
+        if "ev" in self.lost:
+            return
+        try:
+            self.instruments["ev"].heartbeat()
+        except InstrumentLost as exc:
+            self.mark_lost("ev", str(exc))
+
+    def _follow_aux_power(self) -> None:
+        if "ev" in self.lost:
+            return
+        try:
+            present = self.instruments["ev"].aux_present()
+        except InstrumentLost as exc:
+            self.mark_lost("ev", str(exc))
+            return
+        self.bms.set_aux_power(present)
+
+    def _battery_measurement(self) -> tuple[float, float]:
+        """What BCS reports: the battery simulator's own measurement (V, A into the battery)."""
+        volts, amps, _ = self.instrument("battery").measure()
+        return volts, -amps  # the supply reads negative while it sinks the charging current
+
+    # == access ============================================================================
+    def instrument(self, role: str):
+        if role in self.lost:
+            raise InstrumentLost(role, f"lost earlier in this run: {self.lost[role]}")
+        try:
+            return self.instruments[role]
+        except KeyError:
+            raise absent(role) from None
+
+    def mark_lost(self, role: str, message: str) -> None:
+        self.lost.setdefault(role, message)
+
+    # == measurements the safe state needs =================================================
+    def stop_bms(self) -> str:
+        if self.bms is None or self.bms.phase not in ("configuration", "charging"):
+            return f"BMS not charging ({self.bms.phase if self.bms else 'none'})"
+        self.bms.stop("manual")
+        return "BST sent"
+
+    def platform_stop(self) -> str:
+        if self.platform is None:
+            raise absent("platform channel")
+        self.platform.stop()
+        return "stop sent"
+
+    def output_current(self) -> float:
+        analyzer = self.instruments.get("analyzer")
+        if analyzer is not None and "analyzer" not in self.lost:
+            reading = analyzer.read_element(self.analyzer_element("output"))["I"]
+            if reading.value is not None:
+                return reading.value
+        volts, amps, _ = self.instrument("battery").measure()
+        return -amps
+
+    def ac_output_voltage(self) -> float:
+        reading = self.instrument("analyzer").read_element(self.analyzer_element("output"), ac=True)["U"]
+        return reading.value if reading.value is not None else float("inf")
+
+    def analyzer_element(self, point: str) -> int:
+        try:
+            return self.instrument("analyzer").config.channels[point]
+        except KeyError:
+            raise BenchError(f"{self.profile.path}: instruments.analyzer.channels.{point}: "
+                             f"not wired (the bench needs the analyzer on the pile's {point})") from None
+
+    def scope_channel(self, signal: str) -> int:
+        try:
+            return self.instrument("scope").config.channels[signal]
+        except KeyError:
+            raise BenchError(f"{self.profile.path}: instruments.scope.channels.{signal}: "
+                             f"not wired (this case needs the scope on {signal})") from None
+
+    # == per test ==========================================================================
+    def begin_test(self, node) -> None:
+        self.current_test = node.nodeid
+        self.recorder.current_test = node.nodeid
+        self.evidence.begin_test(node)
+
+    def end_test(self, node) -> None:
+        self.run_safe_state(f"end of {node.name}")
+        self.evidence.end_test(node)
+        self.current_test = ""
+        self.recorder.current_test = ""
+
+    def run_safe_state(self, reason: str) -> SafeState:
+        sequence = SafeState(self)
+        sequence.run()
+        record = {"reason": reason, "test": self.current_test, "bench_time": self.clock.now(),
+                  "steps": [vars(step) for step in sequence.steps]}
+        self.safe_state_reports.append(record)
+        with (self.run_dir / "safe_state.jsonl").open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.evidence.attach_text("safe state", sequence.report())
+        return sequence
+
+    # == closing ===========================================================================
+    def close(self) -> None:
+        if self._opened:
+            self.run_safe_state("end of run")
+        for periodic in self._periodic:
+            periodic.cancel()
+        self._periodic.clear()
+        grid = self.instruments.get("grid")
+        if grid is not None and "grid" not in self.lost:
+            try:
+                grid.safe_off()
+            except BenchError:
+                pass
+        for closer in (getattr(self.bms, "close", None), getattr(self.platform, "close", None),
+                       getattr(self.can, "close", None)):
+            if closer is not None:
+                try:
+                    closer()
+                except BenchError:
+                    pass
+        for driver in self.instruments.values():
+            try:
+                driver.close()
+            except BenchError:
+                pass
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
+        self.evidence.write_summary()
+        self.recorder.close()
+        self._opened = False
+
+
+def _epoch(start_time: str) -> float:
+    try:
+        return datetime.fromisoformat(start_time).timestamp()
+    except ValueError:
+        raise BenchError(f"[sim] start_time: an ISO 8601 date and time, got {start_time!r}") from None
+
+
+def _identity_record(config, identity) -> dict:
+    expected = config.model
+    found = identity.model if identity else ""
+    due = config.calibration_due
+    return {
+        "role": config.role, "driver": config.driver, "resource": config.resource,
+        "identity": identity.raw if identity else "", "expected_model": expected, "model": found,
+        "model_matches": (not expected) or _same_model(expected, found),
+        "serial": identity.serial if identity else "", "calibration_due": due.isoformat() if due else "",
+        "calibration": calibration_status(due),
+        "accuracy": {k: vars(v) for k, v in config.accuracy.items()},
+    }
+
+
+def _same_model(expected: str, found: str) -> bool:
+    norm = lambda text: re.sub(r"[\s_-]", "", text).upper()
+    return norm(expected) == norm(found)
+
+
+def calibration_status(due: date | None, today: date | None = None) -> str:
+    if due is None:
+        return "no calibration date"
+    today = today or date.today()
+    if due < today:
+        return f"OVERDUE (due {due.isoformat()})"
+    return f"valid until {due.isoformat()}"

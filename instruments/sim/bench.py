@@ -1,0 +1,223 @@
+"""The simulated bench: the plant, the instruments' front ends on loopback, the charger's CAN
+side and the pile's control interface, built from one profile.
+
+``SimulatedBench.start()`` serves every instrument of the profile with the dialect its driver
+speaks (ports chosen by the OS) and returns the endpoints the launcher writes into the
+profile: resource strings, the virtual CAN channel, the pile's Modbus port. The bench then
+opens the same drivers it would open on hardware. Nothing here is reachable from the bench
+except through those sockets and the CAN bus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from bench.core.canbus import ClockedBus, virtual_bus
+from bench.core.clock import Clock
+from bench.core.errors import BenchError
+from bench.core.profile import CanSettings, Dut, InstrumentConfig, Profile, parse_modbus_resource
+from bench.protocols.gbt27930.charger import CST_FLAGS, ChargerBehaviour, ChargerStateMachine
+from bench.protocols.platform.registers import load_map
+from instruments.sim.frontends.chroma_61800 import Chroma61800
+from instruments.sim.frontends.chroma_63200a import Chroma63200A
+from instruments.sim.frontends.ev_simulator import DEFAULT_MAP_PATH, EvSimulatorBoard
+from instruments.sim.frontends.itech_it6000c import ItechIT6000C
+from instruments.sim.frontends.keysight_scope import KeysightScope
+from instruments.sim.frontends.rigol_scope import RigolScope
+from instruments.sim.frontends.yokogawa_wt import YokogawaWT
+from instruments.sim.hub import LOOPBACK, SocketHub
+from instruments.sim.modbus import ModbusFrontEnd
+from instruments.sim.plant import make_plant
+from instruments.sim.platform.modbus_device import PlatformModbusDevice
+
+# Which maker string each dialect answers *IDN? with (instruments.md).
+MAKERS = {
+    "keysight-infiniivision": "KEYSIGHT TECHNOLOGIES",
+    "rigol-ds": "RIGOL TECHNOLOGIES",
+    "yokogawa-wt": "YOKOGAWA",
+    "chroma-63200a": "Chroma",
+    "itech-it6000c": "ITECH Electronics",
+    "chroma-61800": "Chroma",
+    "modbus-ev-simulator": "Bench Simulation",
+}
+SIM_FIRMWARE = "SIM-1.0"
+# The analyzer's elements are wired by name: "output" measures what the pile delivers to the
+# vehicle, "input" what it draws from the grid.
+ANALYZER_POINTS = {
+    "ac": {"output": ("ac_voltage", "ac_current"), "input": ("supply_voltage", "supply_current")},
+    "dc": {"output": ("inlet_voltage", "output_current"), "input": ("supply_voltage", "supply_current")},
+}
+# python-can's virtual channels are process-wide: each simulated bench gets its own.
+_CAN_CHANNELS = itertools.count(1)
+# How often the simulated charger hands what it learnt from the vehicle's frames to the
+# pile's uploads (bench choice; the 4.2.7 values change rarely).
+BMS_INFO_SYNC_S = 0.5
+# GB/T 27930 extension names → the 4.2.7 upload names the platform uses.
+UPLOAD_NAMES = {"vin": "vin", "rated_capacity_ah": "battery_capacity",
+                "lowest_cell_voltage": "lowest_cell_voltage", "lowest_cell_number": "lowest_cell_number",
+                "heating_status": "heating_status", "cooling_status": "cooling_status",
+                "internal_resistance": "internal_resistance", "vehicle_model": "vehicle_model"}
+
+
+@dataclass(frozen=True)
+class SimEndpoints:
+    resources: dict[str, str]
+    can: CanSettings | None
+    dut: Dut
+
+
+class SimulatedBench:
+    def __init__(self, profile: Profile, clock: Clock):
+        self.profile = profile
+        self.clock = clock
+        self.sim = dict(profile.sim)
+        seeds = np.random.SeedSequence(int(self.sim["seed"])).spawn(len(profile.instruments) + 1)
+        self._rngs = {role: np.random.default_rng(seed) for role, seed in
+                      zip(sorted(profile.instruments), seeds[1:])}
+        self.plant = make_plant(clock, profile.dut, profile.vehicle, self.sim, np.random.default_rng(seeds[0]))
+        self.hub = SocketHub(clock)
+        self.front_ends: dict[str, Any] = {}
+        self.charger: ChargerStateMachine | None = None
+        self.charger_bus: ClockedBus | None = None
+        self.charge_point = None
+        self._closers: list[Callable[[], None]] = []
+
+    # -- life cycle ------------------------------------------------------------------------
+    def start(self) -> SimEndpoints:
+        resources = {}
+        for role, config in self.profile.instruments.items():
+            front_end, unit = self._front_end(role, config)
+            self.front_ends[role] = front_end
+            port = self.hub.serve(ModbusFrontEnd(role, front_end, unit) if unit is not None else front_end)
+            resources[role] = (f"modbus+tcp://{LOOPBACK}:{port}/{unit}" if unit is not None
+                               else f"TCPIP0::{LOOPBACK}::{port}::SOCKET")
+        dut = self._serve_control(self.profile.dut)
+        can_settings = self._start_charger() if self.profile.dut.kind == "dc" else None
+        self.hub.start()
+        return SimEndpoints(resources, can_settings, dut)
+
+    def connect_central_system(self, url: str) -> None:
+        """OCPP piles connect to the bench's Central System once it listens."""
+        from instruments.sim.platform.ocpp_charge_point import SimChargePoint
+
+        base_url = url.rsplit("/", 1)[0] if url.endswith(self.profile.dut.ocpp.charge_point_id) else url
+        self.charge_point = SimChargePoint(self.plant.platform, self.clock, base_url,
+                                           self.profile.dut.ocpp.charge_point_id)
+        self.charge_point.connect()
+
+    def drop(self, role: str) -> None:
+        """Close one instrument's sockets, as a cable pulled or a unit switched off."""
+        self.hub.drop(role)
+
+    def stop(self) -> None:
+        if self.charge_point is not None:
+            self.charge_point.close()
+            self.charge_point = None
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+        self.hub.stop()
+
+    @property
+    def history(self):
+        return self.plant.history
+
+    # -- front ends ------------------------------------------------------------------------
+    def _identity(self, config: InstrumentConfig) -> tuple[str, str, str, str]:
+        return (MAKERS.get(config.driver, "Bench Simulation"), config.model or config.driver.upper(),
+                config.serial or f"SIM-{config.role.upper()}", SIM_FIRMWARE)
+
+    def _front_end(self, role: str, config: InstrumentConfig):
+        """The front end for one instrument and, for Modbus devices, its unit id."""
+        identity, rng, plant = self._identity(config), self._rngs[role], self.plant
+        rating = config.rating
+        driver = config.driver
+        if driver in ("keysight-infiniivision", "rigol-ds"):
+            wiring = {number: signal for signal, number in config.channels.items()}
+            cls = KeysightScope if driver == "keysight-infiniivision" else RigolScope
+            return cls(role, self.clock, identity, wiring, rng, plant=plant,
+                       points=int(self.sim["scope_points"]), noise_v=float(self.sim["scope_noise_v"])), None
+        if driver == "yokogawa-wt":
+            points = ANALYZER_POINTS[self.profile.dut.kind]
+            wiring = {number: points[name] for name, number in config.channels.items()}
+            return YokogawaWT(role, self.clock, identity, wiring, rng, plant=plant), None
+        if driver == "chroma-63200a":
+            return Chroma63200A(role, self.clock, identity, {1: plant.load}, rng,
+                                **_maxima(rating, voltage_max="voltage_v", current_max="current_a",
+                                          power_max="power_w")), None
+        if driver == "itech-it6000c":
+            return ItechIT6000C(role, self.clock, identity, {1: plant.battery}, rng,
+                                **_maxima(rating, voltage_max="voltage_v", current_max="current_a",
+                                          power_max="power_w")), None
+        if driver == "chroma-61800":
+            return Chroma61800(role, self.clock, identity, {1: plant.grid}, rng, plant=plant,
+                               **_maxima(rating, current_max="current_a")), None
+        if driver == "modbus-ev-simulator":
+            _, _, unit = parse_modbus_resource(config.resource)
+            map_path = config.options.get("map")
+            map_path = (self.profile.path.parent / map_path) if map_path else DEFAULT_MAP_PATH
+            board = EvSimulatorBoard(self.clock, plant.ev, plant.signal, map_path,
+                                     identity={0: identity[0], 1: identity[1], 2: SIM_FIRMWARE,
+                                               5: identity[1], 0x80: identity[2]}, rng=rng)
+            self._closers.append(board.close)
+            return board, unit
+        raise BenchError(f"{self.profile.path}: instruments.{role}.driver: no simulated instrument "
+                         f"speaks {driver!r}")
+
+    def _serve_control(self, dut: Dut) -> Dut:
+        """The pile's own control interface (Modbus); OCPP piles connect later."""
+        if dut.control != "modbus":
+            return dut
+        device = PlatformModbusDevice(load_map(dut.modbus.map_file), self.plant.platform)
+        port = self.hub.serve(ModbusFrontEnd("platform", device, dut.modbus.unit_id))
+        return dataclasses.replace(dut, modbus=dataclasses.replace(dut.modbus, host=LOOPBACK, port=port))
+
+    # -- the DC charger's protocol side ----------------------------------------------------
+    def _start_charger(self) -> CanSettings:
+        plant = self.plant
+        channel = f"{self.profile.can.channel}-sim{next(_CAN_CHANNELS)}"
+        self.charger_bus = virtual_bus(channel, self.clock, "charger")
+        behaviour = ChargerBehaviour(
+            chm_period_s=plant.chm_period_s,
+            stop_on_bsm_abnormal=plant.stops_on_battery_alarms,
+            stop_on_overvoltage=plant.stops_on_battery_alarms,
+            wake_restarts_communication=plant.restarts_communication_after_wake,
+        )
+        extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
+        charger = ChargerStateMachine(self.charger_bus, plant, plant.ratings(), behaviour,
+                                      extension_dbc_path=str(extension) if extension else None)
+        self.charger = charger
+        plant.set_wake_handler(charger.wake_vehicle)
+        plant.add_listener(self._plant_event)
+        sync = self.clock.every(BMS_INFO_SYNC_S, self._sync_bms_info)
+        self._closers.append(sync.cancel)
+        self._closers.append(charger.close)
+        self._closers.append(self.charger_bus.close)
+        return CanSettings(interface="virtual", channel=channel, bitrate=self.profile.can.bitrate,
+                           options={"preserve_timestamps": True})
+
+    def _plant_event(self, name: str) -> None:
+        charger = self.charger
+        if name == "start":
+            charger.start()
+        elif name == "stop":
+            charger.stop("manual")
+        elif name in ("supply_fault", "estop", "disconnected"):
+            charger.stop("fault", ("other_fault",) if "other_fault" in CST_FLAGS else ())
+
+    def _sync_bms_info(self) -> None:
+        learnt = self.charger.vehicle_data()
+        info = {UPLOAD_NAMES[key]: value for key, value in learnt.items() if key in UPLOAD_NAMES and value is not None}
+        if info and info != self.plant.learnt_bms_info():
+            self.plant.learn_bms_info(info)
+
+
+def _maxima(rating, **names) -> dict:
+    """Front-end maxima from the profile's rating table (largest magnitude of the range)."""
+    return {arg: max(abs(v) for v in rating[key]) for arg, key in names.items() if key in rating}
