@@ -28,6 +28,12 @@ class ClockedBus:
         self._tx: list[Listener] = []
         self._poller = clock.add_poller(self.drain)
         self.closed = False
+        # Frames sent by a listener while a received frame is being handed out: their
+        # send-listeners hear of them only after every listener has seen the received frame,
+        # so recorders and monitors see the bus in its true order (a CTS before the data it
+        # asked for) whatever order they subscribed in.
+        self._delivering = False
+        self._held: list[can.Message] = []
 
     def send(self, msg: can.Message) -> None:
         """Send now, stamped with bench time; subscribers of sent frames see it too."""
@@ -35,6 +41,9 @@ class ClockedBus:
         msg.is_rx = False
         self.bus.send(msg)
         self.clock.notify_traffic()
+        if self._delivering:
+            self._held.append(msg)
+            return
         for listener in self._tx:
             listener(msg)
 
@@ -57,8 +66,16 @@ class ClockedBus:
                 # Hardware stamps frames in its own time base; the bench judges on its clock.
                 msg.timestamp = self.clock.now()
             msg.is_rx = True
-            for listener in self._rx:
-                listener(msg)
+            self._delivering = True
+            try:
+                for listener in self._rx:
+                    listener(msg)
+            finally:
+                self._delivering = False
+            while self._held:
+                held = self._held.pop(0)
+                for listener in self._tx:
+                    listener(held)
 
     def close(self) -> None:
         if self.closed:
