@@ -47,6 +47,9 @@ class Waveform:
     preamble: Mapping[str, float] = field(default_factory=dict)
     forced: bool = False  # the trigger was forced (no edge came)
     bench_time: float = 0.0  # bench-clock time at which the finished record was seen
+    # Bench time at which the forced trigger was sent: record time 0 is this bench instant
+    # (to within the instrument's command latency), so the record lines up with CAN frames.
+    forced_at: float | None = None
 
     @property
     def times(self) -> numpy.ndarray:
@@ -117,6 +120,7 @@ class Oscilloscope(Driver, abc.ABC):
         start = self.clock.now()
         self._arm()
         forced = False
+        forced_at = None
         while True:
             elapsed = self.clock.now() - start
             state = self._poll_state(elapsed)
@@ -124,6 +128,7 @@ class Oscilloscope(Driver, abc.ABC):
                 break
             if (not forced and force_after_s is not None and elapsed >= force_after_s
                     and state is State.WAITING):
+                forced_at = self.clock.now()
                 self._force_trigger()
                 forced = True
             elif elapsed >= timeout_s:
@@ -138,7 +143,7 @@ class Oscilloscope(Driver, abc.ABC):
         records = {}
         for channel in channels:
             t0, dt, volts, preamble = self._read_channel(channel)
-            records[channel] = Waveform(channel, t0, dt, volts, preamble, forced, done_at)
+            records[channel] = Waveform(channel, t0, dt, volts, preamble, forced, done_at, forced_at)
         return records
 
     @abc.abstractmethod
