@@ -43,6 +43,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(key): the clause a case checks, e.g. changji:4.2.10.5")
     config.addinivalue_line("markers", "dut(kind): the kind of DUT a case applies to: ac or dc")
+    config.addinivalue_line("markers", "operating_points(grid): parametrise operating_point from a grid")
     from bench.session.context import RunContext
 
     context = RunContext.from_config(config)
@@ -57,6 +58,24 @@ _CONTEXT = pytest.StashKey()
 
 def _context(config):
     return config.stash[_CONTEXT]
+
+
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.operating_points("<grid name>")`` parametrises ``operating_point`` from
+    bench/api/grids.toml with the run's --grid."""
+    marker = metafunc.definition.get_closest_marker("operating_points")
+    if marker is None or "operating_point" not in metafunc.fixturenames:
+        return
+    from bench.api.base import load_grid
+
+    points = load_grid(marker.args[0], metafunc.config.getoption("--grid"))
+    metafunc.parametrize("operating_point", points, ids=[_point_id(p) for p in points])
+
+
+def _point_id(point) -> str:
+    if isinstance(point, (list, tuple)):
+        return "-".join(f"{p:g}" for p in point)
+    return f"{point:g}"
 
 
 def pytest_runtest_setup(item):

@@ -42,6 +42,10 @@ class InstrumentError(BenchError):
         super().__init__(f"{role}: {message}")
 
 
+class NoTrigger(InstrumentError):
+    """A scope acquisition ended without a trigger (the awaited edge never came)."""
+
+
 class InstrumentLost(InstrumentError):
     """The connection to an instrument is gone (socket closed, no answer in time)."""
 

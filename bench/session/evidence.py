@@ -51,6 +51,11 @@ class Evidence:
         self.monitor = None
         self._log_start = 0
         self.test_dir: Path | None = None
+        self._on_end: list = []
+
+    def on_end(self, fn) -> None:
+        """Run ``fn`` when the current test ends (before its evidence is attached)."""
+        self._on_end.append(fn)
 
     # -- per run -----------------------------------------------------------------------------
     def write_instrument_list(self) -> None:
@@ -95,6 +100,8 @@ class Evidence:
 
     def end_test(self, node) -> None:
         s = self.session
+        while self._on_end:
+            self._on_end.pop()()
         if self.trace is not None:
             self.trace.close()
             for suffix in ("asc", "log"):
@@ -126,19 +133,23 @@ class Evidence:
         allure.dynamic.parameter("DUT", f"{self.session.profile.dut.manufacturer} {self.session.profile.dut.model}")
 
     # -- attachments -------------------------------------------------------------------------
+    def _in_test(self):
+        """Allure, while a test is running (attachments outside a test have no home)."""
+        return _allure() if self.session.current_test else None
+
     def attach_text(self, name: str, text: str) -> None:
-        allure = _allure()
+        allure = self._in_test()
         if allure is not None:
             allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
 
     def attach_json(self, name: str, data) -> None:
-        allure = _allure()
+        allure = self._in_test()
         if allure is not None:
             allure.attach(json.dumps(data, ensure_ascii=False, indent=1, default=str), name=name,
                           attachment_type=allure.attachment_type.JSON)
 
     def attach_file(self, name: str, path: Path, mime: str = "text/plain") -> None:
-        allure = _allure()
+        allure = self._in_test()
         if allure is not None and Path(path).exists():
             allure.attach.file(str(path), name=name, extension=Path(path).suffix.lstrip("."))
 
@@ -155,7 +166,7 @@ class Evidence:
     def save_plot(self, name: str, figure) -> Path:
         path = (self.test_dir or self.session.run_dir) / f"{_slug(name)}.png"
         figure.savefig(path, dpi=100)
-        allure = _allure()
+        allure = self._in_test()
         if allure is not None:
             allure.attach.file(str(path), name=name, attachment_type=allure.attachment_type.PNG)
         return path

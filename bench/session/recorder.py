@@ -27,7 +27,8 @@ class CheckRecorder:
         # One JSON line per check, flushed at once: nothing measured is lost if the run dies.
         self._file.write(json.dumps(check.to_dict(), ensure_ascii=False, default=str) + "\n")
         self._file.flush()
-        _to_allure(check)
+        if check.test:
+            _to_allure(check)
         return check
 
     def failures_of(self, test: str) -> list[Check]:

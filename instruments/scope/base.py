@@ -17,7 +17,7 @@ from typing import Mapping
 
 import numpy
 
-from bench.core.errors import InstrumentError
+from bench.core.errors import InstrumentError, NoTrigger
 from instruments.base import Driver
 
 # instruments.md §1/§2c polling sequences: "every 50 to 100 ms".
@@ -135,7 +135,7 @@ class Oscilloscope(Driver, abc.ABC):
                 self._stop()
                 source = f"CHAN{self.trigger_channel}" if self.trigger_channel else "the trigger source"
                 what = "even after a forced trigger" if forced else "and the trigger was not forced"
-                raise InstrumentError(
+                raise NoTrigger(
                     self.role, f"no trigger on {source} within {timeout_s:g} s ({what}); capture of channel(s) "
                                f"{', '.join(map(str, channels))} stopped, last state: {state.value}")
             self.clock.sleep(POLL_PERIOD_S)

@@ -1,0 +1,115 @@
+"""Times and rates read off captured records (all times relative to the record's own axis).
+
+Crossings are interpolated between samples. NaN samples (scope holes, clipping) never
+count as a crossing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# CP high level between state 2 (9 V) and state 3 (6 V): the level that tells them apart.
+CP_STATE_2_3_BOUNDARY_V = 7.5
+# Samples above this are the high phase of the PWM (the low phase is −12 V).
+CP_HIGH_PHASE_V = 3.0
+
+
+def first_crossing(times: np.ndarray, values: np.ndarray, level: float, *, rising: bool,
+                   after: float | None = None) -> float | None:
+    """First time the signal crosses ``level`` in the given direction (after ``after``)."""
+    t, v = np.asarray(times, float), np.asarray(values, float)
+    if after is not None:
+        keep = t >= after
+        t, v = t[keep], v[keep]
+    if len(v) < 2:
+        return None
+    above = v >= level
+    ok = ~np.isnan(v[1:]) & ~np.isnan(v[:-1])
+    edges = (above[1:] & ~above[:-1]) if rising else (~above[1:] & above[:-1])
+    idx = np.flatnonzero(edges & ok)
+    if not len(idx):
+        return None
+    i = idx[0]
+    frac = (level - v[i]) / (v[i + 1] - v[i])
+    return float(t[i] + frac * (t[i + 1] - t[i]))
+
+
+def first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float, *, after: float) -> float | None:
+    """First time at or after ``after`` when the signal is ≤ ``level`` (it may already be)."""
+    t, v = np.asarray(times, float), np.asarray(values, float)
+    keep = (t >= after) & ~np.isnan(v)
+    t, v = t[keep], v[keep]
+    if not len(v):
+        return None
+    if v[0] <= level:
+        return float(t[0])
+    return first_crossing(t, v, level, rising=False)
+
+
+def last_time_above(times: np.ndarray, values: np.ndarray, magnitude: float) -> float | None:
+    """Last sample time at which |signal| exceeds ``magnitude`` (e.g. the end of a sine)."""
+    v = np.abs(np.asarray(values, float))
+    idx = np.flatnonzero(v > magnitude)
+    return float(np.asarray(times, float)[idx[-1]]) if len(idx) else None
+
+
+def cp_high_levels(times: np.ndarray, volts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start time, median high level) of every high phase of a CP PWM record."""
+    t, v = np.asarray(times, float), np.asarray(volts, float)
+    high = v > CP_HIGH_PHASE_V
+    starts = np.flatnonzero(high[1:] & ~high[:-1]) + 1
+    ends = np.flatnonzero(~high[1:] & high[:-1]) + 1
+    levels, when = [], []
+    for start in starts:
+        after = ends[ends > start]
+        if not len(after):
+            break
+        segment = v[start:after[0]]
+        # The middle of the phase: away from the edges.
+        core = segment[len(segment) // 4: max(len(segment) // 4 + 1, 3 * len(segment) // 4)]
+        levels.append(float(np.nanmedian(core)))
+        when.append(float(t[start]))
+    return np.array(when), np.array(levels)
+
+
+def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool) -> float | None:
+    """When the CP high level moves from state 2 to state 3 (``falling``: S2 closes) or back.
+
+    The time is the start of the first high phase on the new side of the boundary; the
+    change happened after the end of the previous high phase (uncertainty: one PWM period).
+    """
+    when, levels = cp_high_levels(times, volts)
+    if len(levels) < 2:
+        return None
+    before = levels[:-1] > CP_STATE_2_3_BOUNDARY_V if falling else levels[:-1] < CP_STATE_2_3_BOUNDARY_V
+    after = levels[1:] <= CP_STATE_2_3_BOUNDARY_V if falling else levels[1:] >= CP_STATE_2_3_BOUNDARY_V
+    idx = np.flatnonzero(before & after)
+    return float(when[idx[0] + 1]) if len(idx) else None
+
+
+def fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float,
+              after: float | None = None) -> tuple[float | None, float | None, float | None]:
+    """Average rate (A/s) of a current falling from ``start_a`` to ``end_a``; also the two times."""
+    t_start = first_crossing(times, amps, start_a, rising=False, after=after)
+    if t_start is None:
+        return None, None, None
+    t_end = first_crossing(times, amps, end_a, rising=False, after=t_start)
+    if t_end is None or t_end <= t_start:
+        return None, t_start, None
+    return (start_a - end_a) / (t_end - t_start), t_start, t_end
+
+
+def settling_time(times: np.ndarray, values: np.ndarray, target: float, band: float, *, start: float) -> float | None:
+    """Time from ``start`` until the signal enters ±band of ``target`` and stays there."""
+    t, v = np.asarray(times, float), np.asarray(values, float)
+    keep = t >= start
+    t, v = t[keep], v[keep]
+    if not len(v):
+        return None
+    outside = np.flatnonzero(np.abs(v - target) > band)
+    if not len(outside):
+        return 0.0
+    last_out = outside[-1]
+    if last_out + 1 >= len(t):
+        return None
+    return float(t[last_out + 1] - start)

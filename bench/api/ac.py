@@ -1,0 +1,185 @@
+"""The AC pile bench as test cases use it: the vehicle side (EV simulator), the CP on the
+scope, the pile's output on the power analyzer, and the platform channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct
+from bench.analysis.timing import CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
+from bench.core.errors import NoTrigger
+from bench.api.base import BenchView
+from bench.api.scope import Record, ScopeCapture, Trigger, save_record
+
+# CP on the scope: ±12 V inside 8 divisions with room to spare; 10 periods of 1 kHz in the
+# record (100 k points → 100 ns a sample, far below the ±5 µs duty tolerance).
+CP_VOLTS_PER_DIV = 4.0
+CP_SECONDS_PER_DIV = 1e-3
+CP_TRIGGER_V = 0.0
+# The pile's output on the scope when timing its contactor: a 50 Hz sine of ~311 V peak.
+AC_VOLTS_PER_DIV = 100.0
+AC_TRIGGER_V = 100.0
+# Bench actions during a capture come this long after the pre-trigger part is filled.
+CONTACTOR_ACTION_MARGIN_S = 0.1
+# How the bench sees that the pile carried out a command: the EV simulator's PWM meter,
+# polled at this period, must stay within this band for this long.
+PWM_POLL_S = 0.25
+PWM_SETTLED_BAND_PCT = 0.2
+PWM_SETTLED_HOLD_S = 0.75
+PWM_METER_RESOLUTION_PCT = 0.1  # the EV simulator's duty register (0.1 %/bit)
+
+
+@dataclass
+class CpCapture:
+    analysis: PwmAnalysis
+    record: Record
+
+
+class AcBench(BenchView):
+    kind = "ac"
+
+    def __init__(self, session, grid: str = "full"):
+        super().__init__(session, grid)
+        self.scope = ScopeCapture(session)
+        self._saved = 0
+
+    # -- instruments ----------------------------------------------------------------------
+    @property
+    def ev(self):
+        return self.session.instrument("ev")
+
+    # -- the vehicle side -----------------------------------------------------------------
+    def plug_in(self) -> None:
+        """Connector in, S2 open, the vehicle draws nothing (CP state 2)."""
+        self.ev.set_load_current(0.0)
+        self.ev.set_s2(False)
+        self.ev.plug(True)
+
+    def unplug(self) -> None:
+        self.ev.plug(False)
+
+    def close_s2(self) -> float:
+        self.ev.set_s2(True)
+        return self.now()
+
+    def open_s2(self) -> float:
+        self.ev.set_s2(False)
+        return self.now()
+
+    def draw(self, amps: float) -> None:
+        """The vehicle's charger draws ``amps`` (rms) whenever the pile's supply is on."""
+        self.ev.set_load_current(amps)
+
+    def pwm_meter(self) -> tuple[float, float]:
+        """The EV simulator's own PWM meter: (duty %, frequency Hz); frequency 0 = no PWM."""
+        return self.ev.cp_pwm()
+
+    def pwm_present(self) -> bool:
+        return self.pwm_meter()[1] > 0.0
+
+    # -- the platform ---------------------------------------------------------------------
+    def start_session(self) -> float | None:
+        """Platform start; the time until the pile shows PWM, or None if it never does."""
+        self.platform.start()
+        return self.try_wait_until(self.pwm_present, self.command_wait_s(), poll=PWM_POLL_S,
+                                   what="PWM after the platform's start command")
+
+    def offer_current(self, amps: float) -> float | None:
+        """Platform current limit; wait until the pile's duty shows it. Returns the bench
+        time from the command to the settled duty, or None when the duty never settled near
+        the expected value within the command wait (the case then measures what the pile does)."""
+        expected = duty_for_current_pct(min(amps, self.dut.current_range_a[1]))
+        before = self.pwm_meter()[0]
+        sent = self.now()
+        self.platform.set_current_limit(amps)
+        return self.wait_for_duty(expected, before, sent)
+
+    def wait_for_duty(self, expected_pct: float, before_pct: float, since: float) -> float | None:
+        """Wait until the PWM meter holds steady either near ``expected_pct`` or clearly away
+        from ``before_pct`` (the pile took the command, right or wrong); the time since
+        ``since``, or None after the command wait."""
+        near = self.limit("changji:4.2.9.5:duty_error").absolute + PWM_METER_RESOLUTION_PCT
+        held: list = []
+
+        def settled() -> bool:
+            duty, frequency = self.pwm_meter()
+            moved = abs(duty - before_pct) > PWM_SETTLED_BAND_PCT
+            if frequency <= 0 or not (abs(duty - expected_pct) <= near or moved):
+                held.clear()
+                return False
+            if held and abs(duty - held[0][1]) > PWM_SETTLED_BAND_PCT:
+                held.clear()
+            held.append((self.now(), duty))
+            return held[-1][0] - held[0][0] >= PWM_SETTLED_HOLD_S
+
+        if self.try_wait_until(settled, self.command_wait_s(), poll=PWM_POLL_S,
+                               what=f"PWM duty near {expected_pct:.1f} %") is None:
+            return None
+        return held[0][0] - since
+
+    # -- measurements ---------------------------------------------------------------------
+    def capture_cp(self, name: str = "CP", *, steady: bool = False) -> CpCapture:
+        """One CP record of 10 ms; ``steady`` forces the trigger (a DC level has no edge)."""
+        trigger = None if steady else Trigger("cp", CP_TRIGGER_V, "rising")
+        record = self.scope.capture({"cp": CP_VOLTS_PER_DIV}, seconds_per_div=CP_SECONDS_PER_DIV,
+                                    trigger=trigger, pre_trigger=0.1, timeout_s=2.0,
+                                    force_after_s=None if not steady else 0.0)
+        analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
+        if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
+            save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
+            self._saved += 1
+        return CpCapture(analysis, record)
+
+    def time_contactor_closing(self, window_s: float = 5.0) -> tuple[float | None, Record | None]:
+        """Close S2 during one acquisition that triggers on the pile's output appearing.
+
+        The record holds 90 % of ``window_s`` before the trigger; S2 is closed once that part
+        is filled (a sine triggers on every cycle, so the output must still be off then). The
+        result is the time from S2 closing (the CP high level falling from state 2 to state 3
+        in the same record) to the output's first crossing of the trigger level; None when
+        the output did not come on, or came on more than the pre-trigger span after S2.
+        """
+        pre = 0.9
+        s2_at = pre * window_s + CONTACTOR_ACTION_MARGIN_S
+        try:
+            record = self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
+                                        seconds_per_div=window_s / 10,
+                                        trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"),
+                                        pre_trigger=pre, timeout_s=s2_at + 2 * window_s,
+                                        actions=[(s2_at, lambda: self.ev.set_s2(True))])
+        except NoTrigger:  # the output never came on
+            return None, None
+        save_record(self, "S2 closing and the pile's output", record)
+        s2_time = cp_state_change_time(record.times("cp"), record.volts("cp"), falling=True)
+        return (None if s2_time is None else -s2_time), record
+
+    def time_contactor_opening(self, window_s: float = 0.5) -> tuple[float | None, Record | None]:
+        """Open S2 during one acquisition that triggers on the CP rising into state 2.
+
+        The result is the time from that edge to the last cycle of the pile's output above
+        the trigger level (the contactor opened within half a mains cycle after it).
+        """
+        pre = 0.1
+        s2_at = pre * window_s + CONTACTOR_ACTION_MARGIN_S
+        try:
+            record = self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
+                                        seconds_per_div=window_s / 10,
+                                        trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"),
+                                        pre_trigger=pre, timeout_s=s2_at + 2 * window_s,
+                                        actions=[(s2_at, lambda: self.ev.set_s2(False))])
+        except NoTrigger:
+            return None, None
+        save_record(self, "S2 opening and the pile's output", record)
+        end = last_time_above(record.times("ac_voltage"), record.volts("ac_voltage"), AC_TRIGGER_V)
+        if end is None or end < 0:
+            return 0.0, record
+        if end >= record.times("ac_voltage")[-1] - record.sample_interval:
+            return None, record  # still on at the end of the record
+        return end, record
+
+    def ac_output(self) -> dict:
+        """The pile's output (U, I, P rms) from the power analyzer."""
+        analyzer = self.session.instrument("analyzer")
+        readings = analyzer.read_element(self.session.analyzer_element("output"), ac=True)
+        return {name: reading.value for name, reading in readings.items()}

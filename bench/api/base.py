@@ -1,0 +1,131 @@
+"""What every test case may do on the bench, whatever the DUT: limits and checks, waiting,
+operating-point grids, evidence, and the platform channel.
+
+Test cases import only this API and the analysis helpers (DESIGN.md layer 5). A case
+reads like its clause: set up, measure, ``check`` against the limit looked up by key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.core.checks import Check
+from bench.core.errors import BenchError, WaitTimeout
+from bench.core.limits import Limit
+
+GRIDS = Path(__file__).with_name("grids.toml")
+# How long a case waits for the pile to carry out a platform command before it measures
+# anyway: the 60 s of 4.2.6 plus a margin, so that a slow pile fails 4.2.6 (and only that),
+# not the case that needed the command.
+COMMAND_WAIT_MARGIN_S = 30.0
+
+
+def load_grid(name: str, grid: str) -> list:
+    table = tomllib.loads(GRIDS.read_text(encoding="utf-8"))
+    try:
+        return list(table[name][grid])
+    except KeyError:
+        raise BenchError(f"{GRIDS}: no grid {name!r} with a {grid!r} list") from None
+
+
+class BenchView:
+    """Shared part of AcBench and DcBench."""
+
+    kind = ""
+
+    def __init__(self, session, grid: str = "full"):
+        self.session = session
+        self.grid = grid
+
+    # -- what the case can see ---------------------------------------------------------------
+    @property
+    def clock(self):
+        return self.session.clock
+
+    @property
+    def profile(self):
+        return self.session.profile
+
+    @property
+    def dut(self):
+        return self.session.profile.dut
+
+    @property
+    def platform(self):
+        """The platform channel (commands, uploads, events) — the bench plays the platform."""
+        if self.session.platform is None:
+            raise BenchError("this bench has no platform channel")
+        return self.session.platform
+
+    def limit(self, key: str) -> Limit:
+        return self.session.limits[key]
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def wait(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.05,
+                   what: str = "condition") -> float:
+        return self.clock.wait_until(condition, timeout, poll=poll, what=what)
+
+    def try_wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.05,
+                       what: str = "condition") -> float | None:
+        """Like wait_until, but None instead of an error when it never happens."""
+        try:
+            return self.wait_until(condition, timeout, poll=poll, what=what)
+        except WaitTimeout:
+            return None
+
+    def command_wait_s(self) -> float:
+        return self.limit("changji:4.2.6:command_response_time").high + COMMAND_WAIT_MARGIN_S
+
+    def points(self, name: str) -> list:
+        return load_grid(name, self.grid)
+
+    # -- checks ------------------------------------------------------------------------------
+    def check(self, key: str, value: Any, *, reference: Any = None, uncertainty: float | None = None,
+              at: dict | None = None, detail: str = "") -> Check:
+        """Judge ``value`` against the limit ``key`` and keep the check (pass or fail)."""
+        check = self.limit(key).judge(value, reference=reference, uncertainty=uncertainty,
+                                      operating_point=at, bench_time=self.now(), detail=detail)
+        return self.session.recorder.record(check)
+
+    def accuracy(self, role: str, quantity: str, reading: float) -> float | None:
+        """Expanded uncertainty of one reading from the profile's accuracy for that instrument."""
+        config = self.profile.instruments.get(role)
+        spec = config.accuracy.get(quantity) if config else None
+        return spec.uncertainty(reading) if spec else None
+
+    # -- evidence ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def step(self, title: str):
+        try:
+            import allure
+        except ImportError:  # pragma: no cover
+            yield
+            return
+        with allure.step(title):
+            yield
+
+    def note(self, name: str, text: str) -> None:
+        self.session.evidence.attach_text(name, text)
+
+    def save_csv(self, name: str, header: list[str], rows) -> Path:
+        return self.session.evidence.save_csv(name, header, rows)
+
+    def save_plot(self, name: str, figure) -> Path:
+        return self.session.evidence.save_plot(name, figure)
+
+    # -- the pile's rating -------------------------------------------------------------------
+    def within_rating(self, *, current_a: float | None = None, power_w: float | None = None) -> str | None:
+        """Why an operating point is outside the DUT's rating, or None when it is inside."""
+        if current_a is not None and current_a > self.dut.current_range_a[1]:
+            return f"{current_a:g} A is above the DUT's maximum current {self.dut.current_range_a[1]:g} A"
+        if power_w is not None and power_w > self.dut.rated_power_kw * 1000:
+            return f"{power_w / 1000:g} kW is above the DUT's rated power {self.dut.rated_power_kw:g} kW"
+        return None

@@ -1,0 +1,134 @@
+"""Scope captures for test cases: signals by wiring name, one acquisition, evidence saved.
+
+A capture names signals by their wiring point ("cp", "aux_voltage", ...); the profile's
+``[instruments.scope] channels`` says which channel sees which. The trigger is an edge on
+one signal, or forced (a steady level has no edge). Bench actions may be scheduled during
+the acquisition (``actions``: seconds after arming → callable), so that one record holds
+both the cause and the effect (S2 closing and the contactor closing). A forced trigger's
+bench time lines the record up with CAN frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+DIVISIONS = 10
+
+
+@dataclass
+class Trigger:
+    signal: str
+    level_v: float
+    slope: str = "rising"
+
+
+@dataclass
+class Record:
+    waveforms: dict  # signal → Waveform (instruments.scope.base.Waveform)
+    armed_at: float
+    forced_at: float | None
+    done_at: float
+    notes: list[str] = field(default_factory=list)
+
+    def times(self, signal: str) -> np.ndarray:
+        return self.waveforms[signal].times
+
+    def volts(self, signal: str) -> np.ndarray:
+        return self.waveforms[signal].volts
+
+    def bench_times(self, signal: str) -> np.ndarray:
+        """Sample times on the bench clock (needs a forced trigger)."""
+        if self.forced_at is None:
+            raise ValueError("only a forced trigger puts the record on the bench clock")
+        return self.forced_at + self.times(signal)
+
+    @property
+    def sample_interval(self) -> float:
+        return next(iter(self.waveforms.values())).dt
+
+
+class ScopeCapture:
+    """Sets the scope up (only what changed) and takes single acquisitions."""
+
+    def __init__(self, session):
+        self.session = session
+        self._settings: dict = {}
+
+    def _set(self, key, value, apply: Callable[[], None]) -> None:
+        if self._settings.get(key) != value:
+            apply()
+            self._settings[key] = value
+
+    def capture(self, volts_per_div: dict[str, float], *, seconds_per_div: float,
+                trigger: Trigger | None = None, pre_trigger: float = 0.5, timeout_s: float = 10.0,
+                force_after_s: float | None = None, actions: list[tuple[float, Callable[[], None]]] = (),
+                offsets_v: dict[str, float] | None = None) -> Record:
+        """One acquisition of the signals in ``volts_per_div``.
+
+        ``pre_trigger``: fraction of the record before the trigger. With ``trigger`` None the
+        trigger is forced as soon as the scope is armed (or after ``force_after_s``).
+        """
+        session = self.session
+        scope = session.instrument("scope")
+        clock = session.clock
+        channels = {signal: session.scope_channel(signal) for signal in volts_per_div}
+        for signal, vdiv in volts_per_div.items():
+            offset = (offsets_v or {}).get(signal, 0.0)
+            channel = channels[signal]
+            self._set(("channel", channel), (vdiv, offset),
+                      lambda c=channel, v=vdiv, o=offset: scope.configure_channel(c, v, o))
+        position = seconds_per_div * DIVISIONS * (0.5 - pre_trigger)
+        self._set("timebase", (seconds_per_div, position),
+                  lambda: scope.configure_timebase(seconds_per_div, position))
+        if trigger is not None:
+            channel = channels[trigger.signal]
+            self._set("trigger", (channel, trigger.level_v, trigger.slope),
+                      lambda: scope.configure_trigger(channel, trigger.level_v, trigger.slope))
+        elif force_after_s is None:
+            force_after_s = 0.0
+        armed_at = clock.now()
+        timers = [clock.call_later(delay, action) for delay, action in actions]
+        try:
+            records = scope.capture(list(channels.values()), timeout_s, force_after_s)
+        finally:
+            for timer in timers:
+                timer.cancel()
+        waveforms = {signal: records[channel] for signal, channel in channels.items()}
+        first = next(iter(waveforms.values()))
+        return Record(waveforms, armed_at, first.forced_at, first.bench_time)
+
+
+def save_record(view, name: str, record: Record, plot_window: tuple[float, float] | None = None) -> None:
+    """Keep a record as evidence: the raw samples (compressed .npz) and a plot (PNG)."""
+    test_dir = view.session.evidence.test_dir or view.session.run_dir
+    arrays = {}
+    for signal, waveform in record.waveforms.items():
+        arrays[f"{signal}_volts"] = waveform.volts.astype(np.float32)
+        arrays[f"{signal}_t0_dt"] = np.array([waveform.t0, waveform.dt])
+    path = test_dir / f"{name}.npz"
+    np.savez_compressed(path, **arrays)
+    view.session.evidence.attach_file(f"{name} (raw samples, .npz)", path, "application/octet-stream")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(len(record.waveforms), 1, figsize=(9, 2.4 * len(record.waveforms)),
+                                   sharex=True, squeeze=False)
+    for ax, (signal, waveform) in zip(axes[:, 0], record.waveforms.items()):
+        times, volts = waveform.times, waveform.volts
+        if plot_window is not None:
+            keep = (times >= plot_window[0]) & (times <= plot_window[1])
+            times, volts = times[keep], volts[keep]
+        step = max(1, len(times) // 20000)  # a plot needs no more points than pixels
+        ax.plot(times[::step] * 1e3, volts[::step], linewidth=0.7)
+        ax.set_ylabel(f"{signal} (V)")
+        ax.grid(True, alpha=0.3)
+    axes[-1, 0].set_xlabel("time from trigger (ms)")
+    figure.suptitle(name)
+    figure.tight_layout()
+    view.save_plot(name, figure)
+    pyplot.close(figure)

@@ -1,0 +1,61 @@
+"""4.2.9.5 and 4.2.9.1: the CP PWM the pile sends for the current it offers.
+
+GB/T 18487.1-2015 Annex A: 1000 Hz accepted 970–1030 Hz; the duty follows the current table
+(6 A → 10 %, 10–85 %: I = D × 0.6 A/%) within ±0.5 %; 4.2.9.1 regulates power by that duty,
+so the duty — not the current the vehicle draws — is judged. Settable in 1 % steps.
+
+Fails against a simulated pile with: pwm_frequency_hz (frequency), pwm_duty_offset_pct
+(duty error, offered current), pwm_duty_resolution_pct (1 % steps, and duty error where the
+rounding exceeds the tolerance).
+"""
+
+import pytest
+
+from bench.analysis.pwm import duty_for_current_pct, offered_current_a
+
+pytestmark = pytest.mark.dut("ac")
+
+
+@pytest.mark.clause("changji:4.2.9.5")
+@pytest.mark.operating_points("ac_offered_current_a")
+def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_point):
+    amps = operating_point
+    if reason := bench.within_rating(current_a=amps):
+        pytest.skip(reason)
+    bench.plug_in()
+    bench.start_session()
+    bench.offer_current(amps)
+
+    pwm = bench.capture_cp(f"CP offering {amps:g} A").analysis
+    at = {"offered_current_a": amps}
+    expected = duty_for_current_pct(amps)
+    bench.check("changji:4.2.9.5:pwm_frequency", pwm.frequency_hz, at=at,
+                uncertainty=bench.accuracy("scope", "frequency", pwm.frequency_hz or 0.0))
+    duty_error = None if pwm.duty_pct is None else pwm.duty_pct - expected
+    bench.check("changji:4.2.9.5:duty_error", duty_error, reference=expected, at=at,
+                uncertainty=bench.accuracy("scope", "duty", pwm.duty_pct or 0.0),
+                detail=f"measured {pwm.duty_pct} %, expected {expected:.3f} % for {amps:g} A")
+    offered = None if pwm.duty_pct is None else offered_current_a(pwm.duty_pct)
+    bench.check("changji:4.2.9.1:offered_current_error", None if offered is None else offered - amps,
+                reference=amps, at=at, detail=f"the duty offers {offered} A; the platform asked for {amps:g} A")
+
+
+@pytest.mark.clause("changji:4.2.9.5")
+def test_duty_is_settable_in_one_percent_steps(bench):
+    duties = bench.points("ac_duty_steps_pct")
+    bench.plug_in()
+    bench.start_session()
+    measured = []
+    for duty in duties:
+        amps = offered_current_a(duty)
+        bench.offer_current(amps)
+        pwm = bench.capture_cp(f"CP at {duty:g} %").analysis
+        measured.append(pwm.duty_pct)
+        bench.check("changji:4.2.9.5:duty_error", None if pwm.duty_pct is None else pwm.duty_pct - duty,
+                    reference=duty, at={"duty_setting_pct": duty},
+                    uncertainty=bench.accuracy("scope", "duty", duty))
+    for (low, high), (m_low, m_high) in zip(zip(duties, duties[1:]), zip(measured, measured[1:])):
+        step = None if m_low is None or m_high is None else m_high - m_low
+        bench.check("changji:4.2.9.5:duty_step", step, reference=high - low,
+                    at={"from_pct": low, "to_pct": high},
+                    detail=f"measured {m_low} % → {m_high} %")
