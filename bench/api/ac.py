@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct
+from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct, offered_current_a
 from bench.analysis.timing import CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
 from bench.core.errors import NoTrigger
 from bench.api.base import BenchView
@@ -20,6 +20,10 @@ CP_TRIGGER_V = 0.0
 # The pile's output on the scope when timing its contactor: a 50 Hz sine of ~311 V peak.
 AC_VOLTS_PER_DIV = 100.0
 AC_TRIGGER_V = 100.0
+# The vehicle's draw while a platform case only needs the output on (below 6 A: never an
+# over-current whatever the pile offers), and the rms voltage that means "output on".
+VEHICLE_IDLE_DRAW_A = 5.0
+AC_OUTPUT_ON_V = 50.0
 # Bench actions during a capture come this long after the pre-trigger part is filled.
 CONTACTOR_ACTION_MARGIN_S = 0.1
 # How the bench sees that the pile carried out a command: the EV simulator's PWM meter,
@@ -27,7 +31,6 @@ CONTACTOR_ACTION_MARGIN_S = 0.1
 PWM_POLL_S = 0.25
 PWM_SETTLED_BAND_PCT = 0.2
 PWM_SETTLED_HOLD_S = 0.75
-PWM_METER_RESOLUTION_PCT = 0.1  # the EV simulator's duty register (0.1 %/bit)
 
 
 @dataclass
@@ -96,16 +99,15 @@ class AcBench(BenchView):
         return self.wait_for_duty(expected, before, sent)
 
     def wait_for_duty(self, expected_pct: float, before_pct: float, since: float) -> float | None:
-        """Wait until the PWM meter holds steady either near ``expected_pct`` or clearly away
-        from ``before_pct`` (the pile took the command, right or wrong); the time since
-        ``since``, or None after the command wait."""
-        near = self.limit("changji:4.2.9.5:duty_error").absolute + PWM_METER_RESOLUTION_PCT
+        """Wait until the PWM meter moves away from ``before_pct`` and holds steady (the pile
+        took the command, rightly or not); the time since ``since``. None when nothing moved
+        within the command wait — then the pile either kept a duty that was already right or
+        ignored the command, and the case measures which."""
         held: list = []
 
         def settled() -> bool:
             duty, frequency = self.pwm_meter()
-            moved = abs(duty - before_pct) > PWM_SETTLED_BAND_PCT
-            if frequency <= 0 or not (abs(duty - expected_pct) <= near or moved):
+            if frequency <= 0 or abs(duty - before_pct) <= PWM_SETTLED_BAND_PCT:
                 held.clear()
                 return False
             if held and abs(duty - held[0][1]) > PWM_SETTLED_BAND_PCT:
@@ -113,8 +115,10 @@ class AcBench(BenchView):
             held.append((self.now(), duty))
             return held[-1][0] - held[0][0] >= PWM_SETTLED_HOLD_S
 
+        if abs(expected_pct - before_pct) <= PWM_SETTLED_BAND_PCT:
+            return None  # no visible change to wait for
         if self.try_wait_until(settled, self.command_wait_s(), poll=PWM_POLL_S,
-                               what=f"PWM duty near {expected_pct:.1f} %") is None:
+                               what=f"PWM duty to move towards {expected_pct:.1f} %") is None:
             return None
         return held[0][0] - since
 
@@ -126,7 +130,7 @@ class AcBench(BenchView):
                                     trigger=trigger, pre_trigger=0.1, timeout_s=2.0,
                                     force_after_s=None if not steady else 0.0)
         analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
-        if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
+        if self.plots and self._saved < 2:  # the first records of a case as plots
             save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
             self._saved += 1
         return CpCapture(analysis, record)
@@ -177,6 +181,43 @@ class AcBench(BenchView):
         if end >= record.times("ac_voltage")[-1] - record.sample_interval:
             return None, record  # still on at the end of the record
         return end, record
+
+    # -- the output, as the platform cases see any pile ------------------------------------
+    output_level_unit = "A"
+
+    def deliver(self) -> None:
+        """The pile delivering energy: plugged in, session started, S2 closed, the vehicle
+        drawing a little (below the table's 6 A minimum, so never an over-current)."""
+        self.plug_in()
+        self.start_session()
+        self.close_s2()
+        self.draw(VEHICLE_IDLE_DRAW_A)
+        self.try_wait_until(self.output_active, self.command_wait_s(), poll=PWM_POLL_S,
+                            what="the pile's output to come on")
+
+    def output_active(self) -> bool:
+        """The pile's AC output is on (its contactor is closed)."""
+        voltage = self.ac_output().get("U")
+        return voltage is not None and voltage > AC_OUTPUT_ON_V
+
+    def output_level(self) -> float | None:
+        """What the pile offers now: the current of its PWM duty (A), from the EV simulator's meter."""
+        duty, frequency = self.pwm_meter()
+        return offered_current_a(duty) if frequency > 0 else None
+
+    def command_output_level(self, amps: float) -> float:
+        """The platform's orderly-charging command for an AC pile: a current limit."""
+        self.platform.set_current_limit(amps)
+        return self.now()
+
+    def output_level_band(self, target: float) -> float:
+        """How close the offered current must come to call the command carried out."""
+        return self.limit("changji:4.2.9.1:offered_current_error").absolute
+
+    def output_level_points(self) -> tuple[float, float]:
+        """Two levels for command cases: the rated maximum and half of it."""
+        top = self.dut.current_range_a[1]
+        return top, max(self.dut.current_range_a[0], round(top / 2))
 
     def ac_output(self) -> dict:
         """The pile's output (U, I, P rms) from the power analyzer."""

@@ -39,6 +39,9 @@ class BenchView:
     def __init__(self, session, grid: str = "full"):
         self.session = session
         self.grid = grid
+        # Plots cost a matplotlib figure each: full (type-test) runs keep them, quick runs
+        # keep the raw samples only.
+        self.plots = grid == "full"
 
     # -- what the case can see ---------------------------------------------------------------
     @property
@@ -120,6 +123,54 @@ class BenchView:
 
     def save_plot(self, name: str, figure) -> Path:
         return self.session.evidence.save_plot(name, figure)
+
+    # -- the output, whatever the pile (platform cases; AcBench and DcBench implement) ------
+    output_level_unit = ""
+
+    def deliver(self) -> None:
+        """Bring the pile to delivering energy (AC: S2 closed, output on; DC: charging)."""
+        raise NotImplementedError
+
+    def output_active(self) -> bool:
+        """Energy is flowing (AC: the output is on; DC: current above 5 A)."""
+        raise NotImplementedError
+
+    def output_level(self) -> float | None:
+        """The quantity the platform's orderly-charging command sets (AC: offered current A,
+        DC: output power W), as the bench measures it."""
+        raise NotImplementedError
+
+    def command_output_level(self, value: float) -> float:
+        """Send the platform's orderly-charging command; the bench time it was sent."""
+        raise NotImplementedError
+
+    def output_level_band(self, target: float) -> float:
+        """±band around ``target`` within which the command counts as carried out."""
+        raise NotImplementedError
+
+    def output_level_points(self) -> tuple[float, float]:
+        """Two different levels inside the DUT's rating for command cases."""
+        raise NotImplementedError
+
+    def settle_output_level(self, target: float, since: float, hold: float = 1.0,
+                            poll: float = 0.25) -> float | None:
+        """Time from ``since`` until the output level holds within its band of ``target``
+        (None when it never does within the command wait)."""
+        band = self.output_level_band(target)
+        entered: list[float] = []
+
+        def settled() -> bool:
+            level = self.output_level()
+            if level is None or abs(level - target) > band:
+                entered.clear()
+                return False
+            entered.append(self.now())
+            return entered[-1] - entered[0] >= hold
+
+        if self.try_wait_until(settled, self.command_wait_s(), poll=poll,
+                               what=f"output level {target:g} {self.output_level_unit}") is None:
+            return None
+        return entered[0] - since
 
     # -- the pile's rating -------------------------------------------------------------------
     def within_rating(self, *, current_a: float | None = None, power_w: float | None = None) -> str | None:

@@ -168,3 +168,30 @@ class DcBench(BenchView):
         if save:
             save_record(self, name, record)
         return record
+
+    # -- the output, as the platform cases see any pile ------------------------------------
+    output_level_unit = "W"
+
+    def deliver(self) -> None:
+        """Charging at the battery's rated voltage with a current demand above what the
+        rated power allows, so that the platform's power limit governs the output."""
+        self.start_charging(battery_v=self.vehicle.rated_voltage_v, current_a=self.dut.current_range_a[1])
+
+    def output_active(self) -> bool:
+        return abs(self.output_current()) > self.limit("gbt27930:stop:bms_current_off_time").figure("end_current_a")
+
+    def output_level(self) -> float | None:
+        """Output power at the vehicle inlet (W), from the power analyzer."""
+        return self.output()["P"]
+
+    def command_output_level(self, watts: float) -> float:
+        """The platform's orderly-charging command for a DC charger: a power limit."""
+        self.platform.set_power_limit(watts)
+        return self.now()
+
+    def output_level_band(self, target: float) -> float:
+        return abs(target) * self.limit("changji:4.2.10.5:power_error").absolute / 100.0
+
+    def output_level_points(self) -> tuple[float, float]:
+        rated = self.dut.rated_power_kw * 1000.0
+        return rated, rated / 2

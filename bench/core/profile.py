@@ -68,7 +68,7 @@ class Dut:
     voltage_range_v: tuple[float, float]  # DC: output voltage; AC: supply voltage the pile accepts
     current_range_a: tuple[float, float]  # DC: output current; AC: current the pile may offer by PWM
     phases: int
-    nominal_supply_v: float
+    nominal_supply_v: float  # phase voltage (L–N) of the pile's supply; 220 V on 220/380 V mains
     supply_frequency_hz: float
     connector: str
     protocol_edition: str
@@ -349,7 +349,7 @@ class _ProfileReader:
             voltage_range_v=t.range("voltage_range_v", "V", low=0),
             current_range_a=t.range("current_range_a", "A", low=0),
             phases=t.choice("phases", (1, 3), 1),
-            nominal_supply_v=t.number("nominal_supply_v", "V", 220.0 if kind == "ac" else 380.0, low=100, high=1000),
+            nominal_supply_v=t.number("nominal_supply_v", "V (phase, L–N)", 220.0, low=100, high=500),
             supply_frequency_hz=t.number("supply_frequency_hz", "Hz", 50.0, low=45, high=65),
             connector=t.choice("connector", tuple(CONNECTORS.values())),
             protocol_edition=t.choice("protocol_edition", PROTOCOL_EDITIONS[kind]),
@@ -543,12 +543,12 @@ class _ProfileReader:
         if dut.kind == "ac":
             if i_hi > AC_MAX_CURRENT_A:
                 fail("dut.current_range_a", f"a maximum ≤ {AC_MAX_CURRENT_A:g} A (GB/T 18487.1 duty table), got {i_hi:g}")
-            line_v = dut.nominal_supply_v if dut.phases == 1 else dut.nominal_supply_v * 3 ** 0.5
             if not v_lo <= dut.nominal_supply_v <= v_hi:
                 fail("dut.nominal_supply_v", f"a value inside voltage_range_v {v_lo:g} … {v_hi:g} V, got {dut.nominal_supply_v:g}")
-            if abs(line_v * i_hi - rated_w) > 0.1 * rated_w:
+            offered_w = dut.phases * dut.nominal_supply_v * i_hi
+            if abs(offered_w - rated_w) > 0.1 * rated_w:
                 fail("dut.rated_power_kw", f"≈ phases × supply voltage × maximum current "
-                     f"({line_v * i_hi / 1000:.2f} kW within 10 %), got {dut.rated_power_kw:g}")
+                     f"({offered_w / 1000:.2f} kW within 10 %), got {dut.rated_power_kw:g}")
         else:
             if rated_w > v_hi * i_hi:
                 fail("dut.rated_power_kw", f"≤ maximum voltage × maximum current ({v_hi * i_hi / 1000:g} kW), got {dut.rated_power_kw:g}")

@@ -110,7 +110,7 @@ class Evidence:
             self.trace = None
         if self.monitor is not None:
             self.monitor.close()
-            findings = [f"{f.time:10.3f} s  {f.kind}: {f.message}" for f in self.monitor.findings()]
+            findings = [f"{f.time:10.3f} s  {f.kind}: {f.message}" for f in self.monitor.findings]
             if findings:
                 self.attach_text("GB/T 27930 monitor findings", "\n".join(findings))
             self.monitor = None

@@ -1,0 +1,106 @@
+"""Detection-matrix harness: run one DUT kind's conformance cases against one simulated pile
+with one ``[sim]`` override, and read back the verdict of every check by limit key.
+
+A row names, before the run, the limit keys it must fail. A row just past a rule's limit
+must fail exactly those keys; a row just inside must fail nothing (it sits further inside
+than the check's uncertainty). Each row runs the real suite (``pytest testcases``) on the
+quick operating-point grid in its own process, as a lab would run it, and the verdicts
+come from the run's summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = {"ac": "profiles/sim-ac-7kw.toml", "dc": "profiles/sim-dc-60kw.toml"}
+ROW_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    parameter: str  # a [sim] parameter, or "" for the conforming baseline
+    value: object
+    fails: frozenset[str]  # limit keys that must fail; empty: nothing may fail
+    profile: str = ""
+    cases: str = "testcases"
+
+    @property
+    def id(self) -> str:
+        name = Path(self.profile).stem if self.profile else self.kind
+        return f"{name}-{self.parameter or 'conforming'}={_text(self.value)}"
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        return {self.parameter: _text(self.value)} if self.parameter else {}
+
+    def profile_path(self) -> str:
+        return self.profile or PROFILES[self.kind]
+
+
+def past(kind: str, parameter: str, value, *keys: str, profile: str = "") -> Row:
+    """A row just past the limit: it must fail exactly ``keys``."""
+    assert keys, "a row past the limit names the keys it breaks"
+    return Row(kind, parameter, value, frozenset(keys), profile)
+
+
+def inside(kind: str, parameter: str, value, profile: str = "") -> Row:
+    """A row just inside the limit: no check may fail."""
+    return Row(kind, parameter, value, frozenset(), profile)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(value)
+    return str(value)
+
+
+@dataclass
+class Outcome:
+    verdicts: dict[str, set[str]]
+    wall_s: float
+    output: str
+    returncode: int
+    checks: list = field(default_factory=list)
+
+    def failing(self) -> set[str]:
+        return {key for key, verdicts in self.verdicts.items() if verdicts - {"pass"}}
+
+
+def run_row(row: Row, workdir: Path) -> Outcome:
+    """Run the conformance suite for ``row`` and collect its checks."""
+    run_id = "row"
+    command = [
+        sys.executable, "-m", "pytest", row.cases, "--profile", row.profile_path(), "--grid", "quick",
+        "--report-dir", str(workdir), "--run-id", run_id, "-q", "-p", "no:hypothesispytest",
+        "-p", "no:cacheprovider", "-o", "addopts=",
+    ]
+    for key, value in row.overrides.items():
+        command += ["--sim-set", f"{key}={value}"]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=ROW_TIMEOUT_S)
+    wall = time.perf_counter() - start
+    summary_path = workdir / run_id / Path(row.profile_path()).stem / "summary.json"
+    verdicts: dict[str, set[str]] = defaultdict(set)
+    checks = []
+    if summary_path.exists():
+        checks = json.loads(summary_path.read_text(encoding="utf-8"))["checks"]
+        for check in checks:
+            verdicts[check["key"]].add(check["verdict"])
+    return Outcome(dict(verdicts), wall, result.stdout + result.stderr, result.returncode, checks)
+
+
+def explain(outcome: Outcome, keys: set[str]) -> str:
+    """The checks of ``keys`` (for an assertion message)."""
+    lines = [f"{c['key']}: {c['value']!r} [{c['low']}, {c['high']}] → {c['verdict']} ({c['test'].split('::')[-1]})"
+             for c in outcome.checks if c["key"] in keys]
+    return "\n".join(lines) or "(no checks of those keys)"
