@@ -12,6 +12,8 @@ import numpy as np
 CP_STATE_2_3_BOUNDARY_V = 7.5
 # Samples above this are the high phase of the PWM (the low phase is −12 V).
 CP_HIGH_PHASE_V = 3.0
+# One period of the nominal 1 kHz CP PWM (GB/T 18487.1 Annex A).
+CP_NOMINAL_PERIOD_S = 1e-3
 
 
 def first_crossing(times: np.ndarray, values: np.ndarray, level: float, *, rising: bool,
@@ -72,19 +74,29 @@ def cp_high_levels(times: np.ndarray, volts: np.ndarray) -> tuple[np.ndarray, np
     return np.array(when), np.array(levels)
 
 
-def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool) -> float | None:
+def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool,
+                         window_s: float = CP_NOMINAL_PERIOD_S) -> float | None:
     """When the CP high level moves from state 2 to state 3 (``falling``: S2 closes) or back.
 
-    The time is the start of the first high phase on the new side of the boundary; the
-    change happened after the end of the previous high phase (uncertainty: one PWM period).
+    The high level is the highest sample of each window of one nominal PWM period, so a
+    steady level (a sleeping pile: 9 V → 6 V DC) and a PWM read the same way. The result is
+    the start of the first window on the new side of the boundary (resolution: one window).
     """
-    when, levels = cp_high_levels(times, volts)
-    if len(levels) < 2:
+    t, v = np.asarray(times, float), np.asarray(volts, float)
+    if len(t) < 2:
         return None
-    before = levels[:-1] > CP_STATE_2_3_BOUNDARY_V if falling else levels[:-1] < CP_STATE_2_3_BOUNDARY_V
-    after = levels[1:] <= CP_STATE_2_3_BOUNDARY_V if falling else levels[1:] >= CP_STATE_2_3_BOUNDARY_V
-    idx = np.flatnonzero(before & after)
-    return float(when[idx[0] + 1]) if len(idx) else None
+    per_window = max(1, int(round(window_s / (t[1] - t[0]))))
+    count = len(v) // per_window
+    if count < 2:
+        return None
+    highs = np.nanmax(v[: count * per_window].reshape(count, per_window), axis=1)
+    starts = t[: count * per_window: per_window]
+    if falling:
+        crossing = (highs[:-1] > CP_STATE_2_3_BOUNDARY_V) & (highs[1:] <= CP_STATE_2_3_BOUNDARY_V)
+    else:
+        crossing = (highs[:-1] < CP_STATE_2_3_BOUNDARY_V) & (highs[1:] >= CP_STATE_2_3_BOUNDARY_V)
+    idx = np.flatnonzero(crossing)
+    return float(starts[idx[0] + 1]) if len(idx) else None
 
 
 def fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct, offered_current_a
-from bench.analysis.timing import CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
+from bench.analysis.timing import (CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time,
+                                   last_time_above)
 from bench.core.errors import NoTrigger
 from bench.api.base import BenchView
 from bench.api.scope import Record, ScopeCapture, Trigger, save_record
@@ -20,10 +21,15 @@ CP_TRIGGER_V = 0.0
 # The pile's output on the scope when timing its contactor: a 50 Hz sine of ~311 V peak.
 AC_VOLTS_PER_DIV = 100.0
 AC_TRIGGER_V = 100.0
+# After the connector goes in, the bench waits this long before it reads the CP: relays
+# bounce and the EV simulator's PWM meter averages over its own window (5 ms).
+CONNECT_SETTLE_S = 0.05
 # The vehicle's draw while a platform case only needs the output on (below 6 A: never an
 # over-current whatever the pile offers), and the rms voltage that means "output on".
 VEHICLE_IDLE_DRAW_A = 5.0
 AC_OUTPUT_ON_V = 50.0
+# How far past the over-current threshold the vehicle draws when the case injects one.
+OVERLOAD_EXCESS_A = 1.0
 # Bench actions during a capture come this long after the pre-trigger part is filled.
 CONTACTOR_ACTION_MARGIN_S = 0.1
 # How the bench sees that the pile carried out a command: the EV simulator's PWM meter,
@@ -58,6 +64,7 @@ class AcBench(BenchView):
         self.ev.set_load_current(0.0)
         self.ev.set_s2(False)
         self.ev.plug(True)
+        self.wait(CONNECT_SETTLE_S)
 
     def unplug(self) -> None:
         self.ev.plug(False)
@@ -158,6 +165,10 @@ class AcBench(BenchView):
         s2_time = cp_state_change_time(record.times("cp"), record.volts("cp"), falling=True)
         return (None if s2_time is None else -s2_time), record
 
+    def cp_window_s(self) -> float:
+        """Time resolution of reading a CP state change off a record (one nominal PWM period)."""
+        return CP_NOMINAL_PERIOD_S
+
     def time_contactor_opening(self, window_s: float = 0.5) -> tuple[float | None, Record | None]:
         """Open S2 during one acquisition that triggers on the CP rising into state 2.
 
@@ -181,6 +192,14 @@ class AcBench(BenchView):
         if end >= record.times("ac_voltage")[-1] - record.sample_interval:
             return None, record  # still on at the end of the record
         return end, record
+
+    def overload_current(self, allowed_a: float) -> float:
+        """A draw just past the over-current rule for ``allowed_a`` (GB/T 18487.1 Annex A as
+        the limits table gives it: allowed + margin up to the small-current bound, else a ratio)."""
+        rule = self.limit("gbt18487.1:A:overcurrent_cut_time")
+        if allowed_a <= rule.figure("small_allowed_a"):
+            return allowed_a + rule.figure("margin_a") + OVERLOAD_EXCESS_A
+        return allowed_a * rule.figure("ratio") + OVERLOAD_EXCESS_A
 
     # -- the output, as the platform cases see any pile ------------------------------------
     output_level_unit = "A"

@@ -124,6 +124,22 @@ class BenchView:
     def save_plot(self, name: str, figure) -> Path:
         return self.session.evidence.save_plot(name, figure)
 
+    # -- events at the platform ------------------------------------------------------------
+    EVENT_POLL_S = 0.25
+
+    def event_after(self, kinds: tuple[str, ...], since: float):
+        """The first platform event of one of ``kinds`` that arrived at or after ``since``."""
+        for event in self.platform.events():
+            if event.kind in kinds and event.bench_time >= since:
+                return event
+        return None
+
+    def wait_for_event(self, kinds: tuple[str, ...], since: float, timeout: float):
+        """Wait (up to ``timeout`` from now) for an event of ``kinds`` arriving after ``since``."""
+        self.try_wait_until(lambda: self.event_after(kinds, since) is not None, timeout,
+                            poll=self.EVENT_POLL_S, what=f"a {'/'.join(kinds)} event at the platform")
+        return self.event_after(kinds, since)
+
     # -- the output, whatever the pile (platform cases; AcBench and DcBench implement) ------
     output_level_unit = ""
 

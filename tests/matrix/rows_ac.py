@@ -1,4 +1,8 @@
-"""Detection-matrix rows for the AC pile's own cases (testcases/ac)."""
+"""Detection-matrix rows for the AC pile's own cases (testcases/ac).
+
+Past rows sit just beyond the rule's limit; inside rows sit further inside than the check's
+uncertainty (scope sample interval, one CP period, one mains cycle, the poll period).
+"""
 
 from tests.matrix.harness import Row, inside, past
 
@@ -10,4 +14,17 @@ ROWS: list[Row] = [
     inside("ac", "pwm_duty_offset_pct", 0.3),
     past("ac", "pwm_duty_resolution_pct", 1.2, "changji:4.2.9.5:duty_step", "changji:4.2.9.5:duty_error"),
     inside("ac", "pwm_duty_resolution_pct", 0.5),
+    past("ac", "cp_high_v", 12.8, "gbt18487.1:A:cp_state1_voltage", "gbt18487.1:A:cp_low_voltage"),
+    inside("ac", "cp_high_v", 12.4),
+    past("ac", "contactor_close_delay_s", 3.1, "changji:4.2.9.4:contactor_close_delay",
+         "changji:4.2.9.4:wake_on_s2_delay"),
+    inside("ac", "contactor_close_delay_s", 2.9),
+    past("ac", "contactor_open_delay_s", 0.12, "gbt18487.1:A:contactor_open_delay"),
+    inside("ac", "contactor_open_delay_s", 0.08),
+    past("ac", "wakes_on_s2", False, "changji:4.2.9.4:wake_on_s2_delay"),
+    inside("ac", "wakes_on_s2", True),
+    past("ac", "wakes_vehicle", False, "changji:4.2.9.4:wake_vehicle_pwm_delay"),
+    inside("ac", "wakes_vehicle", True),
+    past("ac", "ignores_overcurrent", True, "gbt18487.1:A:overcurrent_cut_time"),
+    inside("ac", "ignores_overcurrent", False),
 ]

@@ -1,0 +1,41 @@
+"""4.2.9.4 AC wake-up with the vehicle fully connected.
+
+(a) The platform's wake command makes a sleeping pile start PWM (CP 9 V DC → 9 V PWM) so
+that a sleeping car wakes; (b) a sleeping pile (no PWM) that sees S2 close (9 V → 6 V)
+starts PWM and closes its supply within 3 s. Times: (a) the 4.2.6 command time (U, bench
+default); (b) the 3 s of (a) (U).
+
+Fails against a simulated pile with: wakes_vehicle (a), wakes_on_s2 (b).
+"""
+
+import pytest
+
+pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("changji:4.2.9.4")]
+
+
+def test_platform_wake_starts_pwm_on_a_sleeping_pile(bench):
+    bench.plug_in()
+    assert not bench.pwm_present(), "the pile must be asleep (no PWM) before the wake command"
+    sent = bench.now()
+    bench.platform.wake_vehicle()
+    waited = bench.try_wait_until(bench.pwm_present, bench.command_wait_s(), poll=0.25,
+                                  what="PWM after the wake command")
+    if waited is None:
+        bench.check("changji:4.2.9.4:wake_vehicle_pwm_delay", bench.now() - sent,
+                    detail="no PWM within the command wait (value = lower bound)")
+        return
+    bench.check("changji:4.2.9.4:wake_vehicle_pwm_delay", waited, uncertainty=0.25,
+                detail="from the wake command to the EV simulator's PWM meter seeing PWM")
+
+
+def test_s2_closing_wakes_a_sleeping_pile(bench):
+    bench.plug_in()
+    assert not bench.pwm_present(), "the pile must be asleep (no PWM) before S2 closes"
+    window = 5.0
+    delay, record = bench.time_contactor_closing(window)
+    if delay is None:
+        bench.check("changji:4.2.9.4:wake_on_s2_delay", window * 0.9,
+                    detail="no supply within the record after S2 closed (value = lower bound)")
+        return
+    bench.check("changji:4.2.9.4:wake_on_s2_delay", delay, uncertainty=bench.cp_window_s() + 1.0 / bench.dut.supply_frequency_hz,
+                detail="from S2 closing (CP 9 V → 6 V) to the pile's output on")
