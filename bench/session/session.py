@@ -164,7 +164,7 @@ class BenchSession:
     def stop_bms(self) -> str:
         if self.bms is None or self.bms.phase not in ("configuration", "charging"):
             return f"BMS not charging ({self.bms.phase if self.bms else 'none'})"
-        self.bms.stop("manual")
+        self.bms.stop()  # the vehicle ends charging (the emulator's default BST reason)
         return "BST sent"
 
     def platform_stop(self) -> str:
@@ -174,11 +174,16 @@ class BenchSession:
         return "stop sent"
 
     def output_current(self) -> float:
+        """Charging current (A): the power analyzer's, else the battery simulator's reading."""
         analyzer = self.instruments.get("analyzer")
         if analyzer is not None and "analyzer" not in self.lost:
-            reading = analyzer.read_element(self.analyzer_element("output"))["I"]
-            if reading.value is not None:
-                return reading.value
+            try:
+                reading = analyzer.read_element(self.analyzer_element("output"))["I"]
+            except InstrumentLost as exc:
+                self.mark_lost("analyzer", str(exc))
+            else:
+                if reading.value is not None:
+                    return reading.value
         volts, amps, _ = self.instrument("battery").measure()
         return -amps
 
@@ -249,11 +254,20 @@ class BenchSession:
             except BenchError:
                 pass
         if self.sim is not None:
+            self._write_sim_history()
             self.sim.stop()
             self.sim = None
         self.evidence.write_summary()
         self.recorder.close()
         self._opened = False
+
+
+    def _write_sim_history(self) -> None:
+        """The simulated instruments' own state history, as evidence of what the bench did."""
+        path = self.run_dir / "sim_history.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            for t, actor, what, value in self.sim.history:
+                out.write(json.dumps([t, actor, what, value], default=str) + "\n")
 
 
 def _epoch(start_time: str) -> float:

@@ -9,6 +9,7 @@ that frames are written in bus order.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import can
@@ -21,6 +22,20 @@ from bench.core.canbus import ClockedBus
 FLUSH_PERIOD_S = 1.0  # bench choice (U): at most this much raw data waits in memory
 
 
+class BenchASCWriter(ASCWriter):
+    """An ASC writer whose header date is the bench clock's, not the computer's: a virtual
+    run writes the same bytes every time (python-can stamps the header with datetime.now())."""
+
+    def __init__(self, file, start: datetime, **kwargs):
+        self._header_date: datetime | None = start
+        super().__init__(file, **kwargs)
+
+    def _format_header_datetime(self, dt: datetime) -> str:
+        if self._header_date is not None:  # only the first call, from __init__
+            dt, self._header_date = self._header_date, None
+        return super()._format_header_datetime(dt)
+
+
 class TraceRecorder:
     SUFFIXES = ("asc", "blf", "log")
 
@@ -31,7 +46,8 @@ class TraceRecorder:
         directory.mkdir(parents=True, exist_ok=True)
         self.paths = {suffix: directory / f"{stem}.{suffix}" for suffix in self.SUFFIXES}
         self._blf = BLFWriter(self.paths["blf"])
-        self.writers = [ASCWriter(self.paths["asc"]), self._blf,
+        start = datetime.fromtimestamp(self.clock.wall_time())
+        self.writers = [BenchASCWriter(self.paths["asc"], start), self._blf,
                         CanutilsLogWriter(self.paths["log"], channel=bus.name)]
         self.frames = 0
         self.closed = False
