@@ -22,3 +22,12 @@ def launch_simulated_bench(profile: Profile, clock: Clock):
         sim.stop()
         raise
     return sim, profile.with_resources(endpoints.resources, can=endpoints.can, dut=endpoints.dut)
+
+
+def socketcand_bridge(channel: str, clock: Clock):
+    """The simulated CAN bus offered on loopback through the socketcand protocol (bench sim)."""
+    from instruments.sim.socketcand import SocketcandServer
+
+    bridge = SocketcandServer(channel, epoch=clock.epoch)
+    bridge.start()
+    return bridge
