@@ -124,9 +124,8 @@ def bench(request, bench_session):
     from bench.api import facade_for
 
     bench_session.begin_test(request.node)
-    facade = facade_for(bench_session, grid=request.config.getoption("--grid"))
     try:
-        yield facade
+        yield facade_for(bench_session, grid=request.config.getoption("--grid"))
     finally:
         bench_session.end_test(request.node)
 

@@ -230,6 +230,7 @@ class BenchSession:
 
     # == closing ===========================================================================
     def close(self) -> None:
+        self.current_test = self.recorder.current_test = ""
         if self._opened:
             self.run_safe_state("end of run")
         for periodic in self._periodic:
