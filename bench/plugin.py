@@ -1,7 +1,8 @@
 """The bench's pytest plugin (registered by the root conftest.py).
 
 Options: ``--profile`` (default: the simulated AC pile), ``--sim-set key=value``
-(repeatable), ``--grid quick|full`` (operating-point grids), ``--report-dir``, ``--run-id``.
+(repeatable), ``--grid quick|full`` (operating-point grids), ``--clause KEY`` (only the cases
+of a clause or clause group), ``--report-dir``, ``--run-id``.
 
 Fixtures: ``bench_session`` (the bench for the whole run: clock, instruments, CAN,
 platform channel) and ``bench`` (the test's view of it, an AcBench or DcBench; its
@@ -36,6 +37,8 @@ def pytest_addoption(parser):
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where run output goes: DIR/<run-id>/<profile>/ (default reports)")
     group.addoption("--run-id", default=None, help="name of this run's folder (default: date and time)")
+    group.addoption("--clause", action="append", default=[], metavar="KEY",
+                    help="run only cases of this clause or clause group, e.g. changji:4.2.10 (repeatable)")
     parser.addini("bench_profile", "default bench profile", default=DEFAULT_PROFILE)
 
 
@@ -76,6 +79,21 @@ def _point_id(point) -> str:
     if isinstance(point, (list, tuple)):
         return "-".join(f"{p:g}" for p in point)
     return f"{point:g}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """``--clause changji:4.2.10`` keeps the cases whose clause marker starts with it."""
+    wanted = config.getoption("--clause")
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        clauses = [m.args[0] for m in item.iter_markers("clause")]
+        (keep if any(c == w or c.startswith(w + ".") or c.startswith(w + ":") for c in clauses for w in wanted)
+         else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_runtest_setup(item):
