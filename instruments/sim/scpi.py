@@ -127,6 +127,11 @@ class ScpiFrontEnd:
     idn = "SIM,INSTRUMENT,0,0"
     error_queries = ("SYSTem:ERRor[:NEXT]?",)
     terminator = b"\n"
+    # Some instruments take a command after ";" from the root when it does not fit the
+    # current path: ``VOLT:AC 220;VOLT:RANG HIGH`` (the Chroma 61603 manual's own example)
+    # would be ``VOLT:VOLT:RANG`` under strict SCPI path rules. Only a header that is unknown
+    # with the path and known without it is taken from the root.
+    root_fallback = False
 
     def __init__(self, name: str):
         self.name = name
@@ -184,7 +189,9 @@ class ScpiFrontEnd:
             header, _, params = unit.partition(" ")
             header = header.strip()
             if not header.startswith((":", "*")) and path:
-                header = path + ":" + header
+                relative = path + ":" + header
+                if not (self.root_fallback and not self.known(relative) and self.known(header)):
+                    header = relative
             if not header.startswith("*"):
                 path = header.lstrip(":").rsplit(":", 1)[0] if ":" in header.lstrip(":") else ""
             call_args = _split_params(params)
@@ -194,6 +201,11 @@ class ScpiFrontEnd:
         if not answers:
             return b""
         return b";".join(answers) + self.terminator
+
+    def known(self, header: str) -> bool:
+        """Whether some declared command matches ``header``."""
+        header = header if header.startswith(("*", ":")) else ":" + header
+        return any(pattern.match(header) for pattern, _ in self._commands)
 
     def _dispatch(self, header: str, args: list[str]):
         for pattern, handler in self._commands:

@@ -395,7 +395,7 @@ def test_grid_current_follows_the_output_power():
     _, amps = capture(plant.signal("supply_current"), clock, 0.02, 4000)
     rms = np.sqrt(np.mean(amps ** 2))
     p_out = 505.0 * 100.0
-    assert rms == pytest.approx((p_out / 0.95 + 50.0) / (np.sqrt(3) * 380.0), rel=1e-3)
+    assert rms == pytest.approx((p_out / 0.95 + 50.0) / (3 * 220.0), rel=1e-3)  # per phase, L–N supply
 
 
 # -- platform ------------------------------------------------------------------------------------

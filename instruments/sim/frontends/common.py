@@ -79,27 +79,6 @@ class Settings:
 
 class RootFallback:
     """Mix-in for instruments that take a command after ``;`` from the root when it does not
-    fit the current path: ``VOLT:AC 220;VOLT:RANG HIGH`` (the Chroma 61603 manual's own
-    example) would otherwise be ``VOLT:VOLT:RANG`` under strict SCPI path rules. Only the
-    path the parser put in front is taken off again; a header that is wrong by itself stays
-    an unknown header."""
+    fit the current path (see ScpiFrontEnd.root_fallback)."""
 
-    def handle_message(self, message: str) -> bytes:
-        self._path = ""
-        return super().handle_message(message)
-
-    def _dispatch(self, header: str, args: list[str]):
-        if header.startswith("*"):
-            return super()._dispatch(header, args)
-        added = self._path
-        bare = header.lstrip(":")
-        self._path = bare.rsplit(":", 1)[0] if ":" in bare else ""  # as the parser keeps it
-        if added and not header.startswith(":") and header.startswith(added + ":") and not self._known(header):
-            candidate = ":" + header[len(added) + 1:]
-            if self._known(candidate):
-                header = candidate
-        return super()._dispatch(header, args)
-
-    def _known(self, header: str) -> bool:
-        header = header if header.startswith(":") else ":" + header
-        return any(pattern.match(header) for pattern, _ in self._commands)
+    root_fallback = True

@@ -633,8 +633,9 @@ class DcChargerPlant(PlantBase):
     def _supply_current(self, times: np.ndarray) -> np.ndarray:
         rms = self._grid_rms.sample(times)
         p_in = self._inlet.sample(times) * self._current.sample(times) / CHARGER_EFFICIENCY + self._standby.sample(times)
-        k = math.sqrt(3) if self.dut.phases == 3 else 1.0
+        # The supply voltage is the phase voltage (L–N): each of the phases carries 1/phases of P.
+        phases = self.dut.phases
         volts = self._supply_voltage.sample(times)
         with np.errstate(divide="ignore", invalid="ignore"):
-            amps = np.where(rms > 0, volts * p_in / (k * rms * rms), 0.0)
+            amps = np.where(rms > 0, volts * p_in / (phases * rms * rms), 0.0)
         return amps
