@@ -137,7 +137,7 @@ class AcBench(BenchView):
                                     trigger=trigger, pre_trigger=0.1, timeout_s=2.0,
                                     force_after_s=None if not steady else 0.0)
         analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
-        if self.plots and self._saved < 2:  # the first records of a case as plots
+        if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
             save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
             self._saved += 1
         return CpCapture(analysis, record)
@@ -151,19 +151,26 @@ class AcBench(BenchView):
         in the same record) to the output's first crossing of the trigger level; None when
         the output did not come on, or came on more than the pre-trigger span after S2.
         """
-        pre = 0.9
-        s2_at = pre * window_s + CONTACTOR_ACTION_MARGIN_S
-        try:
-            record = self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
-                                        seconds_per_div=window_s / 10,
-                                        trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"),
-                                        pre_trigger=pre, timeout_s=s2_at + 2 * window_s,
-                                        actions=[(s2_at, lambda: self.ev.set_s2(True))])
-        except NoTrigger:  # the output never came on
+        record = self._record_s2_change(window_s, pre_trigger=0.9, close=True,
+                                        trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"))
+        if record is None:  # the output never came on
             return None, None
         save_record(self, "S2 closing and the pile's output", record)
         s2_time = cp_state_change_time(record.times("cp"), record.volts("cp"), falling=True)
         return (None if s2_time is None else -s2_time), record
+
+    def _record_s2_change(self, window_s: float, *, pre_trigger: float, close: bool,
+                          trigger: Trigger) -> Record | None:
+        """One record of the CP and the pile's output with S2 switched once the pre-trigger
+        part is filled (a trigger before that would be ignored); None when nothing triggered."""
+        s2_at = pre_trigger * window_s + CONTACTOR_ACTION_MARGIN_S
+        try:
+            return self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
+                                      seconds_per_div=window_s / 10, trigger=trigger, pre_trigger=pre_trigger,
+                                      timeout_s=s2_at + 2 * window_s,
+                                      actions=[(s2_at, lambda: self.ev.set_s2(close))])
+        except NoTrigger:
+            return None
 
     def cp_window_s(self) -> float:
         """Time resolution of reading a CP state change off a record (one nominal PWM period)."""
@@ -175,15 +182,9 @@ class AcBench(BenchView):
         The result is the time from that edge to the last cycle of the pile's output above
         the trigger level (the contactor opened within half a mains cycle after it).
         """
-        pre = 0.1
-        s2_at = pre * window_s + CONTACTOR_ACTION_MARGIN_S
-        try:
-            record = self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
-                                        seconds_per_div=window_s / 10,
-                                        trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"),
-                                        pre_trigger=pre, timeout_s=s2_at + 2 * window_s,
-                                        actions=[(s2_at, lambda: self.ev.set_s2(False))])
-        except NoTrigger:
+        record = self._record_s2_change(window_s, pre_trigger=0.1, close=False,
+                                        trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"))
+        if record is None:
             return None, None
         save_record(self, "S2 opening and the pile's output", record)
         end = last_time_above(record.times("ac_voltage"), record.volts("ac_voltage"), AC_TRIGGER_V)

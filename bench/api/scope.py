@@ -102,7 +102,8 @@ class ScopeCapture:
 
 
 def save_record(view, name: str, record: Record, plot_window: tuple[float, float] | None = None) -> None:
-    """Keep a record as evidence: the raw samples (compressed .npz) and a plot (PNG)."""
+    """Keep a record as evidence: the raw samples (compressed .npz) and, on runs that keep
+    plots (the full grid), a plot (PNG)."""
     test_dir = view.session.evidence.test_dir or view.session.run_dir
     arrays = {}
     for signal, waveform in record.waveforms.items():
@@ -111,6 +112,8 @@ def save_record(view, name: str, record: Record, plot_window: tuple[float, float
     path = test_dir / f"{name}.npz"
     np.savez_compressed(path, **arrays)
     view.session.evidence.attach_file(f"{name} (raw samples, .npz)", path, "application/octet-stream")
+    if not view.plots:
+        return
     import matplotlib
 
     matplotlib.use("Agg")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 from bench.core import sim_parameters
 from bench.core.errors import ProfileError
+from bench.core.tomlfile import read_toml
 
 ROLES = ("scope", "analyzer", "load", "battery", "ev", "grid")
 REQUIRED_ROLES = {"ac": ("scope", "ev"), "dc": ("battery", "ev")}
@@ -189,12 +189,7 @@ def load_profile(path: str | Path, drivers: Mapping[str, str] | None = None) -> 
     without it driver names and resource strings are not checked.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(path, "(file)", "no such profile file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(path, "(syntax)", f"valid TOML ({exc})") from None
+    raw = read_toml(path, "no such profile file")
     return _ProfileReader(path, raw, drivers).read()
 
 

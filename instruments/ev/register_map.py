@@ -8,12 +8,12 @@ the key and what was expected.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from bench.core.errors import ProfileError
+from bench.core.tomlfile import read_toml
 
 DEFAULT_MAP = Path(__file__).with_name("ev_simulator_map.toml")
 
@@ -119,13 +119,7 @@ class RegisterMap:
 
 def load_map(path: str | Path = DEFAULT_MAP) -> RegisterMap:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(path, "(file)", "an EV simulator register map file; it does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(path, "(syntax)", f"valid TOML ({exc})") from None
-    return _Reader(path).read(raw)
+    return _Reader(path).read(read_toml(path, "an EV simulator register map file; it does not exist"))
 
 
 class _Reader:

@@ -10,13 +10,13 @@ names; strings as text; None for "not available".
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
 
 from bench.core.errors import ProfileError
+from bench.core.tomlfile import read_toml
 from bench.protocols.platform import codec
 from bench.protocols.platform.codec import CodecError
 from bench.protocols.platform.fields import CODE_TABLES, DEPENDS, FIELDS
@@ -184,13 +184,7 @@ def shipped_map(name: str) -> Path:
 
 def load_map(path: str | Path) -> RegisterMap:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MapError(path, "(file)", "no such register map file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MapError(path, "(syntax)", f"valid TOML ({exc})") from None
-    return _MapReader(path, raw).read()
+    return _MapReader(path, read_toml(path, "no such register map file", MapError)).read()
 
 
 class _MapReader:
