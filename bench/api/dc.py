@@ -1,18 +1,26 @@
 """The DC charger bench as test cases use it: the bench plays the vehicle (BMS emulator on
 CAN, EV simulator with K5/K6, a bidirectional supply as the battery, a DC load), measures
 the output with the power analyzer and the scope, and plays the platform.
+
+Every case starts from a freshly plugged connector (``connect_vehicle``): the vehicle side
+loses the auxiliary supply when the plug is out, so its BMS starts from power-up, as a car
+does at each new connection.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from bench.api.base import BenchView
 from bench.api.scope import Record, ScopeCapture, save_record
-from bench.core.errors import BenchError
-from bench.protocols.gbt27930.catalogue import BY_NAME
+from bench.core.errors import BenchError, WaitTimeout
+from bench.protocols.gbt27930 import extension as extension_dbc
+from bench.protocols.gbt27930.catalogue import BY_NAME, CHARGER, TP_CM_PGN, TP_DT_PGN
 from bench.protocols.gbt27930.codec import CODEC
-from bench.protocols.gbt27930.ids import parse_id
+from bench.protocols.gbt27930.ids import CHARGER_ADDRESS, parse_id
+from bench.protocols.gbt27930.monitor import MIN_INTERVALS
+from bench.protocols.gbt27930.transport import TransportObserver
 
 # The battery simulator sources next to nothing (it is a battery being charged) and may sink
 # a margin above what the case asks for, so the charger, not the supply, sets the current.
@@ -22,42 +30,111 @@ BATTERY_SINK_MARGIN = 1.2
 # configuration; the standard's 60 s for BRO/CRO bounds it (standards.md §3).
 SESSION_START_TIMEOUT_S = 90.0
 PHASE_POLL_S = 0.05
-# Output readings: polled at this period; "settled" = within the band for the hold time.
-OUTPUT_POLL_S = 0.1
+# Output readings: polled at the analyzer's update interval (0.2 s on the simulated WT; a
+# slower instrument repeats its values); "settled" = within the band for the hold time.
+OUTPUT_POLL_S = 0.2
 SETTLE_HOLD_S = 1.0
+# A stopping current is polled this often while the bench waits for its end level.
+CURRENT_POLL_S = 0.05
+# Bench actions during a record come this long after its pre-trigger part is filled.
+ACTION_MARGIN_S = 0.1
+# The pile counts as quiet when it has sent no frame for this long (four CHM periods).
+QUIET_S = 1.0
+QUIET_POLL_S = 0.25
+# Operating points stay this far inside the DUT's rated power and the rules' current bounds,
+# so that a point is where the clause puts it whatever the cable drop (bench choice).
+OPERATING_MARGIN = 0.05
+# 4.2.10.5: the BMS asks for this much more current than the set power gives, so that the
+# platform's power limit — not the BMS demand — governs the output (bench choice).
+POWER_TEST_CURRENT_HEADROOM = 0.10
+# Replugging: how long the bench waits for its BMS to notice the auxiliary supply is gone
+# (the session polls the EV simulator every 0.1 s), and the margin over a sleeping
+# vehicle's wake-up time (timing.WAKE_MIN_OFF_S, via the BMS's own configuration).
+UNPLUG_NOTICE_S = 1.0
+WAKE_MARGIN_S = 0.5
+# Scope screens: 8 vertical divisions around a centre; signals are shown from a little
+# below 0 to this factor above their largest expected value (the DUT's or the supply's).
+SCREEN_HEADROOM = 1.2
+AUX_SUPPLY_MAX_V = 15.0  # above the 12 ± 0.6 V auxiliary supply (standards.md §4)
+# BMS phases without the auxiliary supply (bms.py).
+BMS_UNPOWERED = ("idle", "off", "asleep")
+# GB/T 27930 names of the 4.2.7 items → the names the platform channel uses.
+BRM_UPLOADS = {"vin": "vin", "rated_capacity": "battery_capacity"}
 
 
 @dataclass(frozen=True)
 class Frame:
-    time: float  # bench time
+    time: float  # bench time (a TP message: when its last packet arrived)
     name: str
     values: dict
 
 
-class FrameLog:
-    """Every GB/T 27930 frame of a test with its bench time, decoded when asked for."""
+@dataclass(frozen=True)
+class PowerPoint:
+    """A 4.2.10.5 operating point: the set power, the battery voltage, the BMS current demand."""
 
-    def __init__(self, bus):
+    set_power_w: float
+    battery_v: float
+    demand_a: float
+
+
+class FrameLog:
+    """Every GB/T 27930 frame of a test with its bench time, decoded when asked for: single
+    frames, J1939 TP transfers (BRM, BCP, the vehicle-model frame …) and the 4.2.7 extension
+    messages of the profile's DBC."""
+
+    def __init__(self, bus, extension=None):
+        self.extension = extension if extension is not None else extension_dbc.load(None)
         self._raw: list[tuple[float, int, int, bytes]] = []
+        self._transfers: list[tuple[float, int, bytes]] = []  # (end time, pgn, data)
+        self._observer = TransportObserver(self._keep_transfer, lambda finding: None)
+        self._fed = 0
         self._handles = [bus.on_send(self._keep), bus.on_receive(self._keep)]
 
     def _keep(self, msg) -> None:
         self._raw.append((msg.timestamp, msg.arbitration_id, len(msg.data), bytes(msg.data)))
 
+    def _keep_transfer(self, pgn, data, src, dest, start, end) -> None:
+        self._transfers.append((end, pgn, bytes(data)))
+
+    def _decoder(self, name: str) -> tuple[int, Callable[[bytes], dict], bool]:
+        spec = BY_NAME.get(name)
+        if spec is not None:
+            return spec.pgn, lambda data: (CODEC.decode(spec.pgn, data) or (None, {}))[1], spec.uses_transport
+        for ext in self.extension.messages:
+            if ext.name == name:
+                return ext.pgn, lambda data: (self.extension.decode(ext.pgn, data) or (None, {}))[1], \
+                    ext.text is not None or ext.message.length > 8
+        raise BenchError(f"no GB/T 27930 or extension message called {name!r}")
+
+    def _reassemble(self) -> None:
+        for t, can_id, _, data in self._raw[self._fed:]:
+            _, pgn, dest, src = parse_id(can_id)
+            if pgn in (TP_CM_PGN, TP_DT_PGN):
+                self._observer.feed(pgn, data, src, dest, t)
+        self._fed = len(self._raw)
+
     def frames(self, name: str, since: float = 0.0) -> list[Frame]:
-        """Single-frame messages called ``name`` sent at or after ``since``."""
-        pgn = BY_NAME[name].pgn
-        found = []
-        for t, can_id, _, data in self._raw:
-            if t < since or parse_id(can_id)[1] != pgn:
-                continue
-            decoded = CODEC.decode(pgn, data)
-            found.append(Frame(t, name, decoded[1] if decoded else {}))
-        return found
+        """Messages called ``name`` (single frames and TP transfers) at or after ``since``."""
+        pgn, decode, transported = self._decoder(name)
+        found = [(t, data) for t, can_id, _, data in self._raw if t >= since and parse_id(can_id)[1] == pgn]
+        if transported:
+            self._reassemble()
+            found += [(t, data) for t, p, data in self._transfers if t >= since and p == pgn]
+            found.sort(key=lambda item: item[0])
+        return [Frame(t, name, decode(data)) for t, data in found]
 
     def first(self, name: str, since: float = 0.0) -> Frame | None:
         frames = self.frames(name, since)
         return frames[0] if frames else None
+
+    def last(self, name: str, since: float = 0.0) -> Frame | None:
+        frames = self.frames(name, since)
+        return frames[-1] if frames else None
+
+    def last_time_from(self, address: int) -> float | None:
+        """Bench time of the last frame sent from ``address`` (None: none in this test)."""
+        return next((t for t, can_id, _, _ in reversed(self._raw) if parse_id(can_id)[3] == address), None)
 
     def close(self) -> None:
         for handle in self._handles:
@@ -70,7 +147,9 @@ class DcBench(BenchView):
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)
         self.scope = ScopeCapture(session)
-        self.frames = FrameLog(session.can)
+        vehicle = session.profile.vehicle
+        dbc = vehicle.extension.dbc if vehicle is not None and vehicle.extension.dbc else None
+        self.frames = FrameLog(session.can, extension_dbc.load(dbc))
         session.evidence.on_end(self.frames.close)
 
     # -- instruments and the vehicle --------------------------------------------------------
@@ -87,19 +166,121 @@ class DcBench(BenchView):
         return self.session.instrument("battery")
 
     @property
+    def load(self):
+        return self.session.instrument("load")
+
+    @property
     def vehicle(self):
         return self.profile.vehicle
 
     def connect_vehicle(self) -> None:
-        """Connector fully in (CC1 4 V), K5/K6 open."""
+        """Connector freshly in (CC1 4 V), K5/K6 open.
+
+        A plug left in from the previous case is pulled first, so that the vehicle loses the
+        auxiliary supply and its BMS starts from power-up; a vehicle left asleep stays
+        unplugged long enough to wake (its 12 V supply off for its wake-up time)."""
         self.ev.set_vehicle_contactors(False)
+        self.ev.set_cc2(False)
+        self.try_wait_until(lambda: self.bms.phase in BMS_UNPOWERED, UNPLUG_NOTICE_S, poll=PHASE_POLL_S,
+                            what="the BMS to lose the auxiliary supply")
+        if self.bms.asleep:
+            self.wait(self.bms.config.wake_min_off_s + WAKE_MARGIN_S)
         self.ev.set_cc2(True)
+
+    def vehicle_sleeps(self) -> None:
+        """The vehicle falls asleep: its BMS answers nothing until the 12 V supply was off
+        for its wake-up time."""
+        self.bms.sleep()
 
     def hold_battery(self, volts: float, sink_a: float | None = None) -> None:
         """The battery simulator holds ``volts`` and sinks what the charger pushes."""
         sink = sink_a if sink_a is not None else self.dut.current_range_a[1] * BATTERY_SINK_MARGIN
         self.battery.hold_voltage(volts, BATTERY_SOURCE_LIMIT_A, sink)
         self.battery.set_output(True)
+
+    def battery_out_of_the_way(self) -> None:
+        """Battery simulator output off: the charger's output goes only into the load."""
+        self.battery.set_output(False)
+
+    def sink_with_load(self, amps: float) -> None:
+        """The DC load across the inlet sinks ``amps`` (constant current)."""
+        self.load.sink_current(amps)
+        self.load.set_input(True)
+
+    def open_vehicle_contactors(self) -> float:
+        """K5/K6 open; the bench time it was done."""
+        self.ev.set_vehicle_contactors(False)
+        return self.now()
+
+    def aux_present(self) -> bool:
+        """The 12 V auxiliary supply at the inlet, from the EV simulator's digital input."""
+        return self.ev.aux_present()
+
+    def vehicle_answers_late(self, delay_s: float) -> None:
+        """For this test the vehicle holds back BRM for ``delay_s`` after the charger's first
+        CRM, then BRO for ``delay_s`` after configuration begins (a car that takes its
+        time, within the 5 s the charger waits): CRM, CML and CTS repeat long enough to
+        measure their periods."""
+        stage = ["brm"]
+
+        def release_brm() -> None:
+            self.bms.resume()
+            self.bms.go_silent(["BRO"])
+            stage[0] = "bro"
+
+        def release_bro() -> None:
+            self.bms.resume()
+            stage[0] = "done"
+
+        def watch() -> None:
+            if stage[0] == "brm" and self.bms.phase == "recognition":
+                stage[0] = "holding"
+                self.clock.call_later(delay_s, release_brm)
+            elif stage[0] == "bro" and self.bms.phase == "configuration":
+                stage[0] = "holding"
+                self.clock.call_later(delay_s, release_bro)
+
+        self.bms.go_silent(["BRM"])
+        watcher = self.clock.every(PHASE_POLL_S, watch)
+        self.session.evidence.on_end(lambda: (watcher.cancel(), self.bms.resume()))
+
+    def report_battery_abnormal(self, condition: str) -> float:
+        """The BMS reports an abnormal status in BSM (no BST); cleared when the test ends.
+        Returns the bench time it was set."""
+        self.session.evidence.on_end(self.bms.clear_abnormal)
+        self.bms.report_abnormal(condition)
+        return self.now()
+
+    def press_emergency_stop(self) -> float:
+        """The E-stop input of the EV simulator pressed; released when the test ends (after the
+        safe state). Returns the bench time it was pressed."""
+        self.session.evidence.on_end(lambda: self.ev.set_estop(False))
+        self.ev.set_estop(True)
+        return self.now()
+
+    # -- operating points -------------------------------------------------------------------
+    def battery_voltage_for(self, current_a: float) -> float:
+        """A battery voltage at which the charger can deliver ``current_a`` without reaching
+        its rated power: the vehicle's rated voltage, or lower where the power needs it (not
+        below the DUT's minimum output voltage)."""
+        rated_w = self.dut.rated_power_kw * 1000.0
+        highest = rated_w * (1 - OPERATING_MARGIN) / max(current_a, 1e-9)
+        return max(self.dut.voltage_range_v[0], min(self.vehicle.rated_voltage_v, highest))
+
+    def power_point(self, fraction: float) -> PowerPoint:
+        """4.2.10.5 at ``fraction`` of the rated power: the battery voltage keeps the current at
+        or above the clause's minimum (changji:4.2.10.5:power_error figure min_current_a) and
+        within the DUT's maximum with the BMS demand's headroom; the BMS asks for that headroom
+        more than the set power gives, so the power limit governs."""
+        rule = self.limit("changji:4.2.10.5:power_error")
+        set_w = fraction * self.dut.rated_power_kw * 1000.0
+        i_max = self.dut.current_range_a[1]
+        lowest_v = set_w * (1 + POWER_TEST_CURRENT_HEADROOM) * (1 + OPERATING_MARGIN) / i_max
+        highest_v = set_w / (rule.figure("min_current_a") * (1 + OPERATING_MARGIN))
+        volts = min(max(self.vehicle.rated_voltage_v, lowest_v), highest_v)
+        volts = max(volts, self.dut.voltage_range_v[0])
+        demand = min(i_max, set_w / volts * (1 + POWER_TEST_CURRENT_HEADROOM))
+        return PowerPoint(set_w, volts, demand)
 
     # -- a charging session -----------------------------------------------------------------
     def start_charging(self, *, battery_v: float, current_a: float, voltage_v: float | None = None,
@@ -108,15 +289,20 @@ class DcBench(BenchView):
 
         The BMS asks for ``current_a`` (mode "cc", BCL mode 2) or ``voltage_v`` (mode "cv",
         mode 1) from the start; the vehicle closes K5/K6 once configuration begins (before
-        BRO 0xAA, GB/T 18487.1 Annex B), as a car does.
+        BRO 0xAA, GB/T 18487.1 Annex B), as a car does. The platform's power limit
+        (``power_limit_w``, else the rated power, whatever an earlier case left) is sent
+        before the start command, so the pile has it before it charges; a lower one is set
+        back to the rated power when the test ends.
         """
         start = self.now()
+        rated_w = self.dut.rated_power_kw * 1000.0
         self.hold_battery(battery_v)
         self.connect_vehicle()
         self.bms.request(voltage_v if voltage_v is not None else self.vehicle.max_charge_voltage_v,
                          current_a, mode)
-        if power_limit_w is not None:
-            self.platform.set_power_limit(power_limit_w)
+        self.platform.set_power_limit(power_limit_w if power_limit_w is not None else rated_w)
+        if power_limit_w is not None and power_limit_w != rated_w:
+            self.session.evidence.on_end(lambda: self.platform.set_power_limit(rated_w))
         self.platform.start()
         self.wait_until(lambda: self.bms.phase in ("configuration", "charging"), SESSION_START_TIMEOUT_S,
                         poll=PHASE_POLL_S, what="the BMS to reach configuration (BCP/CML)")
@@ -139,6 +325,36 @@ class DcBench(BenchView):
                         what="the BST frame")
         return self.frames.first("BST", since).time
 
+    def wait_for_frame(self, name: str, since: float, window_s: float, *, poll: float = PHASE_POLL_S,
+                       where: Callable[[Frame], bool] = lambda frame: True) -> Frame | None:
+        """The first ``name`` frame at or after ``since`` (that ``where`` accepts), waiting
+        until ``since + window_s`` at most; None when none came."""
+        def found() -> Frame | None:
+            return next((f for f in self.frames.frames(name, since) if where(f)), None)
+
+        remaining = since + window_s - self.now()
+        if found() is None and remaining > 0:
+            self.try_wait_until(lambda: found() is not None, remaining, poll=poll, what=f"a {name} frame")
+        return found()
+
+    def stop_by_platform(self) -> bool:
+        """The platform's stop, then wait until the pile has gone quiet on the bus (no frame
+        for ``QUIET_S``), so the next case starts from an idle pile; False when it did not
+        within the command wait."""
+        self.platform.stop()
+
+        def quiet() -> bool:
+            last = self.frames.last_time_from(CHARGER_ADDRESS)
+            return last is None or self.now() - last >= QUIET_S
+
+        return self.try_wait_until(quiet, self.command_wait_s(), poll=QUIET_POLL_S,
+                                   what="the pile to go quiet after the platform's stop") is not None
+
+    def wait_for_session_end(self, timeout: float = SESSION_START_TIMEOUT_S) -> bool:
+        """Until the BMS has ended the session (BSD/CSD done); False when it did not in time."""
+        return self.try_wait_until(lambda: self.bms.phase in ("ended", "idle", "aborted"), timeout,
+                                   poll=PHASE_POLL_S, what="the end of the session (CSD)") is not None
+
     # -- measurements -----------------------------------------------------------------------
     def output(self) -> dict:
         """Voltage, current, power at the vehicle inlet from the power analyzer (None = invalid)."""
@@ -159,15 +375,118 @@ class DcBench(BenchView):
                                           what=f"output {quantity} to settle")
         return settled.value, settled.elapsed
 
+    def wait_current_off(self, end_a: float, *, until: float) -> tuple[float | None, float]:
+        """Poll the output current until |I| ≤ ``end_a`` or bench time ``until``; (the bench
+        time it was first seen at or below, or None; the resolution of that time)."""
+        waited = self.try_wait_until(lambda: abs(self.output_current()) <= end_a, until - self.now(),
+                                     poll=CURRENT_POLL_S, what=f"the output current ≤ {end_a:g} A")
+        return (None if waited is None else self.now()), CURRENT_POLL_S
+
+    def settled(self, quantity: str, band: float, timeout: float | None = None) -> float | None:
+        """The analyzer's ``quantity`` once it holds within ±band; None when it never does
+        within ``timeout`` (default: the command wait of 4.2.6)."""
+        try:
+            return self.settle_output(quantity, band, timeout if timeout is not None else self.command_wait_s())[0]
+        except WaitTimeout:
+            return None
+
     def capture(self, name: str, volts_per_div: dict[str, float], *, seconds_per_div: float,
-                pre_trigger: float = 0.1, actions=(), save: bool = True) -> Record:
+                pre_trigger: float = 0.1, actions=(), save: bool = True,
+                offsets_v: dict[str, float] | None = None) -> Record:
         """A forced-trigger record on the bench clock (its time 0 is the forced trigger)."""
         record = self.scope.capture(volts_per_div, seconds_per_div=seconds_per_div, trigger=None,
                                     pre_trigger=pre_trigger, timeout_s=seconds_per_div * 10 * 3 + 2,
-                                    force_after_s=seconds_per_div * 10 * pre_trigger, actions=list(actions))
+                                    force_after_s=seconds_per_div * 10 * pre_trigger, actions=list(actions),
+                                    offsets_v=offsets_v)
         if save:
-            save_record(self, name, record)
+            save_record(self, name, record) if self.plots else self._save_samples(name, record)
         return record
+
+    def _save_samples(self, name: str, record: Record) -> None:
+        """Quick runs keep the raw samples only (no plot)."""
+        import numpy as np
+
+        test_dir = self.session.evidence.test_dir or self.session.run_dir
+        arrays = {f"{signal}_volts": w.volts.astype(np.float32) for signal, w in record.waveforms.items()}
+        path = test_dir / f"{name}.npz"
+        np.savez_compressed(path, **arrays)
+        self.session.evidence.attach_file(f"{name} (raw samples, .npz)", path)
+
+    def record_during(self, name: str, signals: tuple[str, ...], window_s: float,
+                      action: Callable[[], object], *, pre: float = 0.1) -> tuple[Record, float]:
+        """One forced-trigger record of ``window_s`` on the bench clock, with ``action`` done
+        once the pre-trigger part is filled; (record, the action's bench time)."""
+        when: list[float] = []
+
+        def act():
+            when.append(self.now())
+            action()
+
+        scales = {signal: self._screen(signal) for signal in signals}
+        record = self.capture(name, {s: v for s, (v, _) in scales.items()}, seconds_per_div=window_s / 10,
+                              pre_trigger=pre, offsets_v={s: o for s, (_, o) in scales.items()},
+                              actions=[(window_s * pre + ACTION_MARGIN_S, act)])
+        return record, (when[0] if when else float("nan"))
+
+    def _screen(self, signal: str) -> tuple[float, float]:
+        """(V/div, centre) showing ``signal`` from a little below 0 to its largest value."""
+        top = {"output_current": self.dut.current_range_a[1], "inlet_voltage": self.dut.voltage_range_v[1],
+               "aux_voltage": AUX_SUPPLY_MAX_V}[signal] * SCREEN_HEADROOM
+        return top / 7, top / 2
+
+    # -- what the vehicle sent, what the pile uploads (4.2.7) ------------------------------
+    def sent_bms_info(self, since: float = 0.0) -> dict[str, tuple[object, float | None]]:
+        """The 4.2.7 items as the vehicle last sent them on the bus (BRM and the extension
+        messages): upload name → (value, the frame's resolution; None for text and labels)."""
+        sent: dict[str, tuple[object, float | None]] = {}
+        brm = self.frames.last("BRM", since)
+        if brm is not None:
+            fields = {f.name: f for f in BY_NAME["BRM"].fields}
+            for name, upload in BRM_UPLOADS.items():
+                if brm.values.get(name) is not None:
+                    field = fields[name]
+                    sent[upload] = (brm.values[name], field.scale if field.kind == "uint" else None)
+        for ext in self.frames.extension.messages:
+            frame = self.frames.last(ext.name, since)
+            if frame is None:
+                continue
+            signals = {s.name: s for s in ext.message.signals}
+            for name, value in frame.values.items():
+                if value is None:
+                    continue
+                signal = signals.get(name)
+                labelled = isinstance(value, str) or signal is None or signal.choices
+                sent[name] = (value, None if labelled else signal.scale)
+        return sent
+
+    def wait_for_extension_messages(self) -> bool:
+        """Until every 4.2.7 extension message has been sent at least once in this test (at
+        most its longest period and a poll more); False when one never came."""
+        messages = self.frames.extension.messages
+        window = max(m.period_s for m in messages) + QUIET_POLL_S
+        return self.try_wait_until(lambda: all(self.frames.last(m.name) for m in messages), window,
+                                   poll=QUIET_POLL_S, what="the 4.2.7 extension messages") is not None
+
+    def uploaded_bms_info(self) -> dict:
+        """The 4.2.7 items as the pile gives them to the platform."""
+        return self.platform.bms_info()
+
+    # -- GB/T 27930 message periods -----------------------------------------------------------
+    def message_periods(self, sender: str = CHARGER, min_intervals: int = MIN_INTERVALS) -> dict[str, dict]:
+        """Per message of ``sender`` in this test so far (from the test's conformance monitor):
+        mean period, nominal period and number of intervals; only messages with at least
+        ``min_intervals`` intervals between pauses."""
+        monitor = self.session.evidence.monitor
+        if monitor is None:
+            raise BenchError("no CAN monitor runs in this test")
+        periods = {}
+        for name, stats in monitor.stats().items():
+            spec = BY_NAME.get(name)
+            if spec is None or spec.sender != sender or not stats["nominal_period_s"]:
+                continue
+            if stats["intervals"] >= min_intervals:
+                periods[name] = stats
+        return periods
 
     # -- the output, as the platform cases see any pile ------------------------------------
     output_level_unit = "W"
