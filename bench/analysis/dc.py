@@ -119,3 +119,8 @@ def stop_fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a
     t, v = t[keep], v[keep]
     top = start_a if t_start is not None else v[0]
     return max(0.0, (top - v[-1]) / (t[-1] - t[0])), False
+
+
+def flags_set(values: dict) -> list[str]:
+    """Names of the 2-bit flags a stop message (CST, BST) sets ("yes"), sorted."""
+    return sorted(name for name, value in values.items() if value == "yes")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from bench.analysis.dc import flags_set
 from bench.api.base import BenchView
 from bench.api.scope import Record, ScopeCapture, save_record
 from bench.core.errors import BenchError, WaitTimeout
@@ -41,6 +42,9 @@ ACTION_MARGIN_S = 0.1
 # The pile counts as quiet when it has sent no frame for this long (four CHM periods).
 QUIET_S = 1.0
 QUIET_POLL_S = 0.25
+# Time stamps of CAN frames (bench choice: adapters stamp in hardware to 1 µs or better; 0.1 ms
+# allows for one that stamps on the host).
+FRAME_TIME_RESOLUTION_S = 1e-4
 # Operating points stay this far inside the DUT's rated power and the rules' current bounds,
 # so that a point is where the clause puts it whatever the cable drop (bench choice).
 OPERATING_MARGIN = 0.05
@@ -143,6 +147,7 @@ class FrameLog:
 
 class DcBench(BenchView):
     kind = "dc"
+    frame_time_resolution_s = FRAME_TIME_RESOLUTION_S
 
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)
@@ -151,6 +156,17 @@ class DcBench(BenchView):
         dbc = vehicle.extension.dbc if vehicle is not None and vehicle.extension.dbc else None
         self.frames = FrameLog(session.can, extension_dbc.load(dbc))
         session.evidence.on_end(self.frames.close)
+
+    def _at_end(self, undo: Callable[[], object]) -> None:
+        """Undo a test's set-up when the test ends (after the safe state); a failure is noted,
+        not raised, so the test's evidence is still written."""
+        def run() -> None:
+            try:
+                undo()
+            except BenchError as exc:
+                self.note("undo at the end of the test failed", str(exc))
+
+        self.session.evidence.on_end(run)
 
     # -- instruments and the vehicle --------------------------------------------------------
     @property
@@ -242,19 +258,19 @@ class DcBench(BenchView):
 
         self.bms.go_silent(["BRM"])
         watcher = self.clock.every(PHASE_POLL_S, watch)
-        self.session.evidence.on_end(lambda: (watcher.cancel(), self.bms.resume()))
+        self._at_end(lambda: (watcher.cancel(), self.bms.resume()))
 
     def report_battery_abnormal(self, condition: str) -> float:
         """The BMS reports an abnormal status in BSM (no BST); cleared when the test ends.
         Returns the bench time it was set."""
-        self.session.evidence.on_end(self.bms.clear_abnormal)
+        self._at_end(self.bms.clear_abnormal)
         self.bms.report_abnormal(condition)
         return self.now()
 
     def press_emergency_stop(self) -> float:
         """The E-stop input of the EV simulator pressed; released when the test ends (after the
         safe state). Returns the bench time it was pressed."""
-        self.session.evidence.on_end(lambda: self.ev.set_estop(False))
+        self._at_end(lambda: self.ev.set_estop(False))
         self.ev.set_estop(True)
         return self.now()
 
@@ -266,6 +282,15 @@ class DcBench(BenchView):
         rated_w = self.dut.rated_power_kw * 1000.0
         highest = rated_w * (1 - OPERATING_MARGIN) / max(current_a, 1e-9)
         return max(self.dut.voltage_range_v[0], min(self.vehicle.rated_voltage_v, highest))
+
+    def current_error_limit(self, demand_a: float):
+        """The NB/T 33001 current-error limit for a demand: ±0.3 A below 30 A
+        (nbt33001:output:current_error_small), ±1 % from 30 A (nbt33001:output:current_error)."""
+        small = self.limit("nbt33001:output:current_error_small")
+        return small if demand_a < small.figure("below_a") else self.limit("nbt33001:output:current_error")
+
+    def current_tolerance_a(self, demand_a: float) -> float:
+        return self.current_error_limit(demand_a).bounds(demand_a)[1]
 
     def power_point(self, fraction: float) -> PowerPoint:
         """4.2.10.5 at ``fraction`` of the rated power: the battery voltage keeps the current at
@@ -302,7 +327,7 @@ class DcBench(BenchView):
                          current_a, mode)
         self.platform.set_power_limit(power_limit_w if power_limit_w is not None else rated_w)
         if power_limit_w is not None and power_limit_w != rated_w:
-            self.session.evidence.on_end(lambda: self.platform.set_power_limit(rated_w))
+            self._at_end(lambda: self.platform.set_power_limit(rated_w))
         self.platform.start()
         self.wait_until(lambda: self.bms.phase in ("configuration", "charging"), SESSION_START_TIMEOUT_S,
                         poll=PHASE_POLL_S, what="the BMS to reach configuration (BCP/CML)")
@@ -310,6 +335,14 @@ class DcBench(BenchView):
         self.wait_until(lambda: self.bms.phase == "charging", SESSION_START_TIMEOUT_S, poll=PHASE_POLL_S,
                         what="the charging phase (BCL/CCS)")
         return self.now() - start
+
+    def charge_steadily(self, current_a: float) -> float:
+        """Charging at ``current_a`` (BCL mode 2) into the battery simulator at a voltage where
+        the rated power does not limit it, until the current has settled (within a tenth of
+        its NB/T tolerance); the settled current (the last reading if it never settles)."""
+        self.start_charging(battery_v=self.battery_voltage_for(current_a), current_a=current_a)
+        settled = self.settled("I", self.current_tolerance_a(current_a) / 10.0)
+        return settled if settled is not None else self.output_current()
 
     def request(self, voltage_v: float, current_a: float, mode: str = "cc") -> float:
         """A new BCL demand; the bench time it was made."""
@@ -336,6 +369,19 @@ class DcBench(BenchView):
         if found() is None and remaining > 0:
             self.try_wait_until(lambda: found() is not None, remaining, poll=poll, what=f"a {name} frame")
         return found()
+
+    def time_until_frame(self, name: str, since: float, window_s: float, **kw) -> tuple[float, Frame | None]:
+        """(time from ``since`` to the first ``name`` frame, the frame); when none came within
+        ``window_s`` the window is the time (a lower bound) and the frame None."""
+        frame = self.wait_for_frame(name, since, window_s, **kw)
+        return (window_s, None) if frame is None else (frame.time - since, frame)
+
+    @staticmethod
+    def describe_stop(frame: Frame | None, name: str, window_s: float) -> str:
+        """A stop message found or not, for a check's detail."""
+        if frame is None:
+            return f"no {name} within {window_s:g} s: the time is a lower bound"
+        return f"{name} with {', '.join(flags_set(frame.values)) or 'no flag set'}"
 
     def stop_by_platform(self) -> bool:
         """The platform's stop, then wait until the pile has gone quiet on the bus (no frame

@@ -1,7 +1,74 @@
-"""Detection-matrix rows for the DC charger's own cases (testcases/dc)."""
+"""Detection-matrix rows for the DC charger's own cases (testcases/dc).
 
-from tests.matrix.harness import Row
+Each [sim] parameter of a DC rule: a row just past its limit that must fail exactly the keys
+listed, and a row just inside (further inside than the check's uncertainty) that must fail
+nothing. Figures in the comments are what the quick grid measures.
+"""
+
+from tests.matrix.harness import Row, inside, past
+
+POWER = "changji:4.2.10.5:power_error"
+VOLTAGE = "nbt33001:output:voltage_error"
+CURRENT = "nbt33001:output:current_error"
+CURRENT_SMALL = "nbt33001:output:current_error_small"
+ADJUST = "nbt33001:output:current_adjust_time"
+FALL = "nbt33001:stop:current_fall_rate"
+BMS_OFF = "gbt27930:stop:bms_current_off_time"
+RESIDUAL = "nbt33001:stop:residual_voltage"
+FAULT_OFF = "gbt27930:stop:fault_current_off_time"
+AUX_OFF = "changji:4.2.10.4:aux_off_duration"
+RESTART = "changji:4.2.10.4:communication_restart_time"
+BMS_FIELD = "changji:4.2.7:bms_field"
+ABNORMAL = "gbt27930:bsm:abnormal_stop_time"
+OVERVOLTAGE = "gbt34657.1:D0.4504:overvoltage_stop_time"
+PERIOD = "gbt27930:messages:period"
 
 ROWS: list[Row] = [
     Row("dc", "", None, frozenset()),
+    # 4.2.10.5 ±2 % of the set power (power-limited operation only)
+    past("dc", "power_gain_error_pct", 2.5, POWER),
+    past("dc", "power_gain_error_pct", -2.5, POWER),
+    inside("dc", "power_gain_error_pct", 1.5),
+    # NB/T 33001 voltage ±0.5 % (550 V: ±2.75 V; 0.6 % = 3.3 V, 0.4 % = 2.2 V ± 0.38 V)
+    past("dc", "voltage_error_pct", 0.6, VOLTAGE),
+    past("dc", "voltage_error_pct", -0.6, VOLTAGE),
+    inside("dc", "voltage_error_pct", 0.4),
+    # NB/T 33001 current: 100 A ±1 A, 20 A ±0.3 A. 1.2 % breaks only the 100 A point; 2 % both;
+    # −12 % also leaves the 4.2.10.5 case current-limited 3 % below its set power (its BMS
+    # demand has 10 % headroom), while −5 % does not reach it.
+    past("dc", "current_error_pct", 1.2, CURRENT),
+    past("dc", "current_error_pct", 2.0, CURRENT, CURRENT_SMALL),
+    past("dc", "current_error_pct", -5.0, CURRENT, CURRENT_SMALL),
+    past("dc", "current_error_pct", -12.0, CURRENT, CURRENT_SMALL, POWER),
+    inside("dc", "current_error_pct", 0.7),
+    inside("dc", "current_error_pct", -0.7),
+    # Stop rate ≥ 100 A/s; below 20 A/s a 20 A step takes over 1 s; below ~9.5 A/s 100 A takes
+    # over 10 s to reach 5 A after BST.
+    past("dc", "current_slew_a_per_s", 90.0, FALL),
+    past("dc", "current_slew_a_per_s", 15.0, FALL, ADJUST),
+    past("dc", "current_slew_a_per_s", 8.0, FALL, ADJUST, BMS_OFF),
+    inside("dc", "current_slew_a_per_s", 120.0),
+    # ≤ 5 A within 100 ms of a fault CST
+    past("dc", "cst_current_delay_s", 0.12, FAULT_OFF),
+    inside("dc", "cst_current_delay_s", 0.08),
+    # < 60 V 1 s after stop (1.2 s: 87 V at 1 s; 0.8 s: 34 V)
+    past("dc", "bleed_off_s", 1.2, RESIDUAL),
+    inside("dc", "bleed_off_s", 0.8),
+    # 4.2.10.4 wake-up: supply off > 10 s (polled at 0.1 s), CHM again within 5 s
+    past("dc", "aux_off_duration_s", 9.5, AUX_OFF),
+    inside("dc", "aux_off_duration_s", 10.5),
+    past("dc", "wake_restarts_communication", False, RESTART),
+    inside("dc", "wake_restarts_communication", True),
+    # 4.2.7 uploads
+    past("dc", "uploads_missing", ["vin"], BMS_FIELD),
+    inside("dc", "uploads_missing", []),
+    past("dc", "uploads_corrupt", ["vehicle_model"], BMS_FIELD),
+    inside("dc", "uploads_corrupt", []),
+    # BSM abnormal status → CST within 1 s; output above the BCP maximum → stop within 1 s
+    past("dc", "ignores_battery_alarms", True, ABNORMAL, OVERVOLTAGE),
+    inside("dc", "ignores_battery_alarms", False),
+    # GB/T 27930 periods ±10 % (CHM 250 ms)
+    past("dc", "chm_period_ms", 280.0, PERIOD),
+    past("dc", "chm_period_ms", 220.0, PERIOD),
+    inside("dc", "chm_period_ms", 270.0),
 ]

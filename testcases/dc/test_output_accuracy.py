@@ -1,0 +1,101 @@
+"""NB/T 33001 (via GB/T 34657.1 D0.41xx, standards.md §5): DC output accuracy against the
+BMS demand, and the current adjustment time.
+
+* Voltage error ≤ ±0.5 % of the demand (nbt33001:output:voltage_error): BCL mode 1
+  (constant voltage); the battery simulator holds the inlet for the handshake and then goes
+  out of the way, the DC load sinks a set current, so the charger alone sets the voltage.
+* Current error ≤ ±0.3 A below 30 A, ≤ ±1 % from 30 A (nbt33001:output:current_error_small,
+  :current_error): BCL mode 2 (constant current) into the battery simulator holding the
+  voltage, below the DUT's rated power.
+* Adjustment time (nbt33001:output:current_adjust_time): a step of ΔI ≤ 20 A settles within
+  1 s; a larger step at ΔI / (20 A/s) or faster (nbt33001:output:current_adjust_rate).
+  Settled = within the current tolerance of the level the current settles at, so that the
+  accuracy does not count twice.
+
+Fails against a simulated charger with: voltage_error_pct (voltage error), current_error_pct
+(current errors: above 1 % the ≥ 30 A points, above 1.5 % also the 20 A point),
+current_slew_a_per_s below 20 A/s (adjustment time).
+"""
+
+import pytest
+
+from bench.analysis.dc import adjust_time_limit, settling_to_final
+
+pytestmark = pytest.mark.dut("dc")
+
+# The load's current while the charger regulates the voltage (bench choice: well inside the
+# DUT's current and power at every voltage of the grid).
+CV_LOAD_A = 50.0
+
+
+@pytest.mark.clause("nbt33001:output")
+def test_output_voltage_follows_the_bms_voltage_demand(bench):
+    rule = bench.limit("nbt33001:output:voltage_error")
+    demands = [v for v in bench.points("dc_voltage_demand_v")
+               if v * (1 + rule.relative_pct / 100.0) < bench.vehicle.max_charge_voltage_v]
+    if not demands:
+        pytest.skip("every voltage of the grid is within the tolerance of the vehicle's maximum")
+    first = demands[0]
+    bench.start_charging(battery_v=first, voltage_v=first, current_a=bench.vehicle.max_charge_current_a,
+                         mode="cv")
+    bench.battery_out_of_the_way()
+    bench.sink_with_load(CV_LOAD_A)
+    for volts in demands:
+        bench.request(volts, bench.vehicle.max_charge_current_a, "cv")
+        # Settled: within a tenth of the tolerance for the hold time.
+        measured = bench.settled("U", volts * rule.relative_pct / 1000.0)
+        bench.check("nbt33001:output:voltage_error", None if measured is None else measured - volts,
+                    reference=volts, uncertainty=bench.accuracy("analyzer", "voltage", measured or volts),
+                    at={"voltage_demand_v": volts, "load_a": CV_LOAD_A}, detail=f"measured {measured} V")
+
+
+@pytest.mark.clause("nbt33001:output")
+def test_output_current_follows_the_bms_current_demand(bench):
+    demands = [a for a in bench.points("dc_current_demand_a") if bench.within_rating(current_a=a) is None]
+    if not demands:
+        pytest.skip("every current of the grid is above the DUT's maximum")
+    bench.start_charging(battery_v=bench.battery_voltage_for(demands[0]), current_a=demands[0])
+    for amps in demands:
+        battery_v = bench.battery_voltage_for(amps)
+        bench.hold_battery(battery_v)
+        bench.request(bench.vehicle.max_charge_voltage_v, amps, "cc")
+        # Settled: within a tenth of the tolerance for the hold time.
+        measured = bench.settled("I", bench.current_tolerance_a(amps) / 10.0)
+        bench.check(bench.current_error_limit(amps).key, None if measured is None else measured - amps, reference=amps,
+                    uncertainty=bench.accuracy("analyzer", "current", measured or amps),
+                    at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
+                    detail=f"measured {measured} A")
+
+
+@pytest.mark.clause("nbt33001:output")
+@pytest.mark.operating_points("dc_current_step_a")
+def test_current_adjustment_time(bench, operating_point):
+    start_a, end_a = operating_point
+    for amps in operating_point:
+        if reason := bench.within_rating(current_a=amps):
+            pytest.skip(reason)
+    rule = bench.limit("nbt33001:output:current_adjust_time")
+    allowed = adjust_time_limit(end_a - start_a, step_a=rule.figure("step_a"), within_s=rule.high,
+                                  rate_a_per_s=rule.figure("rate_a_per_s"))
+    bench.start_charging(battery_v=bench.battery_voltage_for(max(operating_point)), current_a=start_a)
+    bench.settled("I", bench.current_tolerance_a(start_a) / 10.0)
+    band = bench.current_tolerance_a(end_a)
+    # The record: twice the allowed time after the step, so a pile too slow shows as such.
+    window = allowed * 2 / 0.9
+    record, stepped_at = bench.record_during(
+        f"current step {start_a:g} A to {end_a:g} A", ("output_current",), window,
+        lambda: bench.request(bench.vehicle.max_charge_voltage_v, end_a, "cc"))
+    times = record.bench_times("output_current")
+    took, final = settling_to_final(times, record.volts("output_current"), band, start=stepped_at)
+    detail = f"settled within ±{band:.3g} A of {final} A"
+    if took is None:
+        took = times[-1] - stepped_at
+        detail = f"not settled within ±{band:.3g} A by the end of the record: the time is a lower bound"
+    at = {"from_a": start_a, "to_a": end_a}
+    uncertainty = bench.accuracy("scope", "time", took) + record.sample_interval
+    if abs(end_a - start_a) <= rule.figure("step_a"):
+        bench.check("nbt33001:output:current_adjust_time", took, uncertainty=uncertainty, at=at, detail=detail)
+    else:
+        rate = abs(end_a - start_a) / took if took > 0 else float("inf")
+        bench.check("nbt33001:output:current_adjust_rate", rate, uncertainty=rate * uncertainty / max(took, 1e-9),
+                    at=at, detail=f"{took:.3f} s for {abs(end_a - start_a):g} A ({allowed:.3g} s allowed); {detail}")
