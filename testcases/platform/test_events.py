@@ -1,0 +1,59 @@
+"""4.2.3: the pile detects a local anomaly and uploads it to the platform; 4.2.5: it protects
+itself against supply over- and under-voltage, and records and uploads the event.
+
+Bench defaults (standards.md §7, U): an event reaches the platform within 5 s; with the
+supply outside 0.85–1.15 × nominal the pile stops within 1 s. The local anomaly is a CP diode
+short on an AC pile and an emergency stop on a DC charger (EV simulator); the supply fault is
+the grid simulator 5 % of nominal outside the band (above it on the quick grid, above and
+below on the full grid). The stop is seen on the power analyzer at the pile's output, polled:
+late by up to one poll and one analyzer update, never early.
+
+Fails against a simulated pile with: reports_events = false (both event uploads);
+ignores_supply_fault = true (the stop, and the protection event it never raises).
+"""
+
+import pytest
+
+from bench.api.platform import (
+    OUTPUT_POLL_S, STOP_TIME_RESOLUTION_S, WINDOW_FACTOR, deliver_at, drain_events, event_delay, local_anomaly,
+    supply_at, supply_fault_ratio, supply_fault_skipped, wait_output_off,
+)
+
+ANOMALY_LATENCY = "changji:4.2.3:event_latency"
+STOP_TIME = "changji:4.2.5:supply_fault_stop_time"
+PROTECTION_LATENCY = "changji:4.2.5:event_latency"
+
+
+@pytest.mark.clause("changji:4.2.3")
+def test_local_anomaly_is_uploaded(bench):
+    assert deliver_at(bench, bench.output_level_points()[0]), "the pile did not deliver (see 4.2.2)"
+    drain_events(bench)
+    with local_anomaly(bench) as what:
+        since = bench.now()
+        value, uncertainty, seen = event_delay(bench, "anomaly", since, since,
+                                               WINDOW_FACTOR * bench.limit(ANOMALY_LATENCY).high, what)
+        bench.check(ANOMALY_LATENCY, value, uncertainty=uncertainty, at={"anomaly": what}, detail=seen)
+
+
+@pytest.mark.clause("changji:4.2.5")
+@pytest.mark.parametrize("direction", ["over", "under"])
+def test_supply_fault_stops_the_output_and_is_uploaded(bench, direction):
+    if reason := supply_fault_skipped(bench, direction):
+        pytest.skip(reason)
+    assert deliver_at(bench, bench.output_level_points()[0]), "the pile did not deliver (see 4.2.2)"
+    drain_events(bench)
+    ratio = supply_fault_ratio(bench, direction)
+    at = {"supply_ratio": ratio}
+    with supply_at(bench, ratio) as volts:
+        applied = bench.now()
+        what = f"supply at {volts:g} V ({ratio:g} × nominal)"
+        off = wait_output_off(bench, WINDOW_FACTOR * bench.limit(STOP_TIME).high, poll=OUTPUT_POLL_S)
+        if off is None:
+            bench.check(STOP_TIME, bench.now() - applied, at=at,
+                        detail=f"{what}: the output stayed on (value = lower bound)")
+        else:
+            bench.check(STOP_TIME, off - applied, uncertainty=STOP_TIME_RESOLUTION_S, at=at,
+                        detail=f"{what}: output off (power analyzer, polled every {OUTPUT_POLL_S:g} s)")
+        value, uncertainty, seen = event_delay(bench, "protection", applied, applied,
+                                               WINDOW_FACTOR * bench.limit(PROTECTION_LATENCY).high, what)
+        bench.check(PROTECTION_LATENCY, value, uncertainty=uncertainty, at=at, detail=seen)
