@@ -35,8 +35,10 @@ PHASE_POLL_S = 0.05
 # slower instrument repeats its values); "settled" = within the band for the hold time.
 OUTPUT_POLL_S = 0.2
 SETTLE_HOLD_S = 1.0
+# A reading still ramping is followed at this pace until it stops moving (bench choice).
+RAMP_POLL_S = 0.5
 # A stopping current is polled this often while the bench waits for its end level.
-CURRENT_POLL_S = 0.05
+CURRENT_POLL_S = 0.1
 # Bench actions during a record come this long after its pre-trigger part is filled.
 ACTION_MARGIN_S = 0.1
 # The pile counts as quiet when it has sent no frame for this long (four CHM periods).
@@ -412,13 +414,8 @@ class DcBench(BenchView):
 
     def settle_output(self, quantity: str, band: float, timeout: float, hold: float = SETTLE_HOLD_S) -> tuple[float, float]:
         """Wait until the analyzer's ``quantity`` ("U", "I", "P") holds within ±band; (mean, time)."""
-
-        def read() -> float:
-            value = self.output()[quantity]
-            return float("nan") if value is None else value
-
-        settled = self.clock.wait_settled(read, band=band, hold=hold, timeout=timeout, poll=OUTPUT_POLL_S,
-                                          what=f"output {quantity} to settle")
+        settled = self.clock.wait_settled(lambda: self._reading(quantity), band=band, hold=hold, timeout=timeout,
+                                          poll=OUTPUT_POLL_S, what=f"output {quantity} to settle")
         return settled.value, settled.elapsed
 
     def wait_current_off(self, end_a: float, *, until: float) -> tuple[float | None, float]:
@@ -430,11 +427,29 @@ class DcBench(BenchView):
 
     def settled(self, quantity: str, band: float, timeout: float | None = None) -> float | None:
         """The analyzer's ``quantity`` once it holds within ±band; None when it never does
-        within ``timeout`` (default: the command wait of 4.2.6)."""
+        within ``timeout`` (default: the command wait of 4.2.6).
+
+        A reading still on its way (moving by more than the band between two readings
+        ``RAMP_POLL_S`` apart) is followed at that coarser pace first."""
+        start = self.now()
+        timeout = timeout if timeout is not None else self.command_wait_s()
+        last = [self._reading(quantity)]
+
+        def steady() -> bool:
+            value = self._reading(quantity)
+            moving = not abs(value - last[0]) <= band
+            last[0] = value
+            return not moving
+
+        self.try_wait_until(steady, timeout, poll=RAMP_POLL_S, what=f"output {quantity} to stop moving")
         try:
-            return self.settle_output(quantity, band, timeout if timeout is not None else self.command_wait_s())[0]
+            return self.settle_output(quantity, band, max(start + timeout - self.now(), 0.0))[0]
         except WaitTimeout:
             return None
+
+    def _reading(self, quantity: str) -> float:
+        value = self.output()[quantity]
+        return float("nan") if value is None else value
 
     def capture(self, name: str, volts_per_div: dict[str, float], *, seconds_per_div: float,
                 pre_trigger: float = 0.1, actions=(), save: bool = True,
