@@ -40,6 +40,8 @@ START_WATCH_LEAD_S = 5.0
 ANALYZER_UPDATE_S = 0.2
 # An output stop seen by polling the analyzer is late by up to one poll and one update.
 STOP_TIME_RESOLUTION_S = OUTPUT_POLL_S + ANALYZER_UPDATE_S
+# No CHM for this long (four periods of 250 ms, GB/T 27930): the charger is not in a handshake.
+CHM_QUIET_S = 1.0
 # A CAN frame's bench time is its adapter time stamp: better than 1 ms on any adapter.
 CAN_TIME_RESOLUTION_S = 1e-3
 # The pile's clock is read with millisecond resolution (Modbus clock_ms register, OCPP dateTime).
@@ -78,9 +80,22 @@ def prepare_vehicle(bench: BenchView) -> None:
     if bench.kind == "ac":
         bench.plug_in()
         return
+    _quiet_charger(bench)
     bench.hold_battery(bench.vehicle.rated_voltage_v)
-    bench.connect_vehicle()
+    bench.connect_vehicle()  # plugged afresh: the BMS starts from power-up
     bench.bms.request(bench.vehicle.max_charge_voltage_v, bench.dut.current_range_a[1], "cc")
+
+
+def _quiet_charger(bench: BenchView) -> None:
+    """A DC charger still in a handshake (an earlier wake-up restarts one) would hide the start a
+    case times, and confuse the BMS about to power up: the platform stops it first."""
+    since = bench.now()
+    bench.wait(CHM_QUIET_S)
+    if bench.frames.first("CHM", since) is None:
+        return
+    bench.platform.stop()
+    bench.try_wait_until(lambda: bench.frames.first("CHM", bench.now() - CHM_QUIET_S) is None,
+                         bench.command_wait_s(), poll=CHM_QUIET_S, what="the charger to end its handshake")
 
 
 def start_output(bench: BenchView, command: Callable[[], object], *, window_s: float | None = None,
