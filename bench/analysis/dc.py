@@ -34,7 +34,8 @@ def tail_level(values: np.ndarray, fraction: float = TAIL_FRACTION) -> tuple[flo
     return float(np.median(tail)), float(np.max(tail) - np.min(tail))
 
 
-def settling_to_final(times: np.ndarray, values: np.ndarray, band: float, *, start: float) -> tuple[float | None, float | None]:
+def settling_to_final(times: np.ndarray, values: np.ndarray, band: float, *,
+                      start: float) -> tuple[float | None, float | None]:
     """Time from ``start`` until the signal enters ±band of its own final level and stays.
 
     The final level is the median of the record's tail; when the tail itself spans more than
@@ -70,7 +71,8 @@ def value_at(times: np.ndarray, values: np.ndarray, t: float) -> float | None:
     return float(np.interp(t, tt, v))
 
 
-def first_rise_above(times: np.ndarray, values: np.ndarray, level: float, *, after: float | None = None) -> float | None:
+def first_rise_above(times: np.ndarray, values: np.ndarray, level: float, *,
+                     after: float | None = None) -> float | None:
     """First time the signal crosses ``level`` upward (or is already above it at ``after``)."""
     t, v = np.asarray(times, float), np.asarray(values, float)
     if after is not None:

@@ -412,7 +412,8 @@ class DcBench(BenchView):
     def output_current(self) -> float:
         return self.session.output_current()
 
-    def settle_output(self, quantity: str, band: float, timeout: float, hold: float = SETTLE_HOLD_S) -> tuple[float, float]:
+    def settle_output(self, quantity: str, band: float, timeout: float,
+                      hold: float = SETTLE_HOLD_S) -> tuple[float, float]:
         """Wait until the analyzer's ``quantity`` ("U", "I", "P") holds within ±band; (mean, time)."""
         settled = self.clock.wait_settled(lambda: self._reading(quantity), band=band, hold=hold, timeout=timeout,
                                           poll=OUTPUT_POLL_S, what=f"output {quantity} to settle")

@@ -34,7 +34,7 @@ def test_output_voltage_follows_the_bms_voltage_demand(bench):
     demands = [v for v in bench.points("dc_voltage_demand_v")
                if v * (1 + rule.relative_pct / 100.0) < bench.vehicle.max_charge_voltage_v]
     if not demands:
-        pytest.skip("every voltage of the grid is within the tolerance of the vehicle's maximum")
+        pytest.skip("every voltage of the grid is too close to the vehicle's maximum charging voltage")
     first = demands[0]
     bench.start_charging(battery_v=first, voltage_v=first, current_a=bench.vehicle.max_charge_current_a,
                          mode="cv")
@@ -61,7 +61,8 @@ def test_output_current_follows_the_bms_current_demand(bench):
         bench.request(bench.vehicle.max_charge_voltage_v, amps, "cc")
         # Settled: within a tenth of the tolerance for the hold time.
         measured = bench.settled("I", bench.current_tolerance_a(amps) / 10.0)
-        bench.check(bench.current_error_limit(amps).key, None if measured is None else measured - amps, reference=amps,
+        error = None if measured is None else measured - amps
+        bench.check(bench.current_error_limit(amps).key, error, reference=amps,
                     uncertainty=bench.accuracy("analyzer", "current", measured or amps),
                     at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
                     detail=f"measured {measured} A")
@@ -76,11 +77,12 @@ def test_current_adjustment_time(bench, operating_point):
             pytest.skip(reason)
     rule = bench.limit("nbt33001:output:current_adjust_time")
     allowed = adjust_time_limit(end_a - start_a, step_a=rule.figure("step_a"), within_s=rule.high,
-                                  rate_a_per_s=rule.figure("rate_a_per_s"))
+                                rate_a_per_s=rule.figure("rate_a_per_s"))
     bench.start_charging(battery_v=bench.battery_voltage_for(max(operating_point)), current_a=start_a)
     bench.settled("I", bench.current_tolerance_a(start_a) / 10.0)
     band = bench.current_tolerance_a(end_a)
-    # The record: twice the allowed time after the step, so a pile too slow shows as such.
+    # The record: twice the allowed time after the step (the first 10 % of a record is before
+    # its action), so a pile too slow shows as such.
     window = allowed * 2 / 0.9
     record, stepped_at = bench.record_during(
         f"current step {start_a:g} A to {end_a:g} A", ("output_current",), window,
