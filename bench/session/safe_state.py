@@ -27,6 +27,9 @@ CURRENT_OFF_WAIT_S = 10.5
 INLET_SAFE_V = 60.0
 INLET_WAIT_S = 2.0
 AC_CONTACTOR_WAIT_S = 1.0
+# The sequence's waits look this often (a report to the nearest 50 ms is enough; each look
+# is an instrument query).
+WAIT_POLL_S = 0.05
 AC_OUTPUT_OFF_V = 50.0
 
 
@@ -83,7 +86,7 @@ class SafeState:
 
     # -- machinery ------------------------------------------------------------------------
     def _wait(self, condition: Callable[[], bool], timeout: float, what: str) -> str:
-        elapsed = self.session.clock.wait_until(condition, timeout, poll=0.01, what=what)
+        elapsed = self.session.clock.wait_until(condition, timeout, poll=WAIT_POLL_S, what=what)
         return f"after {elapsed:.3f} s"
 
     def _step(self, step: str, role: str, action: Callable[[], object]) -> None:

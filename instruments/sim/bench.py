@@ -210,6 +210,8 @@ class SimulatedBench:
             charger.stop("manual")
         elif name in ("supply_fault", "estop", "disconnected"):
             charger.stop("fault", ("other_fault",) if "other_fault" in CST_FLAGS else ())
+        elif name == "unplugged":
+            charger.vehicle_unplugged()
 
     def _sync_bms_info(self) -> None:
         learnt = self.charger.vehicle_data()

@@ -82,7 +82,7 @@ def run_row(row: Row, workdir: Path) -> Outcome:
     command = [
         sys.executable, "-m", "pytest", row.cases, "--profile", row.profile_path(), "--grid", "quick",
         "--report-dir", str(workdir), "--run-id", run_id, "-q", "-p", "no:hypothesispytest",
-        "-p", "no:cacheprovider", "-o", "addopts=",
+        "-p", "no:cacheprovider", "-p", "no:unraisableexception", "-o", "addopts=",
     ]
     for key, value in row.overrides.items():
         command += ["--sim-set", f"{key}={value}"]

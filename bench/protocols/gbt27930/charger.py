@@ -115,6 +115,17 @@ class ChargerStateMachine(ProtocolNode):
         self._stop({STOP_REASONS[reason]: "yes", **{f: "yes" for f in faults}}, fault=reason == "fault")
         return True
 
+    def vehicle_unplugged(self) -> None:
+        """The connector left the fully-connected window (CC1 outside 3.2–4.8 V, standards.md
+        §4): without energy flowing, end whatever was going on and switch the 12 V auxiliary
+        supply off. Under load the plant's fault stop (CST) handles it."""
+        if self.contactors_closed or self.phase == "idle":
+            return
+        self.quiet()
+        self.hooks.set_aux_power(False)
+        self.event("unplugged")
+        self.set_phase("idle")
+
     def wake_vehicle(self, aux_off_s: float) -> None:
         """Cut the 12 V auxiliary supply for ``aux_off_s``, restore it, then start over with CHM."""
         self.quiet()

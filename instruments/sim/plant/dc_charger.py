@@ -432,9 +432,11 @@ class DcChargerPlant(PlantBase):
             self._fault_stop("estop")
         if what in ("cc2", "plugged"):
             self._refresh_connection_signals()
-            if self._in_session() and not self.vehicle_connected():
-                self.platform.report(ANOMALY, f"vehicle disconnected (CC1 {self._cc1_level():.1f} V)")
-                self._fault_stop("disconnected")
+            if not self.vehicle_connected():
+                if self._in_session():
+                    self.platform.report(ANOMALY, f"vehicle disconnected (CC1 {self._cc1_level():.1f} V)")
+                    self._fault_stop("disconnected")
+                self._notify("unplugged")
         self._resolve()
 
     def _fault_stop(self, why: str) -> None:
