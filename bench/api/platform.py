@@ -9,6 +9,7 @@ generic output interface of BenchView, for an AC pile and a DC charger alike.
 | a local anomaly (4.2.3) | CP diode short | emergency stop |
 | the wake-up command acts (4.2.2) | PWM appears on a sleeping pile | the auxiliary supply goes off (or, if off, comes back on) |
 | the output as the bench measures it | power analyzer, AC element | power analyzer, DC element |
+| its stop on a supply fault (4.2.5) | scope: end of the output voltage | scope: output current down to 5 A |
 
 Every wait is bounded by the command wait (BenchView.command_wait_s: the 60 s of 4.2.6 plus a
 margin) or by the observation window of the rule at hand, so a slow pile fails the rule that
@@ -22,24 +23,25 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.api.ac import PWM_POLL_S, VEHICLE_IDLE_DRAW_A
+from bench.analysis.timing import first_time_at_or_below, last_time_above
+from bench.api.ac import AC_TRIGGER_V, AC_VOLTS_PER_DIV, PWM_POLL_S, VEHICLE_IDLE_DRAW_A
 from bench.api.base import BenchView
+from bench.api.scope import DIVISIONS, Trigger, save_record
 from bench.platform.channel import Event
 
 # Polling periods of the platform cases (bench choices, fine against the seconds the rules allow).
-OUTPUT_POLL_S = 0.05    # output on/off from the power analyzer, where a rule times it
-COMMAND_POLL_S = 1.0    # output on/off while waiting for a command to be carried out
+COMMAND_POLL_S = 1.0    # output on/off (power analyzer) while waiting for a command to be carried out
 LEVEL_POLL_S = 0.25     # the output level (AC: EV simulator's PWM meter, DC: analyzer, ~ its update interval)
 EVENT_POLL_S = 0.25     # the platform's event list (a Modbus poll of the pile's FIFO each time)
 CLOCK_POLL_S = 1.0      # reading the pile's clock back after a time sync
 # A timed start is watched closely (AC: PWM meter every PWM_POLL_S) from this long before it is
 # due: more than the time-sync tolerance, so an early start within it is timed as finely.
 START_WATCH_LEAD_S = 5.0
-# The power analyzer's update interval as the bench leaves it (the simulated WT's default; a
-# reading is the mean over the last interval, so a change shows up at most this late).
+# The power analyzer's update interval as the bench leaves it (the simulated WT's default). A
+# reading is the mean over the last interval and stands until the next update, so a step at the
+# output shows up fully up to two intervals later.
 ANALYZER_UPDATE_S = 0.2
-# An output stop seen by polling the analyzer is late by up to one poll and one update.
-STOP_TIME_RESOLUTION_S = OUTPUT_POLL_S + ANALYZER_UPDATE_S
+
 # No CHM for this long (four periods of 250 ms, GB/T 27930): the charger is not in a handshake.
 CHM_QUIET_S = 1.0
 # A CAN frame's bench time is its adapter time stamp: better than 1 ms on any adapter.
@@ -57,6 +59,11 @@ LOADED_DRAW_FRACTION = 0.9
 # directions the quick grid tests.
 SUPPLY_FAULT_MARGIN = 0.05
 QUICK_SUPPLY_FAULTS = ("over",)
+# 4.2.5 stop timing on the scope: the part of the record before the forced trigger, the supply
+# change just after it, and the signal spread over 7 of the 8 vertical divisions.
+SCOPE_PRE_TRIGGER = 0.1
+SCOPE_ACTION_MARGIN_S = 0.1
+SCREEN_DIVISIONS_USED = 7
 # Measured output readings settle over this many analyzer update intervals (bench choice,
 # the simulated WT updates every 0.2 s; a lab's analyzer at 0.5 s is still covered).
 MEASUREMENT_SETTLE_S = 2.0
@@ -186,6 +193,12 @@ def loaded_output(bench: BenchView, level: float):
             bench.draw(VEHICLE_IDLE_DRAW_A)
 
 
+def output_change_resolution_s(poll: float) -> float:
+    """How late the bench may see a change of the output it polls on the analyzer every
+    ``poll``: one poll and two updates (never early)."""
+    return poll + 2 * ANALYZER_UPDATE_S
+
+
 # -- the orderly-charging level --------------------------------------------------------------
 def wait_for_new_level(bench: BenchView, before: float, target: float, since: float,
                        poll: float) -> tuple[float | None, float | None]:
@@ -215,6 +228,12 @@ def wait_for_new_level(bench: BenchView, before: float, target: float, since: fl
                             what=f"the output level to move to {target:g} {bench.output_level_unit}") is None:
         return None, last[0]
     return hold[0][0] - since, hold[-1][1]
+
+
+def level_resolution_s(bench: BenchView) -> float:
+    """Time resolution of a level change polled every LEVEL_POLL_S: AC the EV simulator's PWM
+    meter reads the CP as it is; DC the analyzer's power lags by up to two updates."""
+    return LEVEL_POLL_S if bench.kind == "ac" else output_change_resolution_s(LEVEL_POLL_S)
 
 
 # -- the pile's clock ------------------------------------------------------------------------
@@ -339,16 +358,63 @@ def supply_fault_skipped(bench: BenchView, direction: str) -> str | None:
 
 
 @contextlib.contextmanager
-def supply_at(bench: BenchView, ratio: float):
-    """The grid simulator at ``ratio`` × the DUT's nominal supply voltage; back to nominal on
-    leaving. Yields the supply voltage set."""
-    grid = bench.session.instrument("grid")
-    nominal, hz = bench.dut.nominal_supply_v, bench.dut.supply_frequency_hz
-    grid.set_supply(ratio * nominal, hz)
+def supply_restored(bench: BenchView):
+    """Whatever the case does to the grid simulator inside, it is back at the DUT's nominal
+    supply on leaving."""
     try:
-        yield ratio * nominal
+        yield
     finally:
-        grid.set_supply(nominal, hz)
+        bench.session.instrument("grid").set_supply(bench.dut.nominal_supply_v, bench.dut.supply_frequency_hz)
+
+
+@dataclass(frozen=True)
+class SupplyFaultStop:
+    applied: float            # bench time the grid simulator left the band
+    volts: float              # the supply voltage it went to
+    stop_s: float | None      # from then to the output off; None: still on at the end of the record
+    watched_s: float          # how long after the change the record reaches
+    resolution_s: float
+
+
+def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> SupplyFaultStop:
+    """Take the supply to ``ratio`` × nominal during one scope record and time the output's stop
+    from the change: AC the end of the output voltage (its last half cycle above AC_TRIGGER_V),
+    DC the output current down to the 5 A of a stopped charger (GB/T 27930). The record reaches
+    ``watch_s`` past the change. The caller restores the supply (``supply_restored``)."""
+    grid = bench.session.instrument("grid")
+    volts = ratio * bench.dut.nominal_supply_v
+    if bench.kind == "ac":
+        signal, volts_per_div, offset = "ac_voltage", AC_VOLTS_PER_DIV, 0.0
+    else:
+        from bench.api.dc import SCREEN_HEADROOM
+
+        top = bench.dut.current_range_a[1] * SCREEN_HEADROOM
+        signal, volts_per_div, offset = "output_current", top / SCREEN_DIVISIONS_USED, top / 2
+    window = (watch_s + SCOPE_ACTION_MARGIN_S) / (1 - SCOPE_PRE_TRIGGER)
+    applied: list[float] = []
+
+    def fault():
+        applied.append(bench.now())
+        grid.set_supply(volts, bench.dut.supply_frequency_hz)
+
+    # An edge above the screen never comes: the acquisition is forced, and so on the bench clock.
+    never = Trigger(signal, offset + volts_per_div * DIVISIONS, "rising")
+    record = bench.scope.capture({signal: volts_per_div}, seconds_per_div=window / DIVISIONS, trigger=never,
+                                 pre_trigger=SCOPE_PRE_TRIGGER, timeout_s=3 * window + 2,
+                                 force_after_s=window * SCOPE_PRE_TRIGGER, offsets_v={signal: offset},
+                                 actions=[(window * SCOPE_PRE_TRIGGER + SCOPE_ACTION_MARGIN_S, fault)])
+    save_record(bench, f"supply at {volts:g} V", record)
+    times, values = record.bench_times(signal), record.volts(signal)
+    start = applied[0]
+    if bench.kind == "ac":
+        resolution = 1.0 / (2 * bench.dut.supply_frequency_hz)  # the output's last half cycle
+        end = last_time_above(times, values, AC_TRIGGER_V)
+        off = None if end is not None and end >= times[-1] - resolution else max(end or start, start)
+    else:
+        resolution = record.sample_interval
+        off = first_time_at_or_below(times, values, bench.limit("gbt27930:stop:bms_current_off_time")
+                                     .figure("end_current_a"), after=start)
+    return SupplyFaultStop(start, volts, None if off is None else off - start, times[-1] - start, resolution)
 
 
 # -- the wake-up command ---------------------------------------------------------------------

@@ -26,8 +26,8 @@ wakes_vehicle = false (AC wake-up).
 import pytest
 
 from bench.api.platform import (
-    COMMAND_POLL_S, LEVEL_POLL_S, WINDOW_FACTOR, event_delay, loaded_output, measured_output, start_output,
-    wait_for_new_level, wait_output_off, wake_up_acted,
+    COMMAND_POLL_S, LEVEL_POLL_S, WINDOW_FACTOR, event_delay, level_resolution_s, loaded_output, measured_output,
+    output_change_resolution_s, start_output, wait_for_new_level, wait_output_off, wake_up_acted,
 )
 
 EXECUTED = "changji:4.2.2:command_executed"
@@ -68,7 +68,8 @@ def test_a_charging_session_run_from_the_platform(bench):
                         uncertainty=None if ours is None else bench.accuracy("analyzer", quantity, ours),
                         detail=f"uploaded {theirs}, measured {ours} (power analyzer)")
         value, uncertainty, seen = event_delay(bench, "start", start.sent, start.output_on, window,
-                                               "the bench saw the output come on", COMMAND_POLL_S)
+                                               "the bench saw the output come on",
+                                               output_change_resolution_s(COMMAND_POLL_S))
         bench.check(LATENCY, value, uncertainty=uncertainty, at={"event": "start"}, detail=seen)
 
     with bench.step("4.2.6 orderly-charging command, 4.2.2 power adjustment"):
@@ -79,7 +80,7 @@ def test_a_charging_session_run_from_the_platform(bench):
             bench.check(RESPONSE, bench.now() - since, at=at,
                         detail=f"the output level stayed at {settled} {unit} (value = lower bound)")
         else:
-            bench.check(RESPONSE, elapsed, uncertainty=LEVEL_POLL_S, at=at,
+            bench.check(RESPONSE, elapsed, uncertainty=level_resolution_s(bench), at=at,
                         detail=f"from the command to the output level settled at {settled:g} {unit} "
                                f"(was {before:g} {unit}), polled every {LEVEL_POLL_S:g} s")
         bench.check(EXECUTED, elapsed is not None, reference=True, at={"command": "power adjustment", **at},
@@ -94,7 +95,7 @@ def test_a_charging_session_run_from_the_platform(bench):
                     else f"output still on {bench.command_wait_s():g} s after the stop command")
         if off is not None:
             value, uncertainty, seen = event_delay(bench, "stop", sent, off, window, "the bench saw the output stop",
-                                                   COMMAND_POLL_S)
+                                                   output_change_resolution_s(COMMAND_POLL_S))
             bench.check(LATENCY, value, uncertainty=uncertainty, at={"event": "stop"}, detail=seen)
 
 

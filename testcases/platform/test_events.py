@@ -5,8 +5,8 @@ Bench defaults (standards.md §7, U): an event reaches the platform within 5 s; 
 supply outside 0.85–1.15 × nominal the pile stops within 1 s. The local anomaly is a CP diode
 short on an AC pile and an emergency stop on a DC charger (EV simulator); the supply fault is
 the grid simulator 5 % of nominal outside the band (above it on the quick grid, above and
-below on the full grid). The stop is seen on the power analyzer at the pile's output, polled:
-late by up to one poll and one analyzer update, never early.
+below on the full grid). The stop is timed on the scope from the supply change: the end of the
+output voltage (AC), the output current down to 5 A (DC).
 
 Fails against a simulated pile with: reports_events = false (both event uploads);
 ignores_supply_fault = true (the stop, and the protection event it never raises).
@@ -15,8 +15,8 @@ ignores_supply_fault = true (the stop, and the protection event it never raises)
 import pytest
 
 from bench.api.platform import (
-    OUTPUT_POLL_S, STOP_TIME_RESOLUTION_S, WINDOW_FACTOR, deliver_at, drain_events, event_delay, local_anomaly,
-    supply_at, supply_fault_ratio, supply_fault_skipped, wait_output_off,
+    WINDOW_FACTOR, deliver_at, drain_events, event_delay, local_anomaly, supply_fault_ratio, supply_fault_skipped,
+    supply_restored, time_supply_fault_stop,
 )
 
 ANOMALY_LATENCY = "changji:4.2.3:event_latency"
@@ -44,16 +44,15 @@ def test_supply_fault_stops_the_output_and_is_uploaded(bench, direction):
     drain_events(bench)
     ratio = supply_fault_ratio(bench, direction)
     at = {"supply_ratio": ratio}
-    with supply_at(bench, ratio) as volts:
-        applied = bench.now()
-        what = f"supply at {volts:g} V ({ratio:g} × nominal)"
-        off = wait_output_off(bench, WINDOW_FACTOR * bench.limit(STOP_TIME).high, poll=OUTPUT_POLL_S)
-        if off is None:
-            bench.check(STOP_TIME, bench.now() - applied, at=at,
-                        detail=f"{what}: the output stayed on (value = lower bound)")
+    with supply_restored(bench):
+        stop = time_supply_fault_stop(bench, ratio, WINDOW_FACTOR * bench.limit(STOP_TIME).high)
+        what = f"supply at {stop.volts:g} V ({ratio:g} × nominal)"
+        if stop.stop_s is None:
+            bench.check(STOP_TIME, stop.watched_s, at=at,
+                        detail=f"{what}: the output still on at the end of the record (value = lower bound)")
         else:
-            bench.check(STOP_TIME, off - applied, uncertainty=STOP_TIME_RESOLUTION_S, at=at,
-                        detail=f"{what}: output off (power analyzer, polled every {OUTPUT_POLL_S:g} s)")
-        value, uncertainty, seen = event_delay(bench, "protection", applied, applied,
+            bench.check(STOP_TIME, stop.stop_s, uncertainty=stop.resolution_s, at=at,
+                        detail=f"{what}: from the supply change to the output off (scope)")
+        value, uncertainty, seen = event_delay(bench, "protection", stop.applied, stop.applied,
                                                WINDOW_FACTOR * bench.limit(PROTECTION_LATENCY).high, what)
         bench.check(PROTECTION_LATENCY, value, uncertainty=uncertainty, at=at, detail=seen)

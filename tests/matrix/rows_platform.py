@@ -22,9 +22,10 @@ UPLOADS = ("changji:4.2.4:upload_voltage_error", "changji:4.2.4:upload_current_e
 EVENTS = ("changji:4.2.3:event_latency", "changji:4.2.4:upload_latency", "changji:4.2.5:event_latency")
 SUPPLY = ("changji:4.2.5:supply_fault_stop_time", "changji:4.2.5:event_latency")
 
-# Just past / just inside. The measured response time is the delay plus at most one level poll
-# (0.25 s) on an AC pile, plus the output's settling (~0.5 s) and one poll on a DC charger; the
-# inside values keep that sum further inside 60 s than the 0.25 s poll uncertainty.
+# Just past / just inside. The measured response time is the delay plus up to one level poll on
+# an AC pile (59.0 s → 59.25 s ± 0.25 s), plus the output's settling and the analyzer's lag on
+# a DC charger (58.5 s → 59.0 s ± 0.65 s): the inside values stay further inside 60 s than the
+# check's uncertainty.
 DELAY = {"ac": (60.5, 59.0), "dc": (60.5, 58.5)}
 
 
@@ -42,3 +43,5 @@ for _kind, _modbus, _ocpp in (("ac", AC, AC_OCPP), ("dc", DC, DC_OCPP)):
     ROWS += _pair(_kind, "upload_error_pct", 1.2, 0.8, *UPLOADS, profile=_modbus)
     ROWS += _pair(_kind, "reports_events", False, True, *EVENTS, profile=_modbus)
     ROWS += _pair(_kind, "ignores_supply_fault", True, False, *SUPPLY, profile=_modbus)
+    # A plant setting, not a rule breaker: a pile that does stop, but late (scope-timed to ±10 ms).
+    ROWS += _pair(_kind, "supply_fault_stop_s", 1.05, 0.9, SUPPLY[0], profile=_modbus)
