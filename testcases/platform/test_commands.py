@@ -50,11 +50,12 @@ def test_a_charging_session_run_from_the_platform(bench):
 
     with bench.step("4.2.2 immediate start"):
         start = start_output(bench, bench.platform.start, level=first)
-        bench.check(EXECUTED, start.output_on is not None, reference=True, at={"command": "start"},
-                    detail=f"output on {start.output_on - start.sent:.2f} s after the start command" if start.output_on
-                    else "the pile started its session but the output never came on" if start.started
+        on = start.output_on is not None
+        bench.check(EXECUTED, on, reference=True, at={"command": "start"},
+                    detail=f"output on {start.output_on - start.sent:.2f} s after the start command" if on
+                    else "the pile started its session but the output never came on" if start.started is not None
                     else f"no session start within {bench.command_wait_s():g} s")
-        if start.output_on is None:
+        if not on:
             return
         steady, before = wait_for_new_level(bench, 0.0, first, start.output_on, LEVEL_POLL_S)
         assert steady is not None, f"the output level never settled near {first:g} {unit}"
