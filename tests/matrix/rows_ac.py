@@ -23,7 +23,7 @@ ROWS: list[Row] = [
     inside("ac", "contactor_open_delay_s", 0.08),
     past("ac", "wakes_on_s2", False, "changji:4.2.9.4:wake_on_s2_delay"),
     inside("ac", "wakes_on_s2", True),
-    past("ac", "wakes_vehicle", False, "changji:4.2.9.4:wake_vehicle_pwm_delay"),
+    past("ac", "wakes_vehicle", False, "changji:4.2.9.4:wake_vehicle_pwm_delay", "changji:4.2.2:command_executed"),
     inside("ac", "wakes_vehicle", True),
     past("ac", "ignores_overcurrent", True, "gbt18487.1:A:overcurrent_cut_time"),
     inside("ac", "ignores_overcurrent", False),
