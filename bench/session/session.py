@@ -28,7 +28,7 @@ from bench.session.guards import dut_guards
 # The bench polls the EV simulator's auxiliary-supply read-back this often to power the BMS
 # emulator (a real BMS is powered from A+ and takes a moment to boot too). Bench choice: fine
 # against the 10 s of 4.2.10.4, which its case measures with its own, finer read-back.
-AUX_POLL_S = 0.25
+AUX_POLL_S = 0.5
 
 
 class BenchSession:

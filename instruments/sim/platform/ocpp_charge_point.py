@@ -41,7 +41,7 @@ CONFIGURABLE = ("MeterValueSampleInterval", "HeartbeatInterval")
 class SimChargePoint:
     def __init__(self, port: PlatformPort, clock: Clock, central_system_url: str, charge_point_id: str, *,
                  vendor: str = "Simulated", model: str = "sim pile", meter_interval_s: float = 10.0,
-                 check_period_s: float = 0.5, call_timeout_s: float = 5.0):
+                 check_period_s: float = 1.0, call_timeout_s: float = 5.0):
         self.port = port
         self.clock = clock
         self.charge_point_id = charge_point_id
