@@ -7,7 +7,6 @@ resource; nothing else of pyvisa's leaks out.
 
 from __future__ import annotations
 
-import functools
 import socket
 
 import numpy
@@ -17,8 +16,9 @@ from pyvisa import errors as visa_errors
 from bench.core.errors import InstrumentError, InstrumentLost
 
 
-@functools.lru_cache(maxsize=None)
 def resource_manager(backend: str) -> pyvisa.ResourceManager:
+    """pyvisa keeps one ResourceManager per VISA library and hands it out again while it is
+    open; asking each time (rather than caching it here) survives someone closing it."""
     return pyvisa.ResourceManager(backend)
 
 
