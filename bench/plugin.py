@@ -82,7 +82,14 @@ def _point_id(point) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    """``--clause changji:4.2.10`` keeps the cases whose clause marker starts with it."""
+    """Allure labels from each case's clause (epic = document, feature = clause group, story =
+    clause), also for skipped cases; ``--clause changji:4.2.10`` keeps only matching cases."""
+    from bench.session.evidence import clause_labels
+
+    for item in items:
+        for marker in list(item.iter_markers("clause")):
+            for label_type, value in zip(("epic", "feature", "story"), clause_labels(marker.args[0])):
+                item.add_marker(pytest.mark.allure_label(value, label_type=label_type))
     wanted = config.getoption("--clause")
     if not wanted:
         return

@@ -124,11 +124,7 @@ class Evidence:
         allure = _allure()
         if allure is None:
             return
-        for marker in node.iter_markers("clause"):
-            epic, feature, story = clause_labels(marker.args[0])
-            allure.dynamic.epic(epic)
-            allure.dynamic.feature(feature)
-            allure.dynamic.story(story)
+        # Epic/feature/story come from the clause marker at collection (bench/plugin.py).
         allure.dynamic.parameter("profile", self.session.profile.name)
         allure.dynamic.parameter("DUT", f"{self.session.profile.dut.manufacturer} {self.session.profile.dut.model}")
 
