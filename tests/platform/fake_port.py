@@ -74,6 +74,9 @@ class FakePlatformPort:
         return {"voltage_v": self.voltage_v, "current_a": round(power / self.voltage_v, 3),
                 "power_w": power, "state": self.state, "energy_kwh": self.energy_kwh}
 
+    def current_state(self) -> str:
+        return self.state
+
     def bms_info(self) -> dict:
         return dict(self.bms)
 

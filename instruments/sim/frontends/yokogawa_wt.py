@@ -300,11 +300,12 @@ class YokogawaWT(ScpiFrontEnd):
         if index != self._update_index:
             self._update_index = index
             self._readings = {}
-            if index >= 1:
-                end = index * self.update_s
-                for number in self.inputs:
-                    self._readings[number] = self._measure(number, end - self.update_s, end)
-        return self._readings.get(element)
+        if index < 1 or element not in self.inputs:
+            return None
+        if element not in self._readings:  # measured when first asked for in this update
+            end = index * self.update_s
+            self._readings[element] = self._measure(element, end - self.update_s, end)
+        return self._readings[element]
 
     def _measure(self, element: int, start: float, end: float) -> _Reading:
         u_signal, i_signal = self.inputs[element]

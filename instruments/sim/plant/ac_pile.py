@@ -113,6 +113,9 @@ class AcPilePlant(PlantBase):
         return {"voltage_v": volts, "current_a": amps, "power_w": self.dut.phases * volts * amps,
                 "state": self._state, "energy_kwh": self.energy_kwh()}
 
+    def state_name(self) -> str:
+        return self._state
+
     def learnt_bms_info(self) -> dict:
         return {}
 

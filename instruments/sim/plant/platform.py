@@ -29,6 +29,7 @@ class PlatformTarget(Protocol):
     def platform_wake(self) -> None: ...
     def apply_power_limit(self, watts: float) -> None: ...
     def apply_current_limit(self, amps: float) -> None: ...
+    def state_name(self) -> str: ...
     def measurement(self) -> dict:
         """voltage_v, current_a, power_w, state, energy_kwh as the pile measures them now."""
     def learnt_bms_info(self) -> dict: ...
@@ -88,6 +89,9 @@ class PlatformChannel:
         gain = self._upload_gain
         return {"voltage_v": m["voltage_v"] * gain, "current_a": m["current_a"] * gain,
                 "power_w": m["power_w"] * gain, "state": m["state"], "energy_kwh": m["energy_kwh"]}
+
+    def current_state(self) -> str:
+        return self._target.state_name()
 
     def bms_info(self) -> dict:
         learnt = self._target.learnt_bms_info()

@@ -151,6 +151,8 @@ class PlatformPort(Protocol):
         """The pile's real-time clock now (unix time)."""
     def realtime(self) -> dict:
         """What the pile uploads: voltage_v, current_a, power_w, state, energy_kwh."""
+    def current_state(self) -> str:
+        """The pile's state alone (as in realtime()), without measuring anything."""
     def bms_info(self) -> dict:
         """The 4.2.7 values as the pile learnt them (DC); keys as sim_parameters.UPLOAD_FIELDS."""
     def events(self) -> list[dict]:

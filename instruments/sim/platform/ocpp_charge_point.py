@@ -190,7 +190,7 @@ class SimChargePoint:
             self._send(lambda: call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=m.BMS_INFO, data=data))
 
     def _check_status(self, force: bool = False) -> None:
-        status = m.status_for_state(self.port.realtime()["state"])
+        status = m.status_for_state(self.port.current_state())
         if status != self._status or force:
             self._status = status
             stamp = m.to_iso(self.port.clock())
