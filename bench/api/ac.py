@@ -47,6 +47,7 @@ class CpCapture:
 
 class AcBench(BenchView):
     kind = "ac"
+    PWM_POLL_S = PWM_POLL_S
 
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)

@@ -98,6 +98,14 @@ class BenchView:
                                       operating_point=at, bench_time=self.now(), detail=detail)
         return self.session.recorder.record(check)
 
+    def check_duration(self, key: str, seconds: float | None, *, window: float, missing: str,
+                       uncertainty: float | None = None, at: dict | None = None, detail: str = "") -> Check:
+        """A time until something happened; when it never did within the observation
+        ``window``, the window is recorded as a lower bound (a fail, not an invalid reading)."""
+        if seconds is None:
+            return self.check(key, window, at=at, detail=f"{missing} within {window:g} s (value = lower bound)")
+        return self.check(key, seconds, uncertainty=uncertainty, at=at, detail=detail)
+
     def accuracy(self, role: str, quantity: str, reading: float) -> float | None:
         """Expanded uncertainty of one reading from the profile's accuracy for that instrument."""
         config = self.profile.instruments.get(role)
