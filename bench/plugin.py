@@ -15,13 +15,9 @@ end with every check that did not pass.
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 
-from bench.core.errors import BenchError, ProfileError
+from bench.core.errors import ProfileError
 
 DEFAULT_PROFILE = "profiles/sim-ac-7kw.toml"
 

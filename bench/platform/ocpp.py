@@ -35,7 +35,7 @@ from bench.core.errors import WaitTimeout
 from bench.core.profile import OcppEndpoint
 from bench.platform.channel import Event, PlatformChannel, Realtime
 from bench.platform.errors import (
-    PlatformLost, PlatformProtocolError, PlatformRefused, PlatformUnsupported, PlatformValueError,
+    PlatformLost, PlatformProtocolError, PlatformRefused, PlatformValueError,
 )
 from bench.platform.log import NOTE, MessageLog
 from bench.platform.ocpp_session import CentralSystemSession, LoggedConnection

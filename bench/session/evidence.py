@@ -10,7 +10,6 @@ every safe-state sequence, lost instruments) and the run's ``index.json``.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from pathlib import Path

@@ -587,7 +587,6 @@ class DcChargerPlant(PlantBase):
 
     def _vehicle_voltage(self, v0: float, i0: float, i_shape: Shape | None) -> Shape:
         """The inlet when the charger does not regulate it (stopping, or K1/K2 open)."""
-        now = self.clock.now()
         if self._vehicle_holds():
             point = solve(self._absorb, None)
             if i_shape is not None and point.slope > MIN_SLOPE_A_PER_V:
