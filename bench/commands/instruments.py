@@ -19,7 +19,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from bench.core.profile import load_profile
     from bench.session.launcher import launch_simulated_bench
-    from bench.session.session import _identity_record
+    from bench.session.session import identity_record
     from instruments import registry
     from bench.core.clock import RealClock, VirtualClock
 
@@ -36,7 +36,7 @@ def run(args) -> int:
             try:
                 driver.open()
                 opened.append(driver)
-                record = _identity_record(config, driver.identity)
+                record = identity_record(config, driver.identity)
             except BenchError as exc:
                 problems += 1
                 rows.append((role, config.driver, config.resource, f"NOT OPENED: {exc}", "", ""))

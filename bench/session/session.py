@@ -84,7 +84,7 @@ class BenchSession:
                 driver.base_dir = self.profile.path.parent
             driver.open()
             self.instruments[role] = driver
-            self.identities[role] = _identity_record(config, driver.identity)
+            self.identities[role] = identity_record(config, driver.identity)
         grid = self.instruments.get("grid")
         if grid is not None:  # a grid simulator starts with its output off
             grid.set_supply(self.profile.dut.nominal_supply_v, self.profile.dut.supply_frequency_hz)
@@ -185,26 +185,26 @@ class BenchSession:
             else:
                 if reading.value is not None:
                     return reading.value
-        volts, amps, _ = self.instrument("battery").measure()
-        return -amps
+        return self._battery_measurement()[1]
 
     def ac_output_voltage(self) -> float:
         reading = self.instrument("analyzer").read_element(self.analyzer_element("output"), ac=True)["U"]
         return reading.value if reading.value is not None else float("inf")
 
     def analyzer_element(self, point: str) -> int:
-        try:
-            return self.instrument("analyzer").config.channels[point]
-        except KeyError:
-            raise BenchError(f"{self.profile.path}: instruments.analyzer.channels.{point}: "
-                             f"not wired (the bench needs the analyzer on the pile's {point})") from None
+        """The analyzer element wired to ``point`` ("output", "input")."""
+        return self._wired("analyzer", point)
 
     def scope_channel(self, signal: str) -> int:
+        """The scope channel wired to ``signal`` ("cp", "aux_voltage", ...)."""
+        return self._wired("scope", signal)
+
+    def _wired(self, role: str, point: str) -> int:
         try:
-            return self.instrument("scope").config.channels[signal]
+            return self.instrument(role).config.channels[point]
         except KeyError:
-            raise BenchError(f"{self.profile.path}: instruments.scope.channels.{signal}: "
-                             f"not wired (this case needs the scope on {signal})") from None
+            raise BenchError(f"{self.profile.path}: instruments.{role}.channels.{point}: "
+                             f"not wired (this case needs the {role} on {point})") from None
 
     # == per test ==========================================================================
     def begin_test(self, node) -> None:
@@ -279,7 +279,8 @@ def _epoch(start_time: str) -> float:
         raise BenchError(f"[sim] start_time: an ISO 8601 date and time, got {start_time!r}") from None
 
 
-def _identity_record(config, identity) -> dict:
+def identity_record(config, identity) -> dict:
+    """What the report says of one instrument: who answered, expected model, calibration."""
     expected = config.model
     found = identity.model if identity else ""
     due = config.calibration_due
