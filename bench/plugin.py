@@ -15,9 +15,14 @@ end with every check that did not pass.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import sys
+from pathlib import Path
+
 import pytest
 
-from bench.core.errors import ProfileError
+from bench.core.errors import BenchError, ProfileError
 
 DEFAULT_PROFILE = "profiles/sim-ac-7kw.toml"
 
@@ -42,17 +47,30 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(key): the clause a case checks, e.g. changji:4.2.10.5")
     config.addinivalue_line("markers", "dut(kind): the kind of DUT a case applies to: ac or dc")
+    config.addinivalue_line("markers", "judges(*keys): the limit keys a case judges (summary.json not_covered)")
     config.addinivalue_line("markers", "operating_points(grid): parametrise operating_point from a grid")
     from bench.session.context import RunContext
+    from bench.session.shutdown import SHUTDOWN
 
-    context = RunContext.from_config(config)
+    try:
+        context = RunContext.from_config(config)
+        if context.wants_bench:
+            context.start_record()
+    except BenchError as exc:  # a profile mistake, a run folder that exists: one line, exit 2
+        pytest.exit(f"bench: {exc}", returncode=2)
     config.stash[_CONTEXT] = context
+    _ACTIVE["context"] = context  # for the report hooks, which get no config
+    if not context.wants_bench:
+        return
+    SHUTDOWN.install()
+    SHUTDOWN.watch_parent()
     # Conformance runs write Allure results into the run folder unless told otherwise.
-    if context.wants_bench and not getattr(config.option, "allure_report_dir", None):
+    if not getattr(config.option, "allure_report_dir", None):
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
 
 
 _CONTEXT = pytest.StashKey()
+_ACTIVE: dict = {}
 
 
 def _context(config):
@@ -87,16 +105,42 @@ def pytest_collection_modifyitems(config, items):
             for label_type, value in zip(("epic", "feature", "story"), clause_labels(marker.args[0])):
                 item.add_marker(pytest.mark.allure_label(value, label_type=label_type))
     wanted = config.getoption("--clause")
-    if not wanted:
+    keep, drop = list(items), []
+    if wanted:
+        keep = []
+        for item in items:
+            clauses = [m.args[0] for m in item.iter_markers("clause")]
+            (keep if any(c == w or c.startswith(w + ".") or c.startswith(w + ":") for c in clauses for w in wanted)
+             else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    _context(config).note_cases([_case_info(item, True) for item in keep] + [_case_info(item, False) for item in drop])
+
+
+def pytest_deselected(items):
+    """-k and -m deselect after this plugin's collection hook: their cases are not selected."""
+    if not items:
         return
-    keep, drop = [], []
-    for item in items:
-        clauses = [m.args[0] for m in item.iter_markers("clause")]
-        (keep if any(c == w or c.startswith(w + ".") or c.startswith(w + ":") for c in clauses for w in wanted)
-         else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    context = _context(items[0].config)
+    if context.record is None:
+        return
+    gone = {item.nodeid for item in items}
+    context.note_cases([dataclasses.replace(c, selected=False) if c.nodeid in gone else c
+                        for c in context.record.cases])
+
+
+def _case_info(item, selected: bool):
+    from bench.report.coverage import CaseInfo
+
+    return CaseInfo(nodeid=item.nodeid, clauses=tuple(m.args[0] for m in item.iter_markers("clause")),
+                    kinds=tuple(m.args[0] for m in item.iter_markers("dut")),
+                    judges=tuple(k for m in item.iter_markers("judges") for k in m.args), selected=selected)
+
+
+def _clause_of(item) -> str | None:
+    clauses = [m.args[0] for m in item.iter_markers("clause")]
+    return ", ".join(clauses) if clauses else None
 
 
 def pytest_runtest_setup(item):
@@ -118,25 +162,135 @@ def pytest_pyfunc_call(pyfuncitem):
         failed = context.session.recorder.failures_of(pyfuncitem.nodeid)
         if failed:
             lines = "\n".join("  " + check.summary() for check in failed)
-            raise AssertionError(f"{len(failed)} check(s) did not pass:\n{lines}")
+            # The checks are the verdict: no traceback of this plugin's source.
+            pytest.fail(f"{len(failed)} check(s) did not pass:\n{lines}", pytrace=False)
     return result
 
 
+# -- the run record: after every test, and at the end -------------------------------------
+def pytest_runtest_logreport(report):
+    context = _ACTIVE.get("context")
+    if context is None or context.record is None:
+        return
+    reason = None
+    if report.skipped:
+        reason = _skip_reason(report)
+    elif report.failed:
+        reason = _failure_line(report)
+    item_clause = getattr(report, "bench_clause", None)
+    context.record.test_report(report.nodeid, item_clause, report.when, report.outcome, report.duration, reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    report.bench_clause = _clause_of(item)
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish(nodeid, location):
+    context = _ACTIVE.get("context")
+    if context is not None and context.record is not None:
+        context.record.write()  # atomically, after every test: a crash keeps every finished test
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    """After pytest's own teardown of the fixtures (so the last safe state is in the record)."""
+    from bench.session.shutdown import SHUTDOWN
+
     context = session.config.stash.get(_CONTEXT, None)
-    if context is not None:
-        context.close()
+    if context is None:
+        return
+    if context.record is None:
+        context.close("", False)
+        return
+    selected = [c.nodeid for c in context.record.cases if c.selected]
+    finished = all(nodeid in context.record.tests for nodeid in selected)
+    if SHUTDOWN.requested:
+        reason = f"interrupted ({SHUTDOWN.requested})"
+    elif context.record.end_reason:  # refused (type-test guard)
+        reason = context.record.end_reason
+    elif int(exitstatus) in (0, 1) and finished:
+        reason = "finished"
+    else:
+        reason = f"ended early (pytest exit status {int(exitstatus)})"
+    summary = context.close(reason, complete=reason == "finished")
+    context.summary = summary
+    results = getattr(session.config.option, "allure_report_dir", None)
+    if summary is not None and results:
+        _write_allure_environment(Path(results), summary, context)
+    SHUTDOWN.uninstall()
+
+
+def _write_allure_environment(results: Path, summary: dict, context) -> None:
+    """The Allure environment of the run (DUT, profile hash, instruments), then the record once
+    more, so that summary.json's evidence lists the environment file too."""
+    try:
+        from bench.report.allure_environment import write_environment
+    except ImportError:
+        return
+    results.mkdir(parents=True, exist_ok=True)
+    write_environment(results, summary)
+    context.summary = context.record.write()
+
+
+def pytest_terminal_summary(terminalreporter):
+    context = terminalreporter.config.stash.get(_CONTEXT, None)
+    summary = getattr(context, "summary", None) if context is not None else None
+    if summary is None:
+        return
+    from bench.report.totals import totals_line
+
+    terminalreporter.write_line(totals_line(summary, context.run_dir / "summary.json"))
+
+
+@contextlib.contextmanager
+def _uncaptured(config):
+    """Write to the real terminal from inside a test (pytest captures its output)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    with capture.global_and_fixture_disabled():
+        yield
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        text = str(longrepr[2])
+    else:
+        text = str(longrepr)
+    return text.removeprefix("Skipped: ").strip()
+
+
+def _failure_line(report) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else report.longreprtext
+    return (text.strip().splitlines() or [""])[0][:300]
 
 
 # -- fixtures ----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def bench_session(request):
     """The bench for this run, opened on first use and closed (safe state) at the end."""
+    from bench.session.instrument_guard import REFUSED_EXIT_CODE, TypeTestRefused
+
     context = _context(request.config)
     try:
         return context.open_session()
     except ProfileError as exc:
         pytest.exit(f"bench: {exc}", returncode=2)
+    except TypeTestRefused as refused:
+        with _uncaptured(request.config):
+            for problem in refused.problems:
+                sys.stderr.write(f"bench: type-test refused: {problem.line()}\n")
+        if context.record is not None:
+            context.record.end_reason = f"refused: {len(refused.problems)} instrument problem(s) (type-test)"
+        pytest.exit(f"bench: type-test refused before energising ({len(refused.problems)} instrument problem(s))",
+                    returncode=REFUSED_EXIT_CODE)
 
 
 @pytest.fixture

@@ -1,26 +1,45 @@
 """`bench conformance`: run the conformance suite for one or more profiles and write the report.
 
 Each profile is one pytest run of testcases/ (the same command a lab runs by hand) into
-reports/<run-id>/<profile>/: allure-results, summary.json (every check), instruments.json,
-CAN traces and raw data per test. The run's index.json lists the profiles. When Node.js is
-installed the Allure 3 CLI (npm package ``allure``) turns the results into one HTML file,
-reports/<run-id>/report.html, that opens without a server.
+reports/<run-id>/<profile>/: allure-results, summary.json (the run record), instruments.json,
+CAN traces and raw data per test. The run's index.json lists the profiles. At the end the
+Allure 3 CLI (pinned in package.json, installed by ``npm ci``) builds reports/<run-id>/report.html,
+and the clause-by-clause conformance-report.html (and .pdf where Chromium is present) is built
+from the summaries.
+
+Before anything starts every profile is read: a mistake is one line (file, key, what was
+expected) and exit code 2. A run folder that exists is refused (a run folder is never reused).
+
+SIGINT, SIGTERM and SIGHUP are passed on to the running pytest child, which interrupts its
+test, runs the safe state and writes its record; no later profile is started. The child
+watches this process: if it is killed outright (SIGKILL), the child stops itself the same way.
+
+Exit codes:
+  0  every case passed on every profile
+  1  a case failed (the report says which)
+  2  a profile mistake, a run folder that exists, or another usage error
+  3  a type-test profile refused before energising (instrument model, serial or calibration)
+  4  pytest itself failed (internal error, no tests collected, ...)
+  128 + N  stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); also when the pytest
+     child was killed by signal N
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench.core.errors import BenchError
+from bench.session.shutdown import PARENT_PID_ENV, SIGNALS
 
 NAME = "conformance"
 HELP = "run the conformance suite on one or more profiles and write the report"
 DEFAULT_PROFILES = ("profiles/sim-ac-7kw.toml", "profiles/sim-dc-60kw.toml")
-ALLURE_PACKAGE = "allure@3.18.0"  # Allure 3 report generator (npm); singleFile output
-ALLURE_TIMEOUT_S = 600
+REFUSED = 3
 
 
 def add_arguments(parser) -> None:
@@ -28,69 +47,148 @@ def add_arguments(parser) -> None:
                         help=f"profile to run (repeatable); default: {', '.join(DEFAULT_PROFILES)}")
     parser.add_argument("--grid", choices=("quick", "full"), default="full", help="operating-point grid")
     parser.add_argument("--report-dir", default="reports", help="where runs go (default reports)")
-    parser.add_argument("--run-id", default=None, help="run folder name (default: date and time)")
+    parser.add_argument("--run-id", default=None, help="run folder name (default: date and time); never reused")
     parser.add_argument("--sim-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one [sim] parameter (simulated profiles)")
-    parser.add_argument("--no-html", action="store_true", help="skip the Allure HTML report")
+    parser.add_argument("--no-html", action="store_true", help="skip the Allure HTML and the conformance report")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 
 
 def run(args) -> int:
-    run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.report_dir) / run_id
+    profiles = list(args.profiles or DEFAULT_PROFILES)
+    _check_profiles(profiles, args.sim_set)
+    run_dir = _claim_run_dir(Path(args.report_dir), args.run_id)
+    stopper = _Stopper()
     worst = 0
-    for profile in args.profiles or DEFAULT_PROFILES:
-        command = [sys.executable, "-m", "pytest", "testcases", "--profile", profile, "--grid", args.grid,
-                   "--report-dir", args.report_dir, "--run-id", run_id, "-p", "no:hypothesispytest", *args.pytest_args]
-        for item in args.sim_set:
-            command += ["--sim-set", item]
-        print(f"bench conformance: {' '.join(command[1:])}", flush=True)
-        code = subprocess.call(command)
-        if code not in (0, 1):  # 1 = some case failed: the report says which; others are errors
-            print(f"bench conformance: pytest ended with code {code} for {profile}", file=sys.stderr)
-        worst = max(worst, code)
-    _print_totals(run_dir)
+    with stopper:
+        for profile in profiles:
+            code = _run_profile(profile, run_dir, args, stopper)
+            worst = _worse(worst, code)
+            if stopper.signal is not None or code < 0 or code == REFUSED:
+                break
+    if stopper.signal is not None:
+        print(f"bench conformance: stopped by {signal.Signals(stopper.signal).name}; "
+              f"the records are in {run_dir}", file=sys.stderr)
+        return 128 + stopper.signal
+    if worst < 0:
+        return 128 - worst
     if not args.no_html:
-        _html_report(run_dir)
+        _reports(run_dir)
     return worst
 
 
-def _print_totals(run_dir: Path) -> None:
-    index_path = run_dir / "index.json"
-    if not index_path.exists():
-        return
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    for name, entry in index["profiles"].items():
-        totals = entry["totals"]
-        lost = f", lost: {', '.join(entry['lost_instruments'])}" if entry["lost_instruments"] else ""
-        print(f"bench conformance: {name}: {totals.get('pass', 0)} checks passed, {totals.get('fail', 0)} failed, "
-              f"{totals.get('invalid', 0)} invalid{lost} → {run_dir / name / 'summary.json'}")
+def _check_profiles(profiles: list[str], sim_sets: list[str]) -> None:
+    """Every profile (with the --sim-set overrides) is read before anything runs."""
+    from bench.core.profile import load_profile
+    from bench.session.context import parse_sim_sets
+    from instruments import registry
+
+    overrides = parse_sim_sets(sim_sets)
+    for path in profiles:
+        profile = load_profile(path, registry.transports())
+        if overrides and profile.bench.simulated:
+            profile.with_sim(overrides)
 
 
-def _html_report(run_dir: Path) -> None:
-    results = sorted(run_dir.glob("*/allure-results"))
-    npx = shutil.which("npx")
-    if not results:
-        return
-    if npx is None:
-        print(f"bench conformance: Allure results in {', '.join(map(str, results))} "
-              "(install Node.js for the HTML report)")
-        return
-    config = run_dir / "allurerc.mjs"
-    # Grouped as the standards are: document → clause group → clause.
-    config.write_text('export default { name: "Charger conformance", output: "./allure-report", '
-                      'plugins: { awesome: { options: { singleFile: true, reportLanguage: "en", '
-                      'groupBy: ["epic", "feature", "story"] } } } };\n', encoding="utf-8")
-    command = [npx, "--yes", ALLURE_PACKAGE, "generate", *[str(r.relative_to(run_dir)) for r in results],
-               "--config", config.name]
+def _claim_run_dir(report_dir: Path, run_id: str | None) -> Path:
+    from bench.session.context import RunFolderExists, new_run_id
+
+    run_dir = report_dir / (run_id or new_run_id(report_dir))
+    report_dir.mkdir(parents=True, exist_ok=True)
     try:
-        done = subprocess.run(command, cwd=run_dir, capture_output=True, text=True, timeout=ALLURE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        print("bench conformance: the Allure CLI did not finish; the raw results are kept", file=sys.stderr)
+        run_dir.mkdir()
+    except FileExistsError:
+        raise RunFolderExists(run_dir) from None
+    return run_dir
+
+
+def _run_profile(profile: str, run_dir: Path, args, stopper: "_Stopper") -> int:
+    command = [sys.executable, "-m", "pytest", "testcases", "--profile", profile, "--grid", args.grid,
+               "--report-dir", str(run_dir.parent), "--run-id", run_dir.name, "-p", "no:hypothesispytest",
+               *args.pytest_args]
+    for item in args.sim_set:
+        command += ["--sim-set", item]
+    print(f"bench conformance: {' '.join(command[1:])}", flush=True)
+    environment = dict(os.environ, **{PARENT_PID_ENV: str(os.getpid())})
+    child = subprocess.Popen(command, env=environment)
+    stopper.child = child
+    try:
+        code = child.wait()  # a signal to this process is passed on; the child ends on its own
+    finally:
+        stopper.child = None
+    if code < 0:
+        print(f"bench conformance: pytest for {profile} was killed by {signal.Signals(-code).name}; "
+              "its record is incomplete and no later profile runs", file=sys.stderr)
+    elif code == REFUSED:
+        print(f"bench conformance: {profile}: type-test refused before energising; no later profile runs",
+              file=sys.stderr)
+    elif code not in (0, 1):
+        print(f"bench conformance: pytest ended with code {code} for {profile}", file=sys.stderr)
+    return code
+
+
+def _worse(a: int, b: int) -> int:
+    """The worse of two exit codes: a kill (negative) over everything, else the larger."""
+    if a < 0 or b < 0:
+        return min(a, b)
+    return max(a, b)
+
+
+class _Stopper:
+    """Passes SIGINT, SIGTERM and SIGHUP on to the running child and remembers the first."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen | None = None
+        self.signal: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_Stopper":
+        for signum in SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.signal is None:
+            self.signal = signum
+        child = self.child
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+
+def _reports(run_dir: Path) -> None:
+    from bench.report.allure_html import build_allure_report
+    from bench.report.conformance_report import write_conformance_report
+
+    summaries = _summaries(run_dir)
+    build_allure_report(run_dir, report_title(summaries))
+    try:
+        html, pdf = write_conformance_report(run_dir)
+    except BenchError as exc:
+        print(f"bench conformance: no conformance report: {exc}", file=sys.stderr)
         return
-    page = run_dir / "allure-report" / "index.html"
-    if done.returncode != 0 or not page.exists():
-        print(f"bench conformance: no HTML report (allure: {done.stderr.strip()[-300:]})", file=sys.stderr)
-        return
-    shutil.copyfile(page, run_dir / "report.html")
-    print(f"bench conformance: report → {run_dir / 'report.html'}")
+    print(f"bench conformance: conformance report → {html}" + (f" and {pdf}" if pdf else
+                                                                 " (no PDF: Chromium is not installed)"))
+
+
+def _summaries(run_dir: Path) -> list[dict]:
+    found = []
+    for path in sorted(run_dir.glob("*/summary.json")):
+        try:
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return found
+
+
+def report_title(summaries: list[dict]) -> str:
+    """The report's title names the DUTs: manufacturer, model and serial."""
+    duts = []
+    for summary in summaries:
+        dut = summary["dut"]
+        name = f"{dut['manufacturer']} {dut['model']}".strip()
+        duts.append(name + (f" (S/N {dut['serial']})" if dut.get("serial") else ""))
+    return "Conformance — " + (", ".join(dict.fromkeys(duts)) or "no DUT")

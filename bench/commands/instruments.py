@@ -1,7 +1,14 @@
 """`bench instruments --profile P`: open every instrument and show who answers.
 
 For a simulated profile the simulated bench is started first (through the launcher), so
-the same drivers talk to it over pyvisa-py, pymodbus and python-can.
+the same drivers talk to it over pyvisa-py, pymodbus and python-can. Nothing is energised.
+
+Exit codes:
+  0  every instrument answered, with the expected model (and serial), calibrated on today's date
+  1  an instrument (or the CAN adapter) did not open or answer
+  2  a profile mistake (one line: file, key, what was expected)
+  3  a model or serial does not match, or a calibration is overdue (in a type-test profile also:
+     no expected model or no calibration date); a type test on this bench would refuse to start
 """
 
 from __future__ import annotations
@@ -19,15 +26,15 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from bench.core.profile import load_profile
     from bench.session.launcher import launch_simulated_bench
-    from bench.session.session import identity_record
+    from bench.session.instrument_guard import REFUSED_EXIT_CODE, identity_record, instrument_problems
     from instruments import registry
     from bench.core.clock import RealClock, VirtualClock
 
     profile = load_profile(args.profile, registry.transports())
     clock = VirtualClock() if profile.bench.simulated else RealClock()
     sim = None
-    rows, problems = [], 0
-    opened = []
+    rows, not_opened = [], 0
+    records, opened = [], []
     try:
         if profile.bench.simulated:
             sim, profile = launch_simulated_bench(profile, clock)
@@ -38,16 +45,17 @@ def run(args) -> int:
                 opened.append(driver)
                 record = identity_record(config, driver.identity)
             except BenchError as exc:
-                problems += 1
+                not_opened += 1
                 rows.append((role, config.driver, config.resource, f"NOT OPENED: {exc}", "", ""))
                 continue
+            records.append(record)
             match = "" if not config.model else ("matches" if record["model_matches"] else
                                                  f"EXPECTED {config.model!r}")
-            if config.model and not record["model_matches"]:
-                problems += 1
             rows.append((role, config.driver, config.resource, record["identity"], match, record["calibration"]))
         if profile.can is not None:
-            rows.append(_can_row(profile, clock))
+            row = _can_row(profile, clock)
+            not_opened += row[3].startswith("NOT OPENED")
+            rows.append(row)
     finally:
         for driver in opened:
             try:
@@ -57,7 +65,12 @@ def run(args) -> int:
         if sim is not None:
             sim.stop()
     _print(profile, rows)
-    return 1 if problems else 0
+    problems = instrument_problems(records, profile.bench.mode)
+    for problem in problems:
+        print(f"  PROBLEM {problem.line()}")
+    if not_opened:
+        return 1
+    return REFUSED_EXIT_CODE if problems else 0
 
 
 def _can_row(profile, clock):

@@ -22,13 +22,20 @@ class Check:
     verdict: Verdict
     operating_point: dict[str, Any] = field(default_factory=dict)
     bench_time: float = 0.0
-    source: str = ""
+    limit_source: str = ""  # where the limit comes from (the limits table's source)
     confidence: str = ""
     detail: str = ""
     test: str = ""  # pytest node id, filled in by the session
 
+    @property
+    def clause(self) -> str:
+        """``<document>:<clause>``: the key without its quantity."""
+        return self.key.rpartition(":")[0] or self.key
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record["clause"] = self.clause
+        return record
 
     def summary(self) -> str:
         """One line for people: key, value ± U against the limits, verdict."""

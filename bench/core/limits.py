@@ -75,7 +75,7 @@ class Limit:
             uncertainty=uncertainty, low=low, high=high, reference=_plain(reference),
             decision_rule=self.decision_rule, verdict=verdict,
             operating_point=dict(operating_point or {}), bench_time=bench_time,
-            source=self.source, confidence=self.confidence, detail=detail,
+            limit_source=self.source, confidence=self.confidence, detail=detail,
         )
 
     def _verdict(self, value, reference, low, high) -> Verdict:

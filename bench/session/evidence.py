@@ -3,8 +3,8 @@
 Per test: the CAN trace (.asc, .blf, candump) and the conformance monitor run from
 ``begin_test`` to ``end_test``; the platform messages of the test are attached from the
 run's platform log; plots and raw data are attached as the test produces them. Per run:
-``instruments.json`` (identity, calibration, accuracy), ``summary.json`` (every check,
-every safe-state sequence, lost instruments) and the run's ``index.json``.
+``instruments.json`` (identity, calibration, accuracy). summary.json is the run record's
+(bench/session/run_record.py).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Evidence:
         self.monitor = None
         self._log_start = 0
         self.test_dir: Path | None = None
+        self.test_folders: dict[str, str] = {}  # folder name under tests/ → the test's node id
         self._on_end: list = []
 
     def on_end(self, fn) -> None:
@@ -61,31 +62,12 @@ class Evidence:
         path = self.session.run_dir / "instruments.json"
         path.write_text(json.dumps(self.session.identities, ensure_ascii=False, indent=1), encoding="utf-8")
 
-    def write_summary(self) -> None:
-        s = self.session
-        profile = s.profile
-        summary = {
-            "profile": str(profile.path),
-            "dut": {"kind": profile.dut.kind, "model": profile.dut.model, "manufacturer": profile.dut.manufacturer,
-                    "serial": profile.dut.serial, "firmware": profile.dut.firmware},
-            "simulated": profile.bench.simulated,
-            "sim_overrides": {k: v for k, v in profile.sim.items()} if profile.bench.simulated else {},
-            "instruments": s.identities,
-            "lost_instruments": s.lost,
-            "totals": _totals(s.recorder.checks),
-            "tests": s.test_outcomes,
-            "checks": [c.to_dict() for c in s.recorder.checks],
-            "safe_state": s.safe_state_reports,
-        }
-        path = s.run_dir / "summary.json"
-        path.write_text(json.dumps(summary, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-        _update_index(s.run_dir.parent, s.run_dir.name, summary)
-
     # -- per test ----------------------------------------------------------------------------
     def begin_test(self, node) -> None:
         s = self.session
         self.test_dir = s.run_dir / "tests" / _slug(node.name)
         self.test_dir.mkdir(parents=True, exist_ok=True)
+        self.test_folders[self.test_dir.name] = node.nodeid
         self._label(node)
         self._log_start = len(s.platform_log.records) if s.platform_log is not None else 0
         if s.can is not None:
@@ -126,6 +108,11 @@ class Evidence:
         # Epic/feature/story come from the clause marker at collection (bench/plugin.py).
         allure.dynamic.parameter("profile", self.session.profile.name)
         allure.dynamic.parameter("DUT", f"{self.session.profile.dut.manufacturer} {self.session.profile.dut.model}")
+        problems = self.session.record.problems
+        if problems:  # a development run on instruments a type test would refuse
+            allure.dynamic.tag(f"INSTRUMENT PROBLEMS: {len(problems)}")
+            allure.dynamic.description("Instrument problems (a type test would refuse this bench):\n\n"
+                                       + "\n".join(f"- {p['role']}: {p['message']}" for p in problems))
 
     # -- attachments -------------------------------------------------------------------------
     def _in_test(self):
@@ -174,18 +161,3 @@ def _extension_dbc(profile):
 
 def _log_line(record) -> str:
     return record.line()
-
-
-def _totals(checks) -> dict:
-    totals = {"pass": 0, "fail": 0, "invalid": 0}
-    for check in checks:
-        totals[check.verdict] = totals.get(check.verdict, 0) + 1
-    return totals
-
-
-def _update_index(run_root: Path, profile_name: str, summary: dict) -> None:
-    path = run_root / "index.json"
-    index = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"profiles": {}}
-    index["profiles"][profile_name] = {"summary": f"{profile_name}/summary.json", "dut": summary["dut"],
-                                       "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
-    path.write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -11,8 +11,7 @@ safe-state sequence first. Per test, ``begin_test``/``end_test`` bracket the evi
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,12 @@ from bench.core.errors import BenchError, InstrumentLost
 from bench.core.limits import LimitsTable, load_limits
 from bench.core.profile import Profile
 from bench.session.evidence import Evidence
-from bench.session.recorder import CheckRecorder
-from bench.session.safe_state import SafeState, absent
 from bench.session.guards import dut_guards
+from bench.session.instrument_guard import TypeTestRefused, identity_record, instrument_problems
+from bench.session.recorder import CheckRecorder
+from bench.session.run_record import RunRecord
+from bench.session.safe_state import SafeState, absent
+from bench.session.shutdown import SHUTDOWN
 
 # The bench polls the EV simulator's auxiliary-supply read-back this often to power the BMS
 # emulator (a real BMS is powered from A+ and takes a moment to boot too). Bench choice: fine
@@ -32,10 +34,14 @@ AUX_POLL_S = 0.5
 
 
 class BenchSession:
-    def __init__(self, profile: Profile, run_dir: Path):
+    def __init__(self, profile: Profile, run_dir: Path, record: RunRecord | None = None):
         self.profile = profile
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # The run record (summary.json); a session opened outside pytest keeps its own.
+        self._own_record = record is None
+        self.record = record or RunRecord(profile, self.run_dir, self.run_dir.parent.name)
+        self.record.session = self
         self.limits: LimitsTable = load_limits()
         self.clock: Clock = (VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated
                              else RealClock())
@@ -50,8 +56,8 @@ class BenchSession:
         self.recorder = CheckRecorder(self.run_dir / "checks.jsonl")
         self.evidence = Evidence(self)
         self.safe_state_reports: list[dict] = []
-        self.test_outcomes: list[dict] = []
         self.current_test = ""
+        self._test_started = 0.0
         self._periodic = []
         self._opened = False
 
@@ -63,6 +69,8 @@ class BenchSession:
 
                 self.sim, self.profile = launch_simulated_bench(self.profile, self.clock)
             self._open_instruments()
+            self._check_instruments()
+            self._energise()
             self._open_can()
             self._open_platform()
             self._start_vehicle_side()
@@ -85,6 +93,16 @@ class BenchSession:
             driver.open()
             self.instruments[role] = driver
             self.identities[role] = identity_record(config, driver.identity)
+
+    def _check_instruments(self) -> None:
+        """The type-test guard (bench/session/instrument_guard.py): nothing is switched on yet.
+        A type test refuses on any problem; a development run flags them and goes on."""
+        problems = instrument_problems(list(self.identities.values()), self.profile.bench.mode)
+        self.record.problems = [p.to_dict() for p in problems]
+        if problems and self.profile.bench.mode == "type-test":
+            raise TypeTestRefused(problems)
+
+    def _energise(self) -> None:
         grid = self.instruments.get("grid")
         if grid is not None:  # a grid simulator starts with its output off
             grid.set_supply(self.profile.dut.nominal_supply_v, self.profile.dut.supply_frequency_hz)
@@ -210,17 +228,22 @@ class BenchSession:
     def begin_test(self, node) -> None:
         self.current_test = node.nodeid
         self.recorder.current_test = node.nodeid
+        self._test_started = self.clock.now()
         self.evidence.begin_test(node)
 
     def end_test(self, node) -> None:
-        self.run_safe_state(f"end of {node.name}")
-        self.evidence.end_test(node)
-        self.current_test = ""
-        self.recorder.current_test = ""
+        try:
+            self.run_safe_state(f"end of {node.name}")
+            self.evidence.end_test(node)
+        finally:
+            self.record.test_bench_time(node.nodeid, self.clock.now() - self._test_started)
+            self.current_test = ""
+            self.recorder.current_test = ""
 
     def run_safe_state(self, reason: str) -> SafeState:
         sequence = SafeState(self)
-        sequence.run()
+        with SHUTDOWN.protected():  # a stop request waits until the sequence has finished
+            sequence.run()
         record = {"reason": reason, "test": self.current_test, "bench_time": self.clock.now(),
                   "steps": [vars(step) for step in sequence.steps]}
         self.safe_state_reports.append(record)
@@ -259,10 +282,14 @@ class BenchSession:
             self._write_sim_history()
             self.sim.stop()
             self.sim = None
-        self.evidence.write_summary()
         self.recorder.close()
+        if self.platform_log is not None:
+            self.platform_log.close()
         self._opened = False
-
+        if self._own_record:
+            self.record.close("session closed", complete=True)
+        else:
+            self.record.write()
 
     def _write_sim_history(self) -> None:
         """The simulated instruments' own state history, as evidence of what the bench did."""
@@ -277,32 +304,3 @@ def _epoch(start_time: str) -> float:
         return datetime.fromisoformat(start_time).timestamp()
     except ValueError:
         raise BenchError(f"[sim] start_time: an ISO 8601 date and time, got {start_time!r}") from None
-
-
-def identity_record(config, identity) -> dict:
-    """What the report says of one instrument: who answered, expected model, calibration."""
-    expected = config.model
-    found = identity.model if identity else ""
-    due = config.calibration_due
-    return {
-        "role": config.role, "driver": config.driver, "resource": config.resource,
-        "identity": identity.raw if identity else "", "expected_model": expected, "model": found,
-        "model_matches": (not expected) or _same_model(expected, found),
-        "serial": identity.serial if identity else "", "calibration_due": due.isoformat() if due else "",
-        "calibration": calibration_status(due),
-        "accuracy": {k: vars(v) for k, v in config.accuracy.items()},
-    }
-
-
-def _same_model(expected: str, found: str) -> bool:
-    norm = lambda text: re.sub(r"[\s_-]", "", text).upper()
-    return norm(expected) == norm(found)
-
-
-def calibration_status(due: date | None, today: date | None = None) -> str:
-    if due is None:
-        return "no calibration date"
-    today = today or date.today()
-    if due < today:
-        return f"OVERDUE (due {due.isoformat()})"
-    return f"valid until {due.isoformat()}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -34,6 +36,11 @@ from instruments.sim.hub import LOOPBACK, SocketHub
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.plant import make_plant
 from instruments.sim.platform.modbus_device import PlatformModbusDevice
+
+# Test-only control (never a profile key): the identity a simulated instrument answers with
+# instead of the profile's expected one, as JSON {"<role>": {"model": ..., "serial": ...}}. It
+# stands for a lab that wired another instrument than the profile names (type-test guard tests).
+IDENTITY_OVERRIDE_ENV = "BENCH_SIM_IDENTITIES"
 
 # Which maker string each dialect answers *IDN? with (instruments.md).
 MAKERS = {
@@ -129,8 +136,10 @@ class SimulatedBench:
 
     # -- front ends ------------------------------------------------------------------------
     def _identity(self, config: InstrumentConfig) -> tuple[str, str, str, str]:
-        return (MAKERS.get(config.driver, "Bench Simulation"), config.model or config.driver.upper(),
-                config.serial or f"SIM-{config.role.upper()}", SIM_FIRMWARE)
+        override = _identity_overrides().get(config.role, {})
+        return (MAKERS.get(config.driver, "Bench Simulation"),
+                override.get("model") or config.model or config.driver.upper(),
+                override.get("serial") or config.serial or f"SIM-{config.role.upper()}", SIM_FIRMWARE)
 
     def _front_end(self, role: str, config: InstrumentConfig):
         """The front end for one instrument and, for Modbus devices, its unit id."""
@@ -222,3 +231,16 @@ class SimulatedBench:
 def _maxima(rating, **names) -> dict:
     """Front-end maxima from the profile's rating table (largest magnitude of the range)."""
     return {arg: max(abs(v) for v in rating[key]) for arg, key in names.items() if key in rating}
+
+
+def _identity_overrides() -> dict[str, dict[str, str]]:
+    text = os.environ.get(IDENTITY_OVERRIDE_ENV, "")
+    if not text:
+        return {}
+    try:
+        overrides = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: not JSON ({exc})") from None
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: expected {{\"<role>\": {{\"model\": ..., \"serial\": ...}}}}")
+    return overrides

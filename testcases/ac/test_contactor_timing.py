@@ -12,6 +12,7 @@ import pytest
 pytestmark = pytest.mark.dut("ac")
 
 
+@pytest.mark.judges("changji:4.2.9.4:contactor_close_delay")
 @pytest.mark.clause("changji:4.2.9.4")
 def test_supply_closes_within_3_s_of_s2_closing(bench):
     bench.plug_in()
@@ -25,6 +26,7 @@ def test_supply_closes_within_3_s_of_s2_closing(bench):
                                 "100 V (which comes up to one mains cycle after the contacts close)")
 
 
+@pytest.mark.judges("gbt18487.1:A:contactor_open_delay")
 @pytest.mark.clause("gbt18487.1:A")
 def test_supply_opens_within_100_ms_of_s2_opening(bench):
     bench.deliver()

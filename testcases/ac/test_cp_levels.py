@@ -13,6 +13,14 @@ import pytest
 pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("gbt18487.1:A")]
 
 
+@pytest.mark.judges(
+    "gbt18487.1:A:cp_fall_time",
+    "gbt18487.1:A:cp_low_voltage",
+    "gbt18487.1:A:cp_rise_time",
+    "gbt18487.1:A:cp_state1_voltage",
+    "gbt18487.1:A:cp_state2_voltage",
+    "gbt18487.1:A:cp_state3_voltage",
+)
 def test_cp_levels_in_each_state_and_pwm_edges(bench):
     bench.unplug()
     state1 = bench.capture_cp("CP state 1 (not connected)", steady=True).analysis

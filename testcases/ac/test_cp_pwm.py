@@ -16,6 +16,11 @@ from bench.analysis.pwm import duty_for_current_pct, offered_current_a
 pytestmark = pytest.mark.dut("ac")
 
 
+@pytest.mark.judges(
+    "changji:4.2.9.1:offered_current_error",
+    "changji:4.2.9.5:duty_error",
+    "changji:4.2.9.5:pwm_frequency",
+)
 @pytest.mark.clause("changji:4.2.9.5")
 @pytest.mark.operating_points("ac_offered_current_a")
 def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_point):
@@ -40,6 +45,7 @@ def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_poin
                 reference=amps, at=at, detail=f"the duty offers {offered} A; the platform asked for {amps:g} A")
 
 
+@pytest.mark.judges("changji:4.2.9.5:duty_error", "changji:4.2.9.5:duty_step")
 @pytest.mark.clause("changji:4.2.9.5")
 def test_duty_is_settable_in_one_percent_steps(bench):
     duties = bench.points("ac_duty_steps_pct")

@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("changji:4.2.5")]
 OUTPUT_POLL_S = 0.1  # how often the bench looks at the pile's output (the cut time's resolution)
 
 
+@pytest.mark.judges("changji:4.2.5:event_latency", "gbt18487.1:A:overcurrent_cut_time")
 def test_overcurrent_cuts_the_supply_and_is_reported(bench):
     rule = bench.limit("gbt18487.1:A:overcurrent_cut_time")
     allowed = rule.figure("small_allowed_a")

@@ -13,6 +13,7 @@ import pytest
 pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("changji:4.2.9.4")]
 
 
+@pytest.mark.judges("changji:4.2.9.4:wake_vehicle_pwm_delay")
 def test_platform_wake_starts_pwm_on_a_sleeping_pile(bench):
     bench.plug_in()
     assert not bench.pwm_present(), "the pile must be asleep (no PWM) before the wake command"
@@ -25,6 +26,7 @@ def test_platform_wake_starts_pwm_on_a_sleeping_pile(bench):
                          detail="from the wake command to the EV simulator's PWM meter seeing PWM")
 
 
+@pytest.mark.judges("changji:4.2.9.4:wake_on_s2_delay")
 def test_s2_closing_wakes_a_sleeping_pile(bench):
     bench.plug_in()
     assert not bench.pwm_present(), "the pile must be asleep (no PWM) before S2 closes"

@@ -28,6 +28,7 @@ CHARGING_FRACTION = 1 / 3
 WATCH_FACTOR = 2.0
 
 
+@pytest.mark.judges("gbt27930:bsm:abnormal_stop_time")
 @pytest.mark.clause("gbt27930:bsm")
 def test_charger_stops_on_an_abnormal_bsm_status(bench):
     rule = bench.limit("gbt27930:bsm:abnormal_stop_time")
@@ -46,6 +47,7 @@ def test_charger_stops_on_an_abnormal_bsm_status(bench):
                 detail=f"from the first BSM with {ABNORMAL} abnormal; {bench.describe_stop(cst, 'CST', window)}")
 
 
+@pytest.mark.judges("gbt34657.1:D0.4504:overvoltage_stop_time")
 @pytest.mark.clause("gbt34657.1:D0.4504")
 def test_charger_stops_within_1_s_on_output_overvoltage(bench):
     rule = bench.limit("gbt34657.1:D0.4504:overvoltage_stop_time")

@@ -22,6 +22,7 @@ UPLOAD_POLL_S = 0.5  # bench choice: the 4.2.7 values change rarely
 NOT_UPLOADED = "(not uploaded)"
 
 
+@pytest.mark.judges("changji:4.2.7:bms_field")
 @pytest.mark.clause("changji:4.2.7")
 def test_bms_data_reaches_the_platform_as_the_vehicle_sent_it(bench):
     window = bench.limit("changji:4.2.4:upload_latency").high

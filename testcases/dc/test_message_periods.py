@@ -26,6 +26,7 @@ ANSWER_DELAY_S = 2.0
 MIN_INTERVALS = 3
 
 
+@pytest.mark.judges("gbt27930:messages:period")
 @pytest.mark.clause("gbt27930:messages")
 def test_charger_message_periods(bench):
     bench.vehicle_answers_late(ANSWER_DELAY_S)

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.dut("dc")
 CV_LOAD_A = 50.0
 
 
+@pytest.mark.judges("nbt33001:output:voltage_error")
 @pytest.mark.clause("nbt33001:output")
 def test_output_voltage_follows_the_bms_voltage_demand(bench):
     rule = bench.limit("nbt33001:output:voltage_error")
@@ -49,6 +50,7 @@ def test_output_voltage_follows_the_bms_voltage_demand(bench):
                     at={"voltage_demand_v": volts, "load_a": CV_LOAD_A}, detail=f"measured {measured} V")
 
 
+@pytest.mark.judges("nbt33001:output:current_error", "nbt33001:output:current_error_small")
 @pytest.mark.clause("nbt33001:output")
 def test_output_current_follows_the_bms_current_demand(bench):
     demands = [a for a in bench.points("dc_current_demand_a") if bench.within_rating(current_a=a) is None]
@@ -68,6 +70,7 @@ def test_output_current_follows_the_bms_current_demand(bench):
                     detail=f"measured {measured} A")
 
 
+@pytest.mark.judges("nbt33001:output:current_adjust_rate", "nbt33001:output:current_adjust_time")
 @pytest.mark.clause("nbt33001:output")
 @pytest.mark.operating_points("dc_current_step_a")
 def test_current_adjustment_time(bench, operating_point):

@@ -17,6 +17,7 @@ import pytest
 pytestmark = pytest.mark.dut("dc")
 
 
+@pytest.mark.judges("changji:4.2.10.5:power_error")
 @pytest.mark.clause("changji:4.2.10.5")
 @pytest.mark.operating_points("dc_power_fraction")
 def test_output_power_within_2_percent_of_the_set_power(bench, operating_point):

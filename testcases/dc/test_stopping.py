@@ -31,6 +31,11 @@ FALL_START_FRACTION = 0.9
 RECORD_FACTOR = 2.0
 
 
+@pytest.mark.judges(
+    "gbt27930:stop:bms_current_off_time",
+    "nbt33001:stop:current_fall_rate",
+    "nbt33001:stop:residual_voltage",
+)
 @pytest.mark.clause("nbt33001:stop")
 def test_normal_stop_current_fall_and_residual_voltage(bench):
     rate_rule = bench.limit("nbt33001:stop:current_fall_rate")
@@ -78,6 +83,7 @@ def test_normal_stop_current_fall_and_residual_voltage(bench):
                 detail=f"inlet voltage {after_s:g} s after K5/K6 opened (the charger's contactors open)")
 
 
+@pytest.mark.judges("gbt27930:stop:fault_current_off_time")
 @pytest.mark.clause("gbt27930:stop")
 def test_fault_stop_cuts_the_current_within_100_ms(bench):
     rule = bench.limit("gbt27930:stop:fault_current_off_time")

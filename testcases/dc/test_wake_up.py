@@ -24,6 +24,7 @@ AUX_POLL_S = 0.1
 AUX_WATCH_FACTOR = 3.0
 
 
+@pytest.mark.judges("changji:4.2.10.4:aux_off_duration", "changji:4.2.10.4:communication_restart_time")
 @pytest.mark.clause("changji:4.2.10.4")
 def test_wake_up_cycles_the_auxiliary_supply_and_restarts_communication(bench):
     off_rule = bench.limit("changji:4.2.10.4:aux_off_duration")

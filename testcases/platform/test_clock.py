@@ -25,6 +25,7 @@ SYNC = "changji:4.2.9.3:time_sync_error"
 TIMED_START = "changji:4.2.9.3:timed_start_delay"
 
 
+@pytest.mark.judges("changji:4.2.9.3:time_sync_error")
 def test_time_sync_sets_the_pile_clock(bench):
     tolerance = bench.limit(SYNC).absolute
     reading = synchronise_clock(bench, tolerance)
@@ -32,6 +33,7 @@ def test_time_sync_sets_the_pile_clock(bench):
                 detail=f"pile clock − bench clock, read back {reading.waited_s:.2f} s after the sync command")
 
 
+@pytest.mark.judges("changji:4.2.2:command_executed", "changji:4.2.9.3:timed_start_delay")
 @pytest.mark.clause("changji:4.2.2")
 def test_timed_start_begins_at_the_set_time(bench):
     synchronise_clock(bench, bench.limit(SYNC).absolute)

@@ -40,6 +40,14 @@ UPLOADED = (  # analyzer function, Realtime field, accuracy quantity, limit key
 )
 
 
+@pytest.mark.judges(
+    "changji:4.2.2:command_executed",
+    "changji:4.2.4:upload_current_error",
+    "changji:4.2.4:upload_latency",
+    "changji:4.2.4:upload_power_error",
+    "changji:4.2.4:upload_voltage_error",
+    "changji:4.2.6:command_response_time",
+)
 @pytest.mark.clause("changji:4.2.2")
 @pytest.mark.clause("changji:4.2.4")
 @pytest.mark.clause("changji:4.2.6")
@@ -100,6 +108,7 @@ def test_a_charging_session_run_from_the_platform(bench):
             bench.check(LATENCY, value, uncertainty=uncertainty, at={"event": "stop"}, detail=seen)
 
 
+@pytest.mark.judges("changji:4.2.2:command_executed")
 @pytest.mark.clause("changji:4.2.2")
 def test_wake_up_command(bench):
     acted, seen = wake_up_acted(bench)

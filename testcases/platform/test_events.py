@@ -24,6 +24,7 @@ STOP_TIME = "changji:4.2.5:supply_fault_stop_time"
 PROTECTION_LATENCY = "changji:4.2.5:event_latency"
 
 
+@pytest.mark.judges("changji:4.2.3:event_latency")
 @pytest.mark.clause("changji:4.2.3")
 def test_local_anomaly_is_uploaded(bench):
     assert deliver_at(bench, bench.output_level_points()[0]), "the pile did not deliver (see 4.2.2)"
@@ -35,6 +36,7 @@ def test_local_anomaly_is_uploaded(bench):
         bench.check(ANOMALY_LATENCY, value, uncertainty=uncertainty, at={"anomaly": what}, detail=seen)
 
 
+@pytest.mark.judges("changji:4.2.5:event_latency", "changji:4.2.5:supply_fault_stop_time")
 @pytest.mark.clause("changji:4.2.5")
 @pytest.mark.parametrize("direction", ["over", "under"])
 def test_supply_fault_stops_the_output_and_is_uploaded(bench, direction):

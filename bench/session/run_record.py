@@ -1,0 +1,247 @@
+"""The run record of one profile: summary.json, written so that it survives a crash.
+
+It is written when the profile's run starts (``complete: false``), rewritten atomically
+(temporary file, fsync, rename) after every test, and closed at the end with
+``complete: true`` when every collected test ran. A SIGKILL at any moment leaves the last
+rewrite, which parses and lists every finished test and its checks. The format is the
+JSON Schema shipped in ``bench/report/summary.schema.json`` (documented in
+``bench/report/SUMMARY.md``).
+
+The record does not measure anything itself: the bench session (when one is opened) gives
+it the instruments, checks, safe-state sequences and bench time; pytest gives it the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.report.coverage import CaseInfo, not_covered
+from bench.report.schema import SCHEMA_VERSION
+
+SUMMARY = "summary.json"
+INDEX = "index.json"
+OUTCOMES = ("passed", "failed", "skipped", "error")
+
+
+@dataclass
+class TestEntry:
+    nodeid: str
+    clause: str | None
+    outcome: str = "passed"
+    duration_s: float = 0.0
+    bench_time_s: float = 0.0
+    reason: str | None = None
+
+    def to_dict(self, checks: int) -> dict:
+        return {"nodeid": self.nodeid, "clause": self.clause, "outcome": self.outcome,
+                "duration_s": round(self.duration_s, 6), "bench_time_s": round(self.bench_time_s, 6),
+                "checks": checks, "reason": self.reason}
+
+
+@dataclass
+class RunRecord:
+    profile: Any  # bench.core.profile.Profile
+    run_dir: Path
+    run_id: str
+    cases: list[CaseInfo] = field(default_factory=list)  # what was collected (for not_covered)
+    session: Any = None  # the BenchSession, once opened
+    problems: list[dict] = field(default_factory=list)  # instrument problems (development: flagged)
+    end_reason: str | None = None
+    complete: bool = False
+
+    def __post_init__(self) -> None:
+        self.run_dir = Path(self.run_dir)
+        self.started = _now()
+        self.finished: str | None = None
+        self._t0 = time.monotonic()
+        self._wall_s = 0.0
+        self.tests: dict[str, TestEntry] = {}
+        self.meta = _meta(self.profile)
+        self._hashes = _HashCache()
+
+    # -- what the run tells it ---------------------------------------------------------------
+    def test_report(self, nodeid: str, clause: str | None, when: str, outcome: str, duration: float,
+                    reason: str | None) -> None:
+        """One phase (setup, call, teardown) of a test, as pytest reports it."""
+        entry = self.tests.setdefault(nodeid, TestEntry(nodeid, clause))
+        entry.duration_s += duration
+        if outcome == "skipped" and entry.outcome == "passed":
+            entry.outcome, entry.reason = "skipped", reason
+        elif outcome == "failed":
+            if when == "call" and entry.outcome == "passed":
+                entry.outcome, entry.reason = "failed", reason
+            elif entry.outcome not in ("failed", "error"):
+                entry.outcome, entry.reason = "error", f"{when}: {reason}"
+
+    def test_bench_time(self, nodeid: str, seconds: float) -> None:
+        entry = self.tests.get(nodeid)
+        if entry is not None:
+            entry.bench_time_s += seconds
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self) -> dict:
+        """Rewrite summary.json (atomically) and the run's index.json; return the summary."""
+        summary = self.build()
+        _write_json_atomic(self.run_dir / SUMMARY, summary)
+        _update_index(self.run_dir.parent, self.run_dir.name, summary)
+        return summary
+
+    def close(self, end_reason: str, complete: bool) -> dict:
+        self.end_reason = end_reason
+        self.complete = complete
+        self.finished = _now()
+        self._wall_s = time.monotonic() - self._t0
+        return self.write()
+
+    def build(self) -> dict:
+        s = self.session
+        checks = [c.to_dict() for c in s.recorder.checks] if s is not None else []
+        counts: dict[str, int] = {}
+        for check in checks:
+            counts[check["test"]] = counts.get(check["test"], 0) + 1
+        tests = [entry.to_dict(counts.get(nodeid, 0)) for nodeid, entry in self.tests.items()]
+        profile = self.profile
+        dut = profile.dut
+        wall = self._wall_s if self.finished else time.monotonic() - self._t0
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            **self.meta,
+            "started": self.started,
+            "finished": self.finished,
+            "complete": self.complete,
+            "end_reason": self.end_reason,
+            "wall_s": round(wall, 3),
+            "bench_time_s": round(s.clock.now(), 6) if s is not None else 0.0,
+            "dut": {"kind": dut.kind, "model": dut.model, "manufacturer": dut.manufacturer,
+                    "serial": dut.serial, "firmware": dut.firmware},
+            "sim": dict(profile.sim) if profile.bench.simulated else None,
+            "totals": _totals(checks, tests, self.problems),
+            "problems": list(self.problems),
+            "instruments": list(s.identities.values()) if s is not None else [],
+            "tests": tests,
+            "checks": checks,
+            "not_covered": not_covered(self.cases, {c["key"] for c in checks}, dut.kind,
+                                       {t["nodeid"]: (t["outcome"], t["reason"]) for t in tests}),
+            "safe_state": list(s.safe_state_reports) if s is not None else [],
+            "lost_instruments": dict(s.lost) if s is not None else {},
+            "evidence": self._evidence(),
+        }
+
+    def _evidence(self) -> list[dict]:
+        """Every file of the run folder but the record itself, with its hash and its test."""
+        tests_by_folder = self.session.evidence.test_folders if self.session is not None else {}
+        entries = []
+        for path in sorted(p for p in self.run_dir.rglob("*") if p.is_file()):
+            relative = path.relative_to(self.run_dir).as_posix()
+            if relative == SUMMARY or relative.endswith(".tmp"):
+                continue
+            digest, size = self._hashes.get(path)
+            parts = relative.split("/")
+            test = tests_by_folder.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+            entries.append({"file": relative, "sha256": digest, "bytes": size, "test": test})
+        return entries
+
+
+class _HashCache:
+    """sha256 per file, recomputed only when its size or modification time changed."""
+
+    def __init__(self) -> None:
+        self._known: dict[Path, tuple[int, int, str]] = {}
+
+    def get(self, path: Path) -> tuple[str, int]:
+        stat = path.stat()
+        known = self._known.get(path)
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            return known[2], stat.st_size
+        digest = file_sha256(path)
+        self._known[path] = (stat.st_size, stat.st_mtime_ns, digest)
+        return digest, stat.st_size
+
+
+def file_sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _totals(checks: list[dict], tests: list[dict], problems: list[dict]) -> dict:
+    totals = {"pass": 0, "fail": 0, "invalid": 0}
+    for check in checks:
+        totals[check["verdict"]] += 1
+    outcomes = {outcome: sum(1 for t in tests if t["outcome"] == outcome) for outcome in OUTCOMES}
+    return {**totals, "tests": len(tests), "passed": outcomes["passed"], "failed": outcomes["failed"],
+            "skipped": outcomes["skipped"], "errors": outcomes["error"], "problems": len(problems)}
+
+
+def _meta(profile) -> dict:
+    return {
+        "profile": str(profile.path),
+        "profile_sha256": file_sha256(profile.path),
+        "bench_version": bench_version(),
+        "git_commit": git_commit(),
+        "mode": profile.bench.mode,
+        "simulated": profile.bench.simulated,
+    }
+
+
+def bench_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("charger-bench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit() -> str | None:
+    """The bench checkout's commit (with ``-dirty`` when its tracked files differ); None outside git."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, indent=1, default=str)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
+def _update_index(run_root: Path, profile_name: str, summary: dict) -> None:
+    path = run_root / INDEX
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        index = {"profiles": {}}
+    index["profiles"][profile_name] = {
+        "summary": f"{profile_name}/{SUMMARY}", "dut": summary["dut"], "complete": summary["complete"],
+        "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
+    _write_json_atomic(path, index)
