@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -64,13 +65,37 @@ def pytest_configure(config):
         return
     SHUTDOWN.install()
     SHUTDOWN.watch_parent()
+    _start_progress(config)
     # Conformance runs write Allure results into the run folder unless told otherwise.
     if not getattr(config.option, "allure_report_dir", None):
         config.option.allure_report_dir = str(context.run_dir / "allure-results")
 
 
 _CONTEXT = pytest.StashKey()
+_PROGRESS = pytest.StashKey()
 _ACTIVE: dict = {}
+
+
+def _start_progress(config) -> None:
+    """Live progress of long waits (real hardware) on the real terminal or pipe.
+
+    pytest captures file descriptor 1 during a test; a duplicate of it taken now (capture is
+    paused during configure) is not redirected. An xdist worker has no terminal of its own."""
+    if hasattr(config, "workerinput"):
+        return
+    from bench.session.progress import WaitProgress
+
+    try:
+        stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace")
+    except (AttributeError, OSError, ValueError):
+        return
+    config.stash[_PROGRESS] = WaitProgress.for_stream(stream)
+
+
+def pytest_unconfigure(config):
+    progress = config.stash.get(_PROGRESS, None)
+    if progress is not None:
+        progress.stream.close()
 
 
 def _context(config):
@@ -297,12 +322,21 @@ def bench_session(request):
 def bench(request, bench_session):
     """The test's bench (AcBench or DcBench); teardown runs the safe-state sequence."""
     from bench.api import facade_for
+    from bench.session.progress import case_label
 
+    progress = request.config.stash.get(_PROGRESS, None)
+    bench_session.clock.progress = progress  # a virtual clock never reports
+    if progress is not None:
+        progress.case = case_label([m.args[0] for m in request.node.iter_markers("clause")], request.node.name)
     bench_session.begin_test(request.node)
     try:
         yield facade_for(bench_session, grid=request.config.getoption("--grid"))
     finally:
-        bench_session.end_test(request.node)
+        try:
+            bench_session.end_test(request.node)  # the safe state's waits still carry the case
+        finally:
+            if progress is not None:
+                progress.case = ""
 
 
 def _role_fixture(role):

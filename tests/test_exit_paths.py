@@ -1,5 +1,5 @@
 """The safe-state sequence runs on every exit path of a run: a failing check, an exception,
-a timeout (pytest-timeout, signal method, so teardown still runs) and Ctrl-C. Read back from
+a timeout (pytest-timeout, signal method, so teardown still runs), Ctrl-C, SIGTERM and SIGHUP. Read back from
 the run's own records: summary.json (safe-state reports) and the simulated instruments'
 history (sim_history.jsonl)."""
 
@@ -31,6 +31,8 @@ EXITS = {
     "exception": 'raise RuntimeError("something broke in the middle of charging")',
     "timeout": "time.sleep(30)",
     "ctrl-c": "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)",
+    "sigterm": "os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)",
+    "sighup": "os.kill(os.getpid(), signal.SIGHUP); time.sleep(5)",
 }
 
 

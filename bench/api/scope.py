@@ -103,7 +103,8 @@ class ScopeCapture:
 
 def save_record(view, name: str, record: Record, plot_window: tuple[float, float] | None = None) -> None:
     """Keep a record as evidence: the raw samples (compressed .npz) and, on runs that keep
-    plots (the full grid), a plot (PNG)."""
+    plots (the full grid), a plot (PNG) with a CSV beside it holding exactly the plotted
+    points (same window, same decimation): time from trigger in ms, volts per signal."""
     test_dir = view.session.evidence.test_dir or view.session.run_dir
     arrays = {}
     for signal, waveform in record.waveforms.items():
@@ -121,13 +122,16 @@ def save_record(view, name: str, record: Record, plot_window: tuple[float, float
 
     figure, axes = pyplot.subplots(len(record.waveforms), 1, figsize=(9, 2.4 * len(record.waveforms)),
                                    sharex=True, squeeze=False)
+    plotted = {}  # signal → (time ms, volts) as drawn
     for ax, (signal, waveform) in zip(axes[:, 0], record.waveforms.items()):
         times, volts = waveform.times, waveform.volts
         if plot_window is not None:
             keep = (times >= plot_window[0]) & (times <= plot_window[1])
             times, volts = times[keep], volts[keep]
         step = max(1, len(times) // 20000)  # a plot needs no more points than pixels
-        ax.plot(times[::step] * 1e3, volts[::step], linewidth=0.7)
+        times_ms, volts = times[::step] * 1e3, volts[::step]
+        ax.plot(times_ms, volts, linewidth=0.7)
+        plotted[signal] = (times_ms, volts)
         ax.set_ylabel(f"{signal} (V)")
         ax.grid(True, alpha=0.3)
     axes[-1, 0].set_xlabel("time from trigger (ms)")
@@ -135,3 +139,29 @@ def save_record(view, name: str, record: Record, plot_window: tuple[float, float
     figure.tight_layout()
     view.save_plot(name, figure)
     pyplot.close(figure)
+    header, rows = _plotted_table(plotted)
+    view.save_csv(name, header, rows)
+
+
+def _plotted_table(plotted: dict) -> tuple[list[str], list[list]]:
+    """The plotted points as CSV columns: one time column when every signal was drawn at the
+    same times (one acquisition: the usual case), else a time column per signal. Times are
+    rounded to 1 ps (float noise off), volts are written as drawn; a hole (NaN) is empty."""
+
+    def cells(values: np.ndarray, digits: int | None = None) -> list:
+        values = np.round(values, digits) if digits is not None else values
+        out = values.tolist()
+        if np.isnan(values).any():
+            out = ["" if v != v else v for v in out]
+        return out
+
+    series = list(plotted.items())
+    first_ms = series[0][1][0] if series else np.array([])
+    if all(len(ms) == len(first_ms) and np.array_equal(ms, first_ms) for _, (ms, _v) in series):
+        header = ["time (ms)", *(f"{signal} (V)" for signal, _ in series)]
+        columns = [cells(first_ms, 9), *(cells(volts) for _, (_ms, volts) in series)]
+    else:
+        header = [label for signal, _ in series for label in (f"{signal} time (ms)", f"{signal} (V)")]
+        columns = [column for _, (ms, volts) in series for column in (cells(ms, 9), cells(volts))]
+    length = max((len(c) for c in columns), default=0)
+    return header, [[c[i] if i < len(c) else "" for c in columns] for i in range(length)]

@@ -72,9 +72,23 @@ def run(args) -> int:
         return 128 + stopper.signal
     if worst < 0:
         return 128 - worst
+    _print_run_totals(run_dir)
     if not args.no_html:
         _reports(run_dir)
     return worst
+
+
+def _print_run_totals(run_dir: Path) -> None:
+    """The whole run in one line: checks, tests, wall time and the bench time covered."""
+    from bench.report.totals import bench_time_text
+
+    summaries = _summaries(run_dir)
+    if not summaries:
+        return
+    total = {key: sum(s["totals"][key] for s in summaries) for key in ("pass", "fail", "invalid", "tests")}
+    print(f"bench conformance: {len(summaries)} profile(s): {total['pass']} checks passed, {total['fail']} failed, "
+          f"{total['invalid']} invalid in {total['tests']} tests; wall {sum(s['wall_s'] for s in summaries):.1f} s; "
+          f"bench time covered {bench_time_text(sum(s['bench_time_s'] for s in summaries))}")
 
 
 def _check_profiles(profiles: list[str], sim_sets: list[str]) -> None:
@@ -164,7 +178,9 @@ def _reports(run_dir: Path) -> None:
     from bench.report.conformance_report import write_conformance_report
 
     summaries = _summaries(run_dir)
-    build_allure_report(run_dir, report_title(summaries))
+    page = build_allure_report(run_dir, report_title(summaries))
+    if page is not None:
+        print(f"bench conformance: Allure report → {page}")
     try:
         html, pdf = write_conformance_report(run_dir)
     except BenchError as exc:
@@ -176,7 +192,7 @@ def _reports(run_dir: Path) -> None:
 
 def _summaries(run_dir: Path) -> list[dict]:
     found = []
-    for path in sorted(run_dir.glob("*/summary.json")):
+    for path in sorted(run_dir.glob("*/allure-results/../summary.json")):
         try:
             found.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, json.JSONDecodeError):

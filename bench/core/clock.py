@@ -18,6 +18,12 @@ Both kinds share the scheduling API:
   answered; a virtual clock advances only when none are in flight.
 
 Wait helpers return the measured time.
+
+Progress: a ``RealClock`` reports its long waits to ``clock.progress`` (a ``WaitProgressHook``,
+e.g. ``bench.session.progress.WaitProgress``; None by default): ``wait_until`` and
+``wait_settled`` with their ``what`` and ``timeout``, a plain sleep longer than the hook's
+``min_wait_s`` as "waiting"; it ticks the hook about every ``PROGRESS_TICK_S`` from inside
+its wait loop. A ``VirtualClock`` never calls it.
 """
 
 from __future__ import annotations
@@ -38,11 +44,28 @@ from bench.core.errors import ClockError, WaitTimeout
 QUIESCE_LIMIT_S = 10.0
 # A ping-pong of pollers that keeps producing traffic at one instant is a bug.
 MAX_POLL_ROUNDS = 1000
+# A real clock ticks its progress hook at most this often (wall seconds) while it waits.
+PROGRESS_TICK_S = 0.1
 
 
 class InFlightSource(Protocol):
     def in_flight(self) -> int:
         """Messages received but not yet answered (0 when idle)."""
+
+
+class WaitProgressHook(Protocol):
+    """Told about a real clock's waits (``Clock.progress``). Must not raise, must not wait."""
+
+    min_wait_s: float  # a plain sleep this long or shorter is not reported
+
+    def begin(self, what: str, limit_s: float | None) -> object:
+        """A wait starts; returns a token for ``end``."""
+
+    def tick(self) -> None:
+        """Called about every PROGRESS_TICK_S while the clock waits."""
+
+    def end(self, token: object) -> None:
+        """The wait ``token`` is over (done, timed out or interrupted)."""
 
 
 class Timer:
@@ -110,6 +133,8 @@ class Clock:
     """Shared scheduling machinery; subclasses decide how time passes."""
 
     virtual: bool = False
+    # Told about long waits on a real clock (see WaitProgressHook); a virtual clock ignores it.
+    progress: WaitProgressHook | None = None
 
     def __init__(self, epoch: float):
         # Unix time of bench time 0; ``wall_time()`` = epoch + now().
@@ -315,11 +340,52 @@ class RealClock(Clock):
         super().__init__(epoch=time.time())
         self._t0 = time.monotonic()
         self.poll_interval = poll_interval
+        self._progress_due = 0.0  # bench time of the next progress tick
+
+    # -- progress: the wait helpers and long sleeps report to ``self.progress`` ----------
+    @contextlib.contextmanager
+    def _reporting(self, what: str, limit_s: float | None):
+        progress = self.progress
+        if progress is None:
+            yield
+            return
+        token = progress.begin(what, limit_s)
+        try:
+            yield
+        finally:
+            progress.end(token)
+
+    def sleep(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self._sleep_reporting(self.now() + seconds, seconds)
+
+    def sleep_until(self, when: float) -> None:
+        self._sleep_reporting(when, round(when - self.now(), 1))
+
+    def _sleep_reporting(self, when: float, duration: float) -> None:
+        progress = self.progress
+        if progress is None or self._sleeping or duration <= progress.min_wait_s:
+            return super().sleep_until(when)
+        with self._reporting("waiting", duration):
+            super().sleep_until(when)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01,
+                   what: str = "condition") -> float:
+        with self._reporting(what, timeout):
+            return super().wait_until(condition, timeout, poll=poll, what=what)
+
+    def wait_settled(self, read: Callable[[], float], *, band: float, hold: float, timeout: float,
+                     poll: float = 0.05, target: float | None = None,
+                     what: str = "reading to settle") -> Settled:
+        with self._reporting(what, timeout):
+            return super().wait_settled(read, band=band, hold=hold, timeout=timeout, poll=poll,
+                                        target=target, what=what)
 
     def now(self) -> float:
         return time.monotonic() - self._t0
 
     def _advance_to(self, when: float) -> None:
+        progress = self.progress
         while True:
             now = self.now()
             while (timer := self._pop_due(now)) is not None:
@@ -329,6 +395,9 @@ class RealClock(Clock):
             now = self.now()
             if now >= when:
                 return
+            if progress is not None and now >= self._progress_due:
+                self._progress_due = now + PROGRESS_TICK_S
+                progress.tick()
             wake = min(when, now + self.poll_interval)
             next_due = self._next_due()
             if next_due is not None:
