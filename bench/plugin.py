@@ -55,6 +55,9 @@ def pytest_configure(config):
 
     try:
         context = RunContext.from_config(config)
+        if context.wants_bench and (hasattr(config, "workerinput") or config.getoption("numprocesses", None)):
+            raise BenchError("the conformance suite runs in one process: a bench has one set of instruments "
+                             "(drop -n)")
         if context.wants_bench:
             context.start_record()
     except BenchError as exc:  # a profile mistake, a run folder that exists: one line, exit 2
@@ -148,7 +151,7 @@ def pytest_deselected(items):
     if not items:
         return
     context = _context(items[0].config)
-    if context.record is None:
+    if context.record is None or context.record.cases is None:  # --clause: noted with the cases
         return
     gone = {item.nodeid for item in items}
     context.note_cases([dataclasses.replace(c, selected=False) if c.nodeid in gone else c
@@ -213,11 +216,26 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def pytest_sessionstart(session):
+    _ACTIVE["session"] = session
+
+
+def pytest_collection_finish(session):
+    context = session.config.stash.get(_CONTEXT, None)
+    if context is not None and context.record is not None:
+        context.record.write()  # the cases are known: a crash from here on says which were not run
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_logfinish(nodeid, location):
+    from bench.session.shutdown import SHUTDOWN
+
     context = _ACTIVE.get("context")
     if context is not None and context.record is not None:
         context.record.write()  # atomically, after every test: a crash keeps every finished test
+    session = _ACTIVE.get("session")
+    if SHUTDOWN.requested and session is not None:  # a stop between tests: no further test starts
+        session.shouldstop = f"stopped by {SHUTDOWN.requested}"
 
 
 @pytest.hookimpl(trylast=True)
@@ -228,20 +246,19 @@ def pytest_sessionfinish(session, exitstatus):
     context = session.config.stash.get(_CONTEXT, None)
     if context is None:
         return
+    context.close_session()  # the safe state; a stop request during it waits for it to finish
     if context.record is None:
-        context.close("", False)
         return
-    selected = [c.nodeid for c in context.record.cases if c.selected]
-    finished = all(nodeid in context.record.tests for nodeid in selected)
     if SHUTDOWN.requested:
         reason = f"interrupted ({SHUTDOWN.requested})"
-    elif context.record.end_reason:  # refused (type-test guard)
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+    elif context.record.end_reason:  # refused (type-test guard), or the bench could not be opened
         reason = context.record.end_reason
-    elif int(exitstatus) in (0, 1) and finished:
+    elif int(exitstatus) in (0, 1) and context.record.all_finished():
         reason = "finished"
     else:
         reason = f"ended early (pytest exit status {int(exitstatus)})"
-    summary = context.close(reason, complete=reason == "finished")
+    summary = context.close_record(reason, complete=reason == "finished")
     context.summary = summary
     results = getattr(session.config.option, "allure_report_dir", None)
     if summary is not None and results:
@@ -301,7 +318,7 @@ def _failure_line(report) -> str:
 @pytest.fixture(scope="session")
 def bench_session(request):
     """The bench for this run, opened on first use and closed (safe state) at the end."""
-    from bench.session.instrument_guard import REFUSED_EXIT_CODE, TypeTestRefused
+    from bench.session.instrument_guard import TypeTestRefused
 
     context = _context(request.config)
     try:
@@ -309,13 +326,24 @@ def bench_session(request):
     except ProfileError as exc:
         pytest.exit(f"bench: {exc}", returncode=2)
     except TypeTestRefused as refused:
-        with _uncaptured(request.config):
-            for problem in refused.problems:
-                sys.stderr.write(f"bench: type-test refused: {problem.line()}\n")
+        _refuse(request.config, context, refused)
+    except BenchError as exc:  # an instrument that does not answer: once, not once per test
         if context.record is not None:
-            context.record.end_reason = f"refused: {len(refused.problems)} instrument problem(s) (type-test)"
-        pytest.exit(f"bench: type-test refused before energising ({len(refused.problems)} instrument problem(s))",
-                    returncode=REFUSED_EXIT_CODE)
+            context.record.end_reason = f"the bench could not be opened: {exc}"
+        pytest.exit(f"bench: the bench could not be opened: {exc}", returncode=2)
+
+
+def _refuse(config, context, refused) -> None:
+    """A type test refused before energising: one line per problem, exit code 3."""
+    from bench.session.instrument_guard import REFUSED_EXIT_CODE
+
+    with _uncaptured(config):
+        for problem in refused.problems:
+            sys.stderr.write(f"bench: type-test refused: {problem.line()}\n")
+    if context.record is not None:
+        context.record.end_reason = f"refused: {len(refused.problems)} instrument problem(s) (type-test)"
+    pytest.exit(f"bench: type-test refused before energising ({len(refused.problems)} instrument problem(s))",
+                returncode=REFUSED_EXIT_CODE)
 
 
 @pytest.fixture

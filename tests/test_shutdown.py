@@ -14,29 +14,49 @@ import pytest
 from bench.session.shutdown import Shutdown
 
 
-def test_a_signal_interrupts_like_ctrl_c():
+def test_a_signal_interrupts_like_ctrl_c_at_the_next_safe_point():
     shutdown = Shutdown()
-    with pytest.raises(KeyboardInterrupt):
-        shutdown._on_signal(signal.SIGTERM, None)
+    shutdown._on_signal(signal.SIGTERM, None)  # the handler only notes it
     assert shutdown.requested == "SIGTERM"
+    with pytest.raises(KeyboardInterrupt):
+        shutdown.check()  # the start of the next wait on the clock
+    shutdown.check()  # once: teardown (the safe state) runs undisturbed
 
 
 def test_a_signal_during_the_safe_state_waits_until_it_has_finished():
     shutdown = Shutdown()
     finished = []
+    with shutdown.protected():
+        shutdown._on_signal(signal.SIGHUP, None)
+        shutdown.check()  # the safe state's own waits go on
+        finished.append("safe state")
+    assert finished == ["safe state"]
     with pytest.raises(KeyboardInterrupt):
-        with shutdown.protected():
-            shutdown._on_signal(signal.SIGHUP, None)  # no interruption in here
-            finished.append("safe state")
-    assert finished == ["safe state"] and shutdown.requested == "SIGHUP"
+        shutdown.check()
 
 
 def test_a_second_signal_while_stopping_is_ignored():
     shutdown = Shutdown()
-    with pytest.raises(KeyboardInterrupt):
-        shutdown._on_signal(signal.SIGINT, None)
-    shutdown._on_signal(signal.SIGTERM, None)  # returns: the run is already stopping
+    shutdown._on_signal(signal.SIGINT, None)
+    shutdown._on_signal(signal.SIGTERM, None)
     assert shutdown.requested == "SIGINT"
+
+
+def test_the_clock_raises_a_stop_request_at_the_start_of_a_wait():
+    from bench.core.clock import VirtualClock
+
+    shutdown = Shutdown()
+    clock = VirtualClock()
+    clock.interrupt = shutdown.check
+    fired = []
+    clock.call_later(1.0, lambda: fired.append(clock.now()))
+    clock.sleep(0.5)
+    shutdown._on_signal(signal.SIGTERM, None)
+    with pytest.raises(KeyboardInterrupt):
+        clock.sleep(1.0)
+    assert fired == [] and clock.now() == 0.5  # nothing ran half way
+    clock.sleep(1.0)  # teardown's waits
+    assert fired == [1.0]
 
 
 CHILD = """
@@ -46,7 +66,9 @@ shutdown = Shutdown()
 shutdown.install()
 shutdown.watch_parent(int(sys.argv[1]))
 try:
-    time.sleep(30)
+    for _ in range(600):
+        time.sleep(0.05)
+        shutdown.check()
 except KeyboardInterrupt as stop:
     print("stopped:", stop, flush=True)
 """

@@ -98,6 +98,10 @@ def _check_profiles(profiles: list[str], sim_sets: list[str]) -> None:
     from instruments import registry
 
     overrides = parse_sim_sets(sim_sets)
+    stems = [Path(p).stem for p in profiles]
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:  # one sub-folder per profile name in the run folder
+        raise BenchError(f"--profile: two profiles named {twice[0]!r}; each profile of a run needs its own name")
     for path in profiles:
         profile = load_profile(path, registry.transports())
         if overrides and profile.bench.simulated:
@@ -126,6 +130,8 @@ def _run_profile(profile: str, run_dir: Path, args, stopper: "_Stopper") -> int:
     environment = dict(os.environ, **{PARENT_PID_ENV: str(os.getpid())})
     child = subprocess.Popen(command, env=environment)
     stopper.child = child
+    if stopper.signal is not None:  # it came while the child was being started
+        child.send_signal(stopper.signal)
     try:
         code = child.wait()  # a signal to this process is passed on; the child ends on its own
     finally:

@@ -135,6 +135,9 @@ class Clock:
     virtual: bool = False
     # Told about long waits on a real clock (see WaitProgressHook); a virtual clock ignores it.
     progress: WaitProgressHook | None = None
+    # Called at the start of every wait, outside any callback: may raise to stop the run there
+    # (the session's stop requests, bench/session/shutdown.py).
+    interrupt: Callable[[], None] | None = None
 
     def __init__(self, epoch: float):
         # Unix time of bench time 0; ``wall_time()`` = epoch + now().
@@ -199,6 +202,8 @@ class Clock:
     def sleep_until(self, when: float) -> None:
         if self._sleeping:
             raise ClockError("clock.sleep called from a clock callback; callbacks must not wait")
+        if self.interrupt is not None:  # a safe point: no callback or transaction is half done
+            self.interrupt()
         self._sleeping = True
         try:
             self._advance_to(when)

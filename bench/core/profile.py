@@ -9,6 +9,7 @@ cannot parse ends in one ProfileError line naming the file, the key and what was
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -190,7 +191,20 @@ def load_profile(path: str | Path, drivers: Mapping[str, str] | None = None) -> 
     """
     path = Path(path)
     raw = read_toml(path, "no such profile file")
+    _refuse_non_finite(path, raw, "")
     return _ProfileReader(path, raw, drivers).read()
+
+
+def _refuse_non_finite(path: Path, value: Any, key: str) -> None:
+    """No NaN or ±inf anywhere in a profile, whatever the key (TOML allows nan and inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProfileError(path, key or "(top level)", f"a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _refuse_non_finite(path, item, f"{key}.{name}" if key else name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_non_finite(path, item, f"{key}[{index}]")
 
 
 def _coerce_sim(origin, key: str, value: Any) -> Any:
@@ -233,7 +247,11 @@ class _Table:
             return default
         value = self.data[key]
         if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > 1e300:
+                self.fail(key, f"expected a finite number" + (f" ({unit})" if unit else "") + f", got an integer of {len(str(abs(value)))} digits")
             value = float(value)
+        if typ is float and isinstance(value, float) and not math.isfinite(value):
+            self.fail(key, f"expected a finite number" + (f" ({unit})" if unit else "") + f", got {value!r}")
         if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
             self.fail(key, f"expected {_TYPE_NAMES[typ]}" + (f" ({unit})" if unit else "") + f", got {value!r}")
         return value
@@ -260,8 +278,9 @@ class _Table:
 
     def range(self, key: str, unit: str, low: float | None = None) -> tuple[float, float]:
         value = self.get(key, list, unit=unit)
-        if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            self.fail(key, f"expected [min, max] in {unit}, got {value!r}")
+        if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                      and abs(v) < 1e300 and math.isfinite(v) for v in value):
+            self.fail(key, f"expected [min, max] in {unit} (finite numbers), got {value!r}")
         lo, hi = float(value[0]), float(value[1])
         if lo > hi:
             self.fail(key, f"expected [min, max] with min ≤ max, got {value!r}")

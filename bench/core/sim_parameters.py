@@ -8,6 +8,8 @@ issue tracker: later work and hidden checks use them.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +90,11 @@ def coerce(name: str, value: Any) -> Any:
     if isinstance(value, str) and param.type is not str:
         value = _parse_text(param, value)
     if param.type is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 1e300:
+            raise ValueError("expected a finite number" + (f" ({param.unit})" if param.unit else ""))
         value = float(value)
+    if param.type is float and isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("expected a finite number" + (f" ({param.unit})" if param.unit else "") + f", got {value!r}")
     if param.type is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError("expected a list of names")

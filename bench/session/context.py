@@ -39,9 +39,11 @@ class RunContext:
         path = Path(explicit or config.getini("bench_profile"))
         if not path.is_absolute():
             path = Path(config.rootpath) / path if not path.exists() else path
-        args = [str(a) for a in config.args]
-        # Allure results and a run folder only for runs of the conformance suite.
-        wants = bool(explicit) or any("testcases" in Path(a.split("::")[0]).parts for a in args)
+        # Allure results, a run folder, the stop handling: only for runs of the conformance suite.
+        suite = (Path(config.rootpath) / "testcases").resolve()
+        here = Path(config.invocation_params.dir)
+        wants = bool(explicit) or any(_within((here / str(a).split("::")[0]).resolve(), suite)
+                                      for a in config.args)
         report_dir = Path(config.getoption("--report-dir"))
         return cls(
             profile_path=path,
@@ -90,15 +92,21 @@ class RunContext:
             self.session = session
         return self.session
 
-    def close(self, end_reason: str, complete: bool) -> dict | None:
-        """Close the bench (safe state first) and the run record; return the final summary."""
-        try:
-            if self.session is not None:
+    def close_session(self) -> None:
+        """Close the bench (the safe state first)."""
+        if self.session is not None:
+            try:
                 self.session.close()
+            finally:
                 self.session = None
-        finally:
-            summary = self.record.close(end_reason, complete) if self.record is not None else None
-        return summary
+
+    def close_record(self, end_reason: str, complete: bool) -> dict | None:
+        """Close the run record; return the final summary."""
+        return self.record.close(end_reason, complete) if self.record is not None else None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def new_run_id(report_dir: Path, profile_name: str = "") -> str:

@@ -13,10 +13,13 @@ it the instruments, checks, safe-state sequences and bench time; pytest gives it
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -39,6 +42,11 @@ class TestEntry:
     duration_s: float = 0.0
     bench_time_s: float = 0.0
     reason: str | None = None
+    phases: list[str] = field(default_factory=list)  # setup, call, teardown as pytest reported them
+
+    @property
+    def finished(self) -> bool:
+        return "teardown" in self.phases
 
     def to_dict(self, checks: int) -> dict:
         return {"nodeid": self.nodeid, "clause": self.clause, "outcome": self.outcome,
@@ -51,7 +59,7 @@ class RunRecord:
     profile: Any  # bench.core.profile.Profile
     run_dir: Path
     run_id: str
-    cases: list[CaseInfo] = field(default_factory=list)  # what was collected (for not_covered)
+    cases: list[CaseInfo] | None = None  # what was collected (for not_covered); None before collection
     session: Any = None  # the BenchSession, once opened
     problems: list[dict] = field(default_factory=list)  # instrument problems (development: flagged)
     end_reason: str | None = None
@@ -72,6 +80,7 @@ class RunRecord:
                     reason: str | None) -> None:
         """One phase (setup, call, teardown) of a test, as pytest reports it."""
         entry = self.tests.setdefault(nodeid, TestEntry(nodeid, clause))
+        entry.phases.append(when)
         entry.duration_s += duration
         if outcome == "skipped" and entry.outcome == "passed":
             entry.outcome, entry.reason = "skipped", reason
@@ -94,7 +103,18 @@ class RunRecord:
         _update_index(self.run_dir.parent, self.run_dir.name, summary)
         return summary
 
+    def all_finished(self) -> bool:
+        """Every selected case has been reported through its teardown."""
+        if self.cases is None:
+            return False
+        return all(nodeid in self.tests and self.tests[nodeid].finished
+                   for nodeid in (c.nodeid for c in self.cases if c.selected))
+
     def close(self, end_reason: str, complete: bool) -> dict:
+        for entry in self.tests.values():  # a test the stop cut short did not pass
+            if not entry.finished and entry.outcome not in ("failed", "error"):
+                entry.outcome = "error"
+                entry.reason = f"{end_reason} during {entry.phases[-1] if entry.phases else 'setup'}"
         self.end_reason = end_reason
         self.complete = complete
         self.finished = _now()
@@ -227,21 +247,29 @@ def _now() -> str:
 
 def _write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, indent=1, default=str)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=1, default=str)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _update_index(run_root: Path, profile_name: str, summary: dict) -> None:
+    """index.json lists the profiles of a run; two runs writing it at once take turns (a lock)."""
     path = run_root / INDEX
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        index = {"profiles": {}}
-    index["profiles"][profile_name] = {
-        "summary": f"{profile_name}/{SUMMARY}", "dut": summary["dut"], "complete": summary["complete"],
-        "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
-    _write_json_atomic(path, index)
+    with open(run_root / (INDEX + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            index = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            index = {"profiles": {}}
+        index["profiles"][profile_name] = {
+            "summary": f"{profile_name}/{SUMMARY}", "dut": summary["dut"], "complete": summary["complete"],
+            "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
+        _write_json_atomic(path, index)

@@ -45,6 +45,7 @@ class BenchSession:
         self.limits: LimitsTable = load_limits()
         self.clock: Clock = (VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated
                              else RealClock())
+        self.clock.interrupt = SHUTDOWN.check  # stop requests take effect at the start of a wait
         self.sim = None
         self.instruments: dict[str, Any] = {}
         self.identities: dict[str, dict] = {}
@@ -233,8 +234,9 @@ class BenchSession:
 
     def end_test(self, node) -> None:
         try:
-            self.run_safe_state(f"end of {node.name}")
-            self.evidence.end_test(node)
+            with SHUTDOWN.protected():  # the safe state and the test's evidence, whatever comes
+                self.run_safe_state(f"end of {node.name}")
+                self.evidence.end_test(node)
         finally:
             self.record.test_bench_time(node.nodeid, self.clock.now() - self._test_started)
             self.current_test = ""
@@ -254,6 +256,10 @@ class BenchSession:
 
     # == closing ===========================================================================
     def close(self) -> None:
+        with SHUTDOWN.protected():  # a stop request must not leave the grid on or a file open
+            self._close()
+
+    def _close(self) -> None:
         self.current_test = self.recorder.current_test = ""
         if self._opened:
             self.run_safe_state("end of run")

@@ -2,12 +2,14 @@
 
 Each of the three signals ends the run the way Ctrl-C does: the current test is interrupted
 (pytest tears its fixtures down, so the safe state runs) and the run record is written with
-``complete: false``. Two rules keep that safe:
+``complete: false``. The handler itself only notes the request; the interruption is raised
+at a safe point, never in the middle of an instrument transaction or a clock callback:
 
-* A signal that arrives while the safe state runs does not interrupt it: the interruption is
-  held until the sequence has finished (``protected``).
-* A second signal while the run is already stopping is ignored: the first one is enough, and
-  an impatient operator must not cut the safe state short.
+* at the start of the next wait on the bench's clock (``check``, called by ``Clock``), and
+  between tests (the plugin stops the session after the current test);
+* never while the safe state runs (``protected``): its own waits go on;
+* once: after the interruption, teardown (the safe state, the record) runs undisturbed, and
+  a second signal while the run is stopping is ignored.
 
 ``watch_parent`` covers a SIGKILL of ``bench conformance``: the child notices that it has been
 re-parented and stops itself with SIGTERM, so no pytest process is left driving instruments.
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -36,7 +37,7 @@ class Shutdown:
     def __init__(self) -> None:
         self.requested: str | None = None  # the first signal's name
         self._protected = 0
-        self._pending = False
+        self._raised = False
         self._previous: dict[int, object] = {}
 
     # -- signals -------------------------------------------------------------------------------
@@ -58,24 +59,22 @@ class Shutdown:
             _say(f"{name} ignored: the run is already stopping ({self.requested}) and runs the safe state")
             return
         self.requested = name
-        if self._protected:
-            self._pending = True
-            _say(f"{name}: the safe state is running; the run stops when it has finished")
-            return
-        _say(f"{name}: stopping the run (safe state, then the run record)")
-        raise KeyboardInterrupt(name)
+        _say(f"{name}: stopping the run at the next safe point (safe state, then the run record)")
+
+    def check(self) -> None:
+        """Raise the requested interruption here, if there is one, once, outside the safe state."""
+        if self.requested is not None and not self._protected and not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt(self.requested)
 
     @contextlib.contextmanager
     def protected(self):
-        """A section a signal must not cut short (the safe state); the interruption follows it."""
+        """A section a stop request must not cut short (the safe state)."""
         self._protected += 1
         try:
             yield
         finally:
             self._protected -= 1
-        if not self._protected and self._pending:
-            self._pending = False
-            raise KeyboardInterrupt(self.requested)
 
     # -- the parent ----------------------------------------------------------------------------
     def watch_parent(self, parent_pid: int | None = None) -> threading.Thread | None:
@@ -101,10 +100,12 @@ def _watch(parent_pid: int) -> None:
 
 
 def _say(text: str) -> None:
-    stream = sys.__stderr__
-    if stream is not None:
-        stream.write(f"bench: {text}\n")
-        stream.flush()
+    """One line on file descriptor 2; a closed or broken stderr (a dead `tee`, a hung-up tty)
+    must never turn into an exception inside the run."""
+    try:
+        os.write(2, f"bench: {text}\n".encode("utf-8", "replace"))
+    except OSError:
+        pass
 
 
 SHUTDOWN = Shutdown()

@@ -18,6 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.report.schema import schema_errors
+
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = {"ac": "profiles/sim-ac-7kw.toml", "dc": "profiles/sim-dc-60kw.toml"}
 ROW_TIMEOUT_S = 120
@@ -93,7 +95,11 @@ def run_row(row: Row, workdir: Path) -> Outcome:
     verdicts: dict[str, set[str]] = defaultdict(set)
     checks = []
     if summary_path.exists():
-        checks = json.loads(summary_path.read_text(encoding="utf-8"))["checks"]
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        problems = schema_errors(summary)  # every record a row produces follows the shipped schema
+        if problems:
+            raise AssertionError(f"{summary_path}: not a valid summary: {problems[:3]}")
+        checks = summary["checks"]
         for check in checks:
             verdicts[check["key"]].add(check["verdict"])
     return Outcome(dict(verdicts), wall, result.stdout + result.stderr, result.returncode, checks)
