@@ -9,6 +9,10 @@ ProtocolError naming the file and the frame (and line, for candump), never a tra
 from __future__ import annotations
 
 import json
+import re
+import string
+import struct
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,12 +81,75 @@ def decode_trace(path: str | Path, *, extension_dbc_path: str | None = None,
                 frames += 1
                 feed(msg)
     except Exception as exc:  # noqa: BLE001 - python-can's readers raise anything on garbage
-        raise ProtocolError(f"{path}: {_where(path, frames + 1)} cannot be read ({type(exc).__name__}: {exc})") from None
+        raise ProtocolError(f"{path}: {_where(path, frames + 1)} cannot be read: "
+                            f"{unreadable_reason(path, frames + 1, exc)}") from None
     if frames == 0 and path.stat().st_size > 0:
         # The ASC reader skips lines it does not understand, as Vector's tools do.
         raise ProtocolError(f"{path}: no CAN frame could be read from it (is it a {path.suffix} file?)")
     return TraceReport(str(path), frames, monitor.origin, monitor.last_time, monitor.phases, events,
                        monitor.findings, monitor.stats())
+
+
+def unreadable_reason(path: Path, frame: int, exc: Exception) -> str:
+    """Why python-can could not read frame ``frame`` of ``path``, in the terms of the format
+    (never a bare Python message such as "not enough values to unpack")."""
+    suffix = path.suffix.lower()
+    if suffix == ".log":
+        line = _nth_frame_line(path, frame)
+        return candump_line_problem(line) if line is not None else "the candump file ends in the middle of a line"
+    if suffix == ".blf":
+        if isinstance(exc, struct.error) or "unpack" in str(exc) or "buffer" in str(exc):
+            return "a BLF object is cut short (the file is truncated or corrupt)"
+        if isinstance(exc, zlib.error):
+            return "a compressed BLF container is corrupt"
+        return "not a BLF log: its header or an object header is not what BLF defines"
+    return "an ASC frame line does not follow the ASC format"
+
+
+CANDUMP_LINE = re.compile(r"^\s*\((?P<time>[^)]*)\)\s+(?P<channel>\S+)\s+(?P<frame>\S+)(?:\s+\S+)?\s*$")
+
+
+def candump_line_problem(line: str) -> str:
+    """What is wrong with one candump line ``(seconds) channel ID#DATA``."""
+    shown = line.strip()[:60]
+    match = CANDUMP_LINE.match(line)
+    if match is None:
+        return f"{shown!r} is not a candump frame '(seconds) channel ID#DATA'"
+    try:
+        float(match["time"])
+    except ValueError:
+        return f"the timestamp {match['time'][:30]!r} is not a number of seconds"
+    frame = match["frame"]
+    if "#" not in frame:
+        return f"the frame {frame[:40]!r} has no '#' between the CAN id and the data"
+    can_id, _, data = frame.partition("#")
+    if not can_id or any(c not in string.hexdigits for c in can_id):
+        return f"the CAN id {can_id[:20]!r} is not hexadecimal"
+    if len(can_id) > 8 or int(can_id, 16) >= 1 << 29:
+        return f"the CAN id {can_id[:20]!r} is longer than 29 bits"
+    fd = data.startswith("#")
+    if fd:
+        data = data[2:]  # CAN FD: ##<flags><data>
+    if data.upper().startswith("R"):
+        return "a remote frame with a malformed length"
+    if any(c not in string.hexdigits for c in data):
+        return f"the data {data[:40]!r} is not hexadecimal bytes"
+    if len(data) % 2:
+        return f"the data {data[:40]!r} has an odd number of hex digits"
+    if len(data) > (128 if fd else 16):
+        return f"{len(data) // 2} data bytes, more than a {'CAN FD' if fd else 'CAN'} frame holds"
+    return "the line is not a frame python-can's candump reader accepts"
+
+
+def _nth_frame_line(path: Path, frame: int) -> str | None:
+    with open(path, errors="replace") as handle:
+        seen = 0
+        for line in handle:
+            if line.strip():
+                seen += 1
+                if seen == frame:
+                    return line
+    return None
 
 
 def _where(path: Path, frame: int) -> str:
