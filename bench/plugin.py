@@ -192,7 +192,20 @@ def pytest_pyfunc_call(pyfuncitem):
             lines = "\n".join("  " + check.summary() for check in failed)
             # The checks are the verdict: no traceback of this plugin's source.
             pytest.fail(f"{len(failed)} check(s) did not pass:\n{lines}", pytrace=False)
+        _check_declarations(pyfuncitem, context.session.recorder.keys_of(pyfuncitem.nodeid))
     return result
+
+
+def _check_declarations(item, judged: set[str]) -> None:
+    """A case judges exactly the limit keys it declares (``judges``): one that ends without
+    judging a declared key, or judges an undeclared one, fails, naming the key."""
+    declared = {key for marker in item.iter_markers("judges") for key in marker.args}
+    missing, undeclared = sorted(declared - judged), sorted(judged - declared)
+    if missing:
+        pytest.fail(f"declared limit key(s) not judged: {', '.join(missing)}", pytrace=False)
+    if undeclared:
+        pytest.fail(f"limit key(s) judged without being declared (@pytest.mark.judges): "
+                    f"{', '.join(undeclared)}", pytrace=False)
 
 
 # -- the run record: after every test, and at the end -------------------------------------

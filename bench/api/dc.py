@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.analysis.dc import flags_set
+from bench.analysis.dc import flags_set, settling_to_final
 from bench.api.base import BenchView
 from bench.api.frames import Frame, FrameLog
 from bench.api.scope import Record, ScopeCapture, save_record
@@ -65,6 +65,16 @@ AUX_SUPPLY_MAX_V = 15.0  # above the 12 ± 0.6 V auxiliary supply (standards.md 
 BMS_UNPOWERED = ("idle", "off", "asleep")
 # GB/T 27930 names of the 4.2.7 items → the names the platform channel uses.
 BRM_UPLOADS = {"vin": "vin", "rated_capacity": "battery_capacity"}
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """How long the output current took to settle after a step of the BMS demand."""
+
+    seconds: float  # from the step to the first sample of the settled band (a lower bound if never)
+    settled: bool
+    uncertainty: float | None  # of ``seconds``: scope timebase plus one sample interval
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -418,6 +428,30 @@ class DcBench(BenchView):
                               pre_trigger=pre, offsets_v={s: o for s, (_, o) in scales.items()},
                               actions=[(window_s * pre + ACTION_MARGIN_S, act)])
         return record, (when[0] if when else float("nan"))
+
+    def time_current_step(self, start_a: float, end_a: float, allowed_s: float) -> StepTiming:
+        """Charge at ``start_a``, settle, step the BMS demand to ``end_a`` and time the output
+        current into the current tolerance of the level it settles at (NB/T 33001 adjustment).
+
+        The record lasts twice the allowed time after the step (its first 10 % is before the
+        step), so a pile too slow shows as such."""
+        self.start_charging(battery_v=self.battery_voltage_for(max(start_a, end_a)), current_a=start_a)
+        self.settled("I", self.current_tolerance_a(start_a) / 10.0)
+        band = self.current_tolerance_a(end_a)
+        pre = 0.1
+        record, stepped_at = self.record_during(
+            f"current step {start_a:g} A to {end_a:g} A", ("output_current",), allowed_s * 2 / (1 - pre),
+            lambda: self.request(self.vehicle.max_charge_voltage_v, end_a, "cc"), pre=pre)
+        times = record.bench_times("output_current")
+        took, final = settling_to_final(times, record.volts("output_current"), band, start=stepped_at)
+        detail = f"settled within ±{band:.3g} A of {final} A"
+        settled = took is not None
+        if took is None:
+            took = times[-1] - stepped_at
+            detail = f"not settled within ±{band:.3g} A by the end of the record: the time is a lower bound"
+        uncertainty = self.accuracy("scope", "time", took)
+        return StepTiming(took, settled, None if uncertainty is None else uncertainty + record.sample_interval,
+                          detail)
 
     def _screen(self, signal: str) -> tuple[float, float]:
         """(V/div, centre) showing ``signal`` from a little below 0 to its largest value."""

@@ -31,6 +31,10 @@ class CheckRecorder:
             _to_allure(check)
         return check
 
+    def keys_of(self, test: str) -> set[str]:
+        """The limit keys ``test`` judged."""
+        return {c.key for c in self.checks if c.test == test}
+
     def failures_of(self, test: str) -> list[Check]:
         return [c for c in self.checks if c.test == test and c.verdict != "pass"]
 

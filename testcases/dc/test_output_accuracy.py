@@ -19,7 +19,7 @@ current_slew_a_per_s below 20 A/s (adjustment time).
 
 import pytest
 
-from bench.analysis.dc import adjust_time_limit, settling_to_final
+from bench.analysis.dc import adjust_time_limit
 
 pytestmark = pytest.mark.dut("dc")
 
@@ -70,37 +70,36 @@ def test_output_current_follows_the_bms_current_demand(bench):
                     detail=f"measured {measured} A")
 
 
-@pytest.mark.judges("nbt33001:output:current_adjust_rate", "nbt33001:output:current_adjust_time")
+@pytest.mark.judges("nbt33001:output:current_adjust_time")
 @pytest.mark.clause("nbt33001:output")
-@pytest.mark.operating_points("dc_current_step_a")
+@pytest.mark.operating_points("dc_current_step_small_a")
 def test_current_adjustment_time(bench, operating_point):
+    """A step of at most 20 A settles within 1 s."""
     start_a, end_a = operating_point
-    for amps in operating_point:
-        if reason := bench.within_rating(current_a=amps):
-            pytest.skip(reason)
     rule = bench.limit("nbt33001:output:current_adjust_time")
+    if reason := bench.within_rating(current_a=max(operating_point)):
+        pytest.skip(reason)
+    assert abs(end_a - start_a) <= rule.figure("step_a"), "a small-step grid point above the clause's step"
+    step = bench.time_current_step(start_a, end_a, allowed_s=rule.high)
+    bench.check("nbt33001:output:current_adjust_time", step.seconds, uncertainty=step.uncertainty,
+                at={"from_a": start_a, "to_a": end_a}, detail=step.detail)
+
+
+@pytest.mark.judges("nbt33001:output:current_adjust_rate")
+@pytest.mark.clause("nbt33001:output")
+@pytest.mark.operating_points("dc_current_step_large_a")
+def test_current_adjustment_rate(bench, operating_point):
+    """A step of more than 20 A settles at ΔI / (20 A/s) or faster."""
+    start_a, end_a = operating_point
+    rule = bench.limit("nbt33001:output:current_adjust_time")
+    if reason := bench.within_rating(current_a=max(operating_point)):
+        pytest.skip(reason)
+    assert abs(end_a - start_a) > rule.figure("step_a"), "a large-step grid point within the clause's step"
     allowed = adjust_time_limit(end_a - start_a, step_a=rule.figure("step_a"), within_s=rule.high,
                                 rate_a_per_s=rule.figure("rate_a_per_s"))
-    bench.start_charging(battery_v=bench.battery_voltage_for(max(operating_point)), current_a=start_a)
-    bench.settled("I", bench.current_tolerance_a(start_a) / 10.0)
-    band = bench.current_tolerance_a(end_a)
-    # The record: twice the allowed time after the step (the first 10 % of a record is before
-    # its action), so a pile too slow shows as such.
-    window = allowed * 2 / 0.9
-    record, stepped_at = bench.record_during(
-        f"current step {start_a:g} A to {end_a:g} A", ("output_current",), window,
-        lambda: bench.request(bench.vehicle.max_charge_voltage_v, end_a, "cc"))
-    times = record.bench_times("output_current")
-    took, final = settling_to_final(times, record.volts("output_current"), band, start=stepped_at)
-    detail = f"settled within ±{band:.3g} A of {final} A"
-    if took is None:
-        took = times[-1] - stepped_at
-        detail = f"not settled within ±{band:.3g} A by the end of the record: the time is a lower bound"
-    at = {"from_a": start_a, "to_a": end_a}
-    uncertainty = bench.accuracy("scope", "time", took) + record.sample_interval
-    if abs(end_a - start_a) <= rule.figure("step_a"):
-        bench.check("nbt33001:output:current_adjust_time", took, uncertainty=uncertainty, at=at, detail=detail)
-    else:
-        rate = abs(end_a - start_a) / took if took > 0 else float("inf")
-        bench.check("nbt33001:output:current_adjust_rate", rate, uncertainty=rate * uncertainty / max(took, 1e-9),
-                    at=at, detail=f"{took:.3f} s for {abs(end_a - start_a):g} A ({allowed:.3g} s allowed); {detail}")
+    step = bench.time_current_step(start_a, end_a, allowed_s=allowed)
+    rate = abs(end_a - start_a) / step.seconds if step.seconds > 0 else float("inf")
+    uncertainty = None if step.uncertainty is None else rate * step.uncertainty / max(step.seconds, 1e-9)
+    bench.check("nbt33001:output:current_adjust_rate", rate, uncertainty=uncertainty,
+                at={"from_a": start_a, "to_a": end_a},
+                detail=f"{step.seconds:.3f} s for {abs(end_a - start_a):g} A ({allowed:.3g} s allowed); {step.detail}")
