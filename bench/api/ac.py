@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct, offered_current_a
 from bench.analysis.timing import (CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time,
                                    last_time_above)
-from bench.core.errors import NoTrigger
+import contextlib
+
 from bench.api.base import BenchView
 from bench.api.scope import Record, ScopeCapture, Trigger, save_record
+from bench.api.timings import COMMAND_POLL_S, LEVEL_POLL_S
+from bench.core.errors import NoTrigger
 
 # CP on the scope: ±12 V inside 8 divisions with room to spare; 10 periods of 1 kHz in the
 # record (100 k points → 100 ns a sample, far below the ±5 µs duty tolerance).
@@ -28,6 +31,9 @@ CONNECT_SETTLE_S = 0.05
 # over-current whatever the pile offers), and the rms voltage that means "output on".
 VEHICLE_IDLE_DRAW_A = 5.0
 AC_OUTPUT_ON_V = 50.0
+# The vehicle draws this fraction of the offered current when uploads are compared, so that
+# the ±1 % of reading (not the floor) is the tolerance that counts.
+LOADED_DRAW_FRACTION = 0.9
 # How far past the over-current threshold the vehicle draws when the case injects one.
 OVERLOAD_EXCESS_A = 1.0
 # Bench actions during a capture come this long after the pre-trigger part is filled.
@@ -245,3 +251,73 @@ class AcBench(BenchView):
         analyzer = self.session.instrument("analyzer")
         readings = analyzer.read_element(self.session.analyzer_element("output"), ac=True)
         return {name: reading.value for name, reading in readings.items()}
+
+    # -- the platform cases: what an AC pile does ------------------------------------------
+    session_start_poll_s = PWM_POLL_S
+
+    def prepare_vehicle(self) -> None:
+        """Plugged in, S2 open."""
+        self.plug_in()
+
+    def session_started(self, since: float) -> float | None:
+        """PWM on the CP: known from now, when the bench sees it."""
+        return self.now() if self.pwm_present() else None
+
+    def session_start_resolution_s(self, poll: float) -> float:
+        return poll
+
+    def complete_start(self) -> None:
+        """S2 closed, the vehicle draws a little."""
+        self.close_s2()
+        self.draw(VEHICLE_IDLE_DRAW_A)
+
+    def load_output(self, level: float) -> None:
+        """The vehicle draws most of the offered current (the ±1 % of reading, not the floor,
+        is then the upload tolerance that counts)."""
+        self.draw(LOADED_DRAW_FRACTION * level)
+
+    def unload_output(self) -> None:
+        """Back to the idle draw, before any lower limit can make the load an over-current."""
+        self.draw(VEHICLE_IDLE_DRAW_A)
+
+    def level_change_resolution_s(self) -> float:
+        """The EV simulator's PWM meter reads the CP as it is."""
+        return LEVEL_POLL_S
+
+    @contextlib.contextmanager
+    def local_anomaly(self):
+        """A CP diode short on the EV simulator."""
+        self.ev.set_diode_fault(True)
+        try:
+            yield "CP diode short (EV simulator)"
+        finally:
+            self.ev.set_diode_fault(False)
+
+    def supply_fault_signal(self) -> tuple[str, float, float]:
+        """The pile's output voltage."""
+        return "ac_voltage", AC_VOLTS_PER_DIV, 0.0
+
+    def output_stopped_at(self, record, signal: str, since: float) -> tuple[float | None, float]:
+        """The end of the output voltage: its last half cycle above AC_TRIGGER_V."""
+        times, values = record.bench_times(signal), record.volts(signal)
+        resolution = 1.0 / (2 * self.dut.supply_frequency_hz)
+        end = last_time_above(times, values, AC_TRIGGER_V)
+        off = None if end is not None and end >= times[-1] - resolution else max(end or since, since)
+        return off, resolution
+
+    def wake_up_acted(self) -> tuple[bool, str]:
+        """A sleeping pile (no PWM) with the vehicle plugged in starts PWM."""
+        self.plug_in()
+        if self.pwm_present():
+            return False, "PWM was already on before the wake-up command (the pile was not asleep)"
+        sent = self.now()
+        self.platform.wake_vehicle()
+        waited = self.try_wait_until(self.pwm_present, self.command_wait_s(), poll=COMMAND_POLL_S,
+                                     what="PWM after the wake-up command")
+        if waited is None:
+            return False, f"no PWM within {self.command_wait_s():g} s of the wake-up command"
+        return True, f"PWM started {self.now() - sent:.2f} s after the wake-up command"
+
+    def measured_output(self) -> dict[str, float | None]:
+        values = self.ac_output()
+        return {q: values.get(q) for q in ("U", "I", "P")}

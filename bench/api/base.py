@@ -196,6 +196,62 @@ class BenchView:
             return None
         return entered[0] - since
 
+    # -- what differs between an AC pile and a DC charger (the platform cases; see the table
+    # -- in bench/api/platform.py) ----------------------------------------------------------
+    session_start_poll_s = 1.0  # how often the bench looks for the session start near its time
+
+    def prepare_vehicle(self) -> None:
+        """The vehicle side ready for the pile to start a session."""
+        raise NotImplementedError
+
+    def session_started(self, since: float) -> float | None:
+        """Bench time the pile started its session after ``since``, as far as the bench sees it
+        now; None before that."""
+        raise NotImplementedError
+
+    def session_start_resolution_s(self, poll: float) -> float:
+        """Time resolution of ``session_started`` when it is polled every ``poll``."""
+        raise NotImplementedError
+
+    def complete_start(self) -> None:
+        """After the pile started its session: what the vehicle does to get the output on."""
+        raise NotImplementedError
+
+    def load_output(self, level: float) -> None:
+        """Load the output near the orderly-charging ``level`` (for upload comparisons)."""
+        raise NotImplementedError
+
+    def unload_output(self) -> None:
+        """Back to the load ``deliver`` set."""
+        raise NotImplementedError
+
+    def level_change_resolution_s(self) -> float:
+        """Time resolution of a change of ``output_level`` polled every LEVEL_POLL_S."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def local_anomaly(self):
+        """A local anomaly the pile must detect (4.2.3), removed on leaving; yields what it is."""
+        raise NotImplementedError
+        yield ""
+
+    def supply_fault_signal(self) -> tuple[str, float, float]:
+        """The scope signal that shows the output stop on a supply fault: (signal, V/div, offset)."""
+        raise NotImplementedError
+
+    def output_stopped_at(self, record, signal: str, since: float) -> tuple[float | None, float]:
+        """(bench time the output stopped after ``since`` in ``record``, or None; its resolution)."""
+        raise NotImplementedError
+
+    def wake_up_acted(self) -> tuple[bool, str]:
+        """Send the wake-up command to a sleeping pile with the vehicle connected; whether the
+        pile acted on it within the command wait, and what the bench saw."""
+        raise NotImplementedError
+
+    def measured_output(self) -> dict[str, float | None]:
+        """U (V), I (A), P (W) at the pile's output from the power analyzer (None = invalid)."""
+        raise NotImplementedError
+
     # -- the pile's rating -------------------------------------------------------------------
     def within_rating(self, *, current_a: float | None = None, power_w: float | None = None) -> str | None:
         """Why an operating point is outside the DUT's rating, or None when it is inside."""

@@ -23,52 +23,18 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.analysis.timing import first_time_at_or_below, last_time_above
-from bench.api.ac import AC_TRIGGER_V, AC_VOLTS_PER_DIV, PWM_POLL_S, VEHICLE_IDLE_DRAW_A
 from bench.api.base import BenchView
 from bench.api.scope import DIVISIONS, Trigger, save_record
+from bench.api.timings import (CLOCK_POLL_S, COMMAND_POLL_S, EVENT_POLL_S, LEVEL_SETTLE_HOLD_S,
+                               MEASUREMENT_SETTLE_S, PILE_CLOCK_RESOLUTION_S, SCOPE_ACTION_MARGIN_S,
+                               SCOPE_PRE_TRIGGER, START_WATCH_LEAD_S)
 from bench.platform.channel import Event
 
-# Polling periods of the platform cases (bench choices, fine against the seconds the rules allow).
-COMMAND_POLL_S = 1.0    # output on/off (power analyzer) while waiting for a command to be carried out
-LEVEL_POLL_S = 0.25     # the output level (AC: EV simulator's PWM meter, DC: analyzer, ~ its update interval)
-EVENT_POLL_S = 0.25     # the platform's event list (a Modbus poll of the pile's FIFO each time)
-CLOCK_POLL_S = 1.0      # reading the pile's clock back after a time sync
-# A timed start is watched closely (AC: PWM meter every PWM_POLL_S) from this long before it is
-# due: more than the time-sync tolerance, so an early start within it is timed as finely.
-START_WATCH_LEAD_S = 5.0
-# The power analyzer's update interval as the bench leaves it (the simulated WT's default). A
-# reading is the mean over the last interval and stands until the next update, so a step at the
-# output shows up fully up to two intervals later.
-ANALYZER_UPDATE_S = 0.2
-
-# No CHM for this long (four periods of 250 ms, GB/T 27930): the charger is not in a handshake.
-CHM_QUIET_S = 1.0
-# A CAN frame's bench time is its adapter time stamp: better than 1 ms on any adapter.
-CAN_TIME_RESOLUTION_S = 1e-3
-# The pile's clock is read with millisecond resolution (Modbus clock_ms register, OCPP dateTime).
-PILE_CLOCK_RESOLUTION_S = 1e-3
-# An awaited effect is watched for this multiple of its limit: one that never comes is then a
-# value beyond the limit (a fail), not the limit itself (a pass at the boundary).
-WINDOW_FACTOR = 2.0
-# AC: the vehicle draws this fraction of the offered current when uploads are compared, so
-# that the ±1 % of reading (not the floor) is the tolerance that counts.
-LOADED_DRAW_FRACTION = 0.9
 # How far outside the supply band (0.85–1.15 × nominal, limits table) the grid simulator goes
 # for the 4.2.5 over/under-voltage test, as a fraction of nominal (bench choice), and the
 # directions the quick grid tests.
 SUPPLY_FAULT_MARGIN = 0.05
 QUICK_SUPPLY_FAULTS = ("over",)
-# 4.2.5 stop timing on the scope: the part of the record before the forced trigger, the supply
-# change just after it, and the signal spread over 7 of the 8 vertical divisions.
-SCOPE_PRE_TRIGGER = 0.1
-SCOPE_ACTION_MARGIN_S = 0.1
-SCREEN_DIVISIONS_USED = 7
-# Measured output readings settle over this many analyzer update intervals (bench choice,
-# the simulated WT updates every 0.2 s; a lab's analyzer at 0.5 s is still covered).
-MEASUREMENT_SETTLE_S = 2.0
-# The orderly-charging level counts as settled once it stays within its band this long.
-SETTLE_HOLD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,29 +48,6 @@ class StartOutcome:
 
 
 # -- starting and stopping --------------------------------------------------------------------
-def prepare_vehicle(bench: BenchView) -> None:
-    """The vehicle side ready for the pile to start (see the module table)."""
-    if bench.kind == "ac":
-        bench.plug_in()
-        return
-    _quiet_charger(bench)
-    bench.hold_battery(bench.vehicle.rated_voltage_v)
-    bench.connect_vehicle()  # plugged afresh: the BMS starts from power-up
-    bench.bms.request(bench.vehicle.max_charge_voltage_v, bench.dut.current_range_a[1], "cc")
-
-
-def _quiet_charger(bench: BenchView) -> None:
-    """A DC charger still in a handshake (an earlier wake-up restarts one) would hide the start a
-    case times, and confuse the BMS about to power up: the platform stops it first."""
-    since = bench.now()
-    bench.wait(CHM_QUIET_S)
-    if bench.frames.first("CHM", since) is None:
-        return
-    bench.platform.stop()
-    bench.try_wait_until(lambda: bench.frames.first("CHM", bench.now() - CHM_QUIET_S) is None,
-                         bench.command_wait_s(), poll=CHM_QUIET_S, what="the charger to end its handshake")
-
-
 def start_output(bench: BenchView, command: Callable[[], object], *, window_s: float | None = None,
                  level: float | None = None, expected_at: float | None = None) -> StartOutcome:
     """Send a start ``command`` (immediate or timed) to a pile whose vehicle is ready, watch for
@@ -112,54 +55,26 @@ def start_output(bench: BenchView, command: Callable[[], object], *, window_s: f
     on as the vehicle would. ``level``: the orderly-charging level, sent before the start;
     ``expected_at``: bench time the start is due (a timed start), watched closely from
     ``START_WATCH_LEAD_S`` before it, coarsely until then."""
-    prepare_vehicle(bench)
+    bench.prepare_vehicle()
     if level is not None:
         bench.command_output_level(level)
     sent = bench.now()
     command()
     until = sent + (bench.command_wait_s() if window_s is None else window_s)
     close_from = until if expected_at is None else min(until, expected_at - START_WATCH_LEAD_S)
-    started, resolution = None, COMMAND_POLL_S
-    for end, poll in ((close_from, COMMAND_POLL_S), (until, _start_poll(bench))):
-        if end > bench.now() and bench.try_wait_until(lambda: _session_start(bench, sent) is not None,
+    started, resolution = None, bench.session_start_resolution_s(COMMAND_POLL_S)
+    for end, poll in ((close_from, COMMAND_POLL_S), (until, bench.session_start_poll_s)):
+        if end > bench.now() and bench.try_wait_until(lambda: bench.session_started(sent) is not None,
                                                       end - bench.now(), poll=poll,
                                                       what="the pile to start its session") is not None:
-            started, resolution = _session_start(bench, sent), poll
+            started, resolution = bench.session_started(sent), bench.session_start_resolution_s(poll)
             break
-    if bench.kind == "dc":
-        resolution = CAN_TIME_RESOLUTION_S  # the frame's own time, however often the bench looked
     if started is None:
         return StartOutcome(sent, None, None, resolution)
-    _complete_start(bench)
+    bench.complete_start()
     on = bench.try_wait_until(bench.output_active, bench.command_wait_s(), poll=COMMAND_POLL_S,
                               what="the output to come on")
     return StartOutcome(sent, started, None if on is None else bench.now(), resolution)
-
-
-def _session_start(bench: BenchView, since: float) -> float | None:
-    """Bench time the pile started its session after ``since``, as far as the bench sees it
-    now (AC: PWM on — known from now; DC: the first CHM's own time); None before that."""
-    if bench.kind == "ac":
-        return bench.now() if bench.pwm_present() else None
-    frame = bench.frames.first("CHM", since)
-    return None if frame is None else frame.time
-
-
-def _start_poll(bench: BenchView) -> float:
-    return PWM_POLL_S if bench.kind == "ac" else COMMAND_POLL_S
-
-
-def _complete_start(bench: BenchView) -> None:
-    """After the pile started its session: what the vehicle does to get the output on."""
-    if bench.kind == "ac":
-        bench.close_s2()
-        bench.draw(VEHICLE_IDLE_DRAW_A)
-        return
-    from bench.api.dc import PHASE_POLL_S, SESSION_START_TIMEOUT_S
-
-    if bench.try_wait_until(lambda: bench.bms.phase in ("configuration", "charging"), SESSION_START_TIMEOUT_S,
-                            poll=PHASE_POLL_S, what="the BMS to reach configuration") is not None:
-        bench.ev.set_vehicle_contactors(True)
 
 
 def deliver_at(bench: BenchView, level: float) -> bool:
@@ -179,24 +94,14 @@ def wait_output_off(bench: BenchView, timeout_s: float, poll: float = COMMAND_PO
 
 @contextlib.contextmanager
 def loaded_output(bench: BenchView, level: float):
-    """The output carrying a load near ``level`` while inside (AC: the vehicle draws most of the
-    offered current, back to its idle draw on leaving, before any lower limit can make that an
-    over-current; DC: the BMS already asks for more than the level allows), the readings
-    settled."""
-    if bench.kind == "ac":
-        bench.draw(LOADED_DRAW_FRACTION * level)
+    """The output carrying a load near ``level`` while inside (BenchView.load_output), the
+    readings settled; the load back to what it was on leaving."""
+    bench.load_output(level)
     bench.wait(MEASUREMENT_SETTLE_S)
     try:
         yield
     finally:
-        if bench.kind == "ac":
-            bench.draw(VEHICLE_IDLE_DRAW_A)
-
-
-def output_change_resolution_s(poll: float) -> float:
-    """How late the bench may see a change of the output it polls on the analyzer every
-    ``poll``: one poll and two updates (never early)."""
-    return poll + 2 * ANALYZER_UPDATE_S
+        bench.unload_output()
 
 
 # -- the orderly-charging level --------------------------------------------------------------
@@ -222,18 +127,12 @@ def wait_for_new_level(bench: BenchView, before: float, target: float, since: fl
         if hold and abs(level - hold[0][1]) > band:
             hold.clear()
         hold.append((bench.now(), level))
-        return hold[-1][0] - hold[0][0] >= SETTLE_HOLD_S
+        return hold[-1][0] - hold[0][0] >= LEVEL_SETTLE_HOLD_S
 
     if bench.try_wait_until(settled, bench.command_wait_s(), poll=poll,
                             what=f"the output level to move to {target:g} {bench.output_level_unit}") is None:
         return None, last[0]
     return hold[0][0] - since, hold[-1][1]
-
-
-def level_resolution_s(bench: BenchView) -> float:
-    """Time resolution of a level change polled every LEVEL_POLL_S: AC the EV simulator's PWM
-    meter reads the CP as it is; DC the analyzer's power lags by up to two updates."""
-    return LEVEL_POLL_S if bench.kind == "ac" else output_change_resolution_s(LEVEL_POLL_S)
 
 
 # -- the pile's clock ------------------------------------------------------------------------
@@ -320,26 +219,6 @@ def drain_events(bench: BenchView) -> None:
 
 
 # -- injected faults -------------------------------------------------------------------------
-@contextlib.contextmanager
-def local_anomaly(bench: BenchView):
-    """A local anomaly the pile must detect (AC: CP diode short, DC: emergency stop), removed
-    on leaving; yields a description."""
-    ev = bench.ev
-    if bench.kind == "ac":
-        ev.set_diode_fault(True)
-        what = "CP diode short (EV simulator)"
-    else:
-        ev.set_estop(True)
-        what = "emergency stop (EV simulator)"
-    try:
-        yield what
-    finally:
-        if bench.kind == "ac":
-            ev.set_diode_fault(False)
-        else:
-            ev.set_estop(False)
-
-
 def supply_fault_ratio(bench: BenchView, direction: str) -> float:
     """The supply voltage (× nominal) the bench applies for an "over" or "under" voltage: the
     limits table's band, widened by SUPPLY_FAULT_MARGIN."""
@@ -383,13 +262,7 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
     ``watch_s`` past the change. The caller restores the supply (``supply_restored``)."""
     grid = bench.session.instrument("grid")
     volts = ratio * bench.dut.nominal_supply_v
-    if bench.kind == "ac":
-        signal, volts_per_div, offset = "ac_voltage", AC_VOLTS_PER_DIV, 0.0
-    else:
-        from bench.api.dc import SCREEN_HEADROOM
-
-        top = bench.dut.current_range_a[1] * SCREEN_HEADROOM
-        signal, volts_per_div, offset = "output_current", top / SCREEN_DIVISIONS_USED, top / 2
+    signal, volts_per_div, offset = bench.supply_fault_signal()
     window = (watch_s + SCOPE_ACTION_MARGIN_S) / (1 - SCOPE_PRE_TRIGGER)
     applied: list[float] = []
 
@@ -404,57 +277,7 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
                                  force_after_s=window * SCOPE_PRE_TRIGGER, offsets_v={signal: offset},
                                  actions=[(window * SCOPE_PRE_TRIGGER + SCOPE_ACTION_MARGIN_S, fault)])
     save_record(bench, f"supply at {volts:g} V", record)
-    times, values = record.bench_times(signal), record.volts(signal)
+    times = record.bench_times(signal)
     start = applied[0]
-    if bench.kind == "ac":
-        resolution = 1.0 / (2 * bench.dut.supply_frequency_hz)  # the output's last half cycle
-        end = last_time_above(times, values, AC_TRIGGER_V)
-        off = None if end is not None and end >= times[-1] - resolution else max(end or start, start)
-    else:
-        resolution = record.sample_interval
-        off = first_time_at_or_below(times, values, bench.limit("gbt27930:stop:bms_current_off_time")
-                                     .figure("end_current_a"), after=start)
+    off, resolution = bench.output_stopped_at(record, signal, start)
     return SupplyFaultStop(start, volts, None if off is None else off - start, times[-1] - start, resolution)
-
-
-# -- the wake-up command ---------------------------------------------------------------------
-def wake_up_acted(bench: BenchView) -> tuple[bool, str]:
-    """Send the wake-up command to a sleeping pile with the vehicle connected; whether the pile
-    acted on it within the command wait, and what the bench saw."""
-    if bench.kind == "ac":
-        bench.plug_in()
-        if bench.pwm_present():
-            return False, "PWM was already on before the wake-up command (the pile was not asleep)"
-        sent = bench.now()
-        bench.platform.wake_vehicle()
-        waited = bench.try_wait_until(bench.pwm_present, bench.command_wait_s(), poll=COMMAND_POLL_S,
-                                      what="PWM after the wake-up command")
-        if waited is None:
-            return False, f"no PWM within {bench.command_wait_s():g} s of the wake-up command"
-        return True, f"PWM started {bench.now() - sent:.2f} s after the wake-up command"
-    # DC: the wake-up cuts the auxiliary supply for a while and restores it (4.2.10.4 judges
-    # how long); the charger has acted once the supply changes state — off if it was on, on
-    # again after the off interval if it was off already.
-    bench.connect_vehicle()
-    present = bench.ev.aux_present
-    was_on = present()
-    window = bench.command_wait_s() * (1 if was_on else 2)
-    sent = bench.now()
-    bench.platform.wake_vehicle()
-    if bench.try_wait_until(lambda: present() != was_on, window, poll=COMMAND_POLL_S,
-                            what="the auxiliary supply to change") is None:
-        return False, (f"the auxiliary supply stayed {'on' if was_on else 'off'} for {window:g} s after the "
-                       "wake-up command")
-    seen = (f"auxiliary supply {'off' if was_on else 'on'} {bench.now() - sent:.2f} s after the wake-up "
-            f"command (it was {'on' if was_on else 'off'})")
-    if was_on:  # let the wake-up finish here rather than in the next case (not judged here)
-        bench.try_wait_until(present, bench.command_wait_s(), poll=COMMAND_POLL_S,
-                             what="the auxiliary supply to come back")
-    return True, seen
-
-
-# -- what the bench measures at the output -----------------------------------------------------
-def measured_output(bench: BenchView) -> dict[str, float | None]:
-    """U (V), I (A), P (W) at the pile's output from the power analyzer (None = invalid)."""
-    values = bench.ac_output() if bench.kind == "ac" else bench.output()
-    return {q: values.get(q) for q in ("U", "I", "P")}

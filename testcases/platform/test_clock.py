@@ -17,8 +17,9 @@ bench also starts too early).
 import pytest
 
 from bench.api.platform import (
-    WINDOW_FACTOR, bench_time_of, start_output, synchronise_clock, timed_start_lead_s, wall_time_of, whole_second_ahead,
+    bench_time_of, start_output, synchronise_clock, timed_start_lead_s, wall_time_of, whole_second_ahead,
 )
+from bench.api.timings import WINDOW_FACTOR
 
 pytestmark = [pytest.mark.clause("changji:4.2.9.3"), pytest.mark.clause("changji:4.2.10.3")]
 SYNC = "changji:4.2.9.3:time_sync_error"

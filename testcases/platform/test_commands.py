@@ -25,10 +25,8 @@ wakes_vehicle = false (AC wake-up).
 
 import pytest
 
-from bench.api.platform import (
-    COMMAND_POLL_S, LEVEL_POLL_S, WINDOW_FACTOR, event_delay, level_resolution_s, loaded_output, measured_output,
-    output_change_resolution_s, start_output, wait_for_new_level, wait_output_off, wake_up_acted,
-)
+from bench.api.platform import event_delay, loaded_output, start_output, wait_for_new_level, wait_output_off
+from bench.api.timings import COMMAND_POLL_S, LEVEL_POLL_S, WINDOW_FACTOR, output_change_resolution_s
 
 EXECUTED = "changji:4.2.2:command_executed"
 RESPONSE = "changji:4.2.6:command_response_time"
@@ -70,7 +68,7 @@ def test_a_charging_session_run_from_the_platform(bench):
 
     with bench.step("4.2.4 real-time values and the start event"):
         with loaded_output(bench, first):
-            measured, uploaded = measured_output(bench), bench.platform.realtime()
+            measured, uploaded = bench.measured_output(), bench.platform.realtime()
         for function, field, quantity, key in UPLOADED:
             ours, theirs = measured[function], getattr(uploaded, field)
             bench.check(key, None if ours is None or theirs is None else theirs - ours, reference=ours,
@@ -89,7 +87,7 @@ def test_a_charging_session_run_from_the_platform(bench):
             bench.check(RESPONSE, bench.now() - since, at=at,
                         detail=f"the output level stayed at {settled} {unit} (value = lower bound)")
         else:
-            bench.check(RESPONSE, elapsed, uncertainty=level_resolution_s(bench), at=at,
+            bench.check(RESPONSE, elapsed, uncertainty=bench.level_change_resolution_s(), at=at,
                         detail=f"from the command to the output level settled at {settled:g} {unit} "
                                f"(was {before:g} {unit}), polled every {LEVEL_POLL_S:g} s")
         bench.check(EXECUTED, elapsed is not None, reference=True, at={"command": "power adjustment", **at},
@@ -111,5 +109,5 @@ def test_a_charging_session_run_from_the_platform(bench):
 @pytest.mark.judges("changji:4.2.2:command_executed")
 @pytest.mark.clause("changji:4.2.2")
 def test_wake_up_command(bench):
-    acted, seen = wake_up_acted(bench)
+    acted, seen = bench.wake_up_acted()
     bench.check(EXECUTED, acted, reference=True, at={"command": "wake-up"}, detail=seen)

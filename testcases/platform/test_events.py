@@ -15,9 +15,10 @@ ignores_supply_fault = true (the stop, and the protection event it never raises)
 import pytest
 
 from bench.api.platform import (
-    WINDOW_FACTOR, deliver_at, drain_events, event_delay, local_anomaly, supply_fault_ratio, supply_fault_skipped,
+    deliver_at, drain_events, event_delay, supply_fault_ratio, supply_fault_skipped,
     supply_restored, time_supply_fault_stop,
 )
+from bench.api.timings import WINDOW_FACTOR
 
 ANOMALY_LATENCY = "changji:4.2.3:event_latency"
 STOP_TIME = "changji:4.2.5:supply_fault_stop_time"
@@ -29,7 +30,7 @@ PROTECTION_LATENCY = "changji:4.2.5:event_latency"
 def test_local_anomaly_is_uploaded(bench):
     assert deliver_at(bench, bench.output_level_points()[0]), "the pile did not deliver (see 4.2.2)"
     drain_events(bench)
-    with local_anomaly(bench) as what:
+    with bench.local_anomaly() as what:
         since = bench.now()
         value, uncertainty, seen = event_delay(bench, "anomaly", since, since,
                                                WINDOW_FACTOR * bench.limit(ANOMALY_LATENCY).high, what)
