@@ -331,7 +331,8 @@ def _failure_line(report) -> str:
 @pytest.fixture(scope="session")
 def bench_session(request):
     """The bench for this run, opened on first use and closed (safe state) at the end."""
-    from bench.session.instrument_guard import TypeTestRefused
+    from bench.session.instrument_guard import REFUSED_EXIT_CODE, TypeTestRefused
+    from bench.session.session import EnergiseRefused
 
     context = _context(request.config)
     try:
@@ -340,6 +341,10 @@ def bench_session(request):
         pytest.exit(f"bench: {exc}", returncode=2)
     except TypeTestRefused as refused:
         _refuse(request.config, context, refused)
+    except EnergiseRefused as refused:  # E-stop input open, inlet live: nothing was switched on
+        if context.record is not None:
+            context.record.end_reason = str(refused)
+        pytest.exit(f"bench: {refused}", returncode=REFUSED_EXIT_CODE)
     except BenchError as exc:  # an instrument that does not answer: once, not once per test
         if context.record is not None:
             context.record.end_reason = f"the bench could not be opened: {exc}"

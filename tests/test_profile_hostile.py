@@ -5,7 +5,6 @@ other exception and no NaN or inf gets through. Fuzzed with hypothesis under a t
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from instruments import registry
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = (ROOT / "profiles" / "sim-dc-60kw.toml").read_text(encoding="utf-8").replace('"../', f'"{ROOT}/')
 NUMBER_LINE = re.compile(r"^(\w+) = (-?\d[\d_.e+-]*)\s*(#.*)?$", re.MULTILINE)
-TRIED: dict[str, int] = {}
 
 
 def refused(path: Path) -> str:
@@ -59,7 +57,7 @@ NUMERIC_KEYS = sorted({m.group(1) for m in NUMBER_LINE.finditer(PROFILE)})
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "+nan"])
-def test_nan_and_inf_are_refused_in_every_numeric_key(tmp_path, bad):
+def test_nan_and_inf_are_refused_in_every_numeric_key(tmp_path, bad, figures):
     lines = PROFILE.splitlines()
     count = 0
     for index, line in enumerate(lines):
@@ -70,32 +68,44 @@ def test_nan_and_inf_are_refused_in_every_numeric_key(tmp_path, bad):
         text = refused(write(tmp_path, "\n".join(changed) + "\n", f"n{index}.toml"))
         assert match.group(1) in text and "finite" in text, text
         count += 1
-    TRIED[f"nan/inf ({bad})"] = count
+    figures.add("fuzz cases tried", f"profile loader, {bad} in each numeric key", str(count))
     assert count >= 20
-    print(f"\n{bad}: refused in {count} numeric keys")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.binary(max_size=2000))
-def test_fuzz_random_bytes(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("fuzz") / "p.toml"
-    path.write_bytes(data)
-    refused(path)
-    TRIED["random bytes"] = TRIED.get("random bytes", 0) + 1
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.integers(min_value=0, max_value=len(PROFILE) - 1), st.text(max_size=40))
-def test_fuzz_profile_mutations(tmp_path_factory, at, insert):
+def test_fuzz_random_bytes(tmp_path, figures):
+    tried = 0
+
+    @FUZZ
+    @given(st.binary(max_size=2000))
+    def one(data):
+        nonlocal tried
+        tried += 1
+        path = tmp_path / "p.toml"
+        path.write_bytes(data)
+        refused(path)
+
+    one()
+    figures.add("fuzz cases tried", "profile loader, random bytes", str(tried))
+
+
+def test_fuzz_profile_mutations(tmp_path, figures):
     """The real profile with random text spliced in: valid or one ProfileError, nothing else."""
-    path = tmp_path_factory.mktemp("fuzz") / "p.toml"
-    path.write_text(PROFILE[:at] + insert + PROFILE[at:], encoding="utf-8")
-    try:
-        load_profile(path, registry.transports())
-    except ProfileError as error:
-        assert "\n" not in str(error) and str(path) in str(error)
-    TRIED["profile mutations"] = TRIED.get("profile mutations", 0) + 1
+    tried = 0
 
+    @FUZZ
+    @given(st.integers(min_value=0, max_value=len(PROFILE) - 1), st.text(max_size=40))
+    def one(at, insert):
+        nonlocal tried
+        tried += 1
+        path = tmp_path / "p.toml"
+        path.write_text(PROFILE[:at] + insert + PROFILE[at:], encoding="utf-8")
+        try:
+            load_profile(path, registry.transports())
+        except ProfileError as error:
+            assert "\n" not in str(error) and str(path) in str(error)
 
-def test_print_cases_tried():
-    print("\nprofile fuzz cases tried: " + ", ".join(f"{k}: {v}" for k, v in sorted(TRIED.items())))
+    one()
+    figures.add("fuzz cases tried", "profile loader, profile mutations", str(tried))

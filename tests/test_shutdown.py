@@ -74,7 +74,7 @@ except KeyboardInterrupt as stop:
 """
 
 
-def test_a_child_stops_when_its_parent_has_gone(tmp_path):
+def test_a_child_stops_when_its_parent_has_gone(tmp_path, figures):
     # A middle process starts the child and is SIGKILLed; the child is re-parented and stops.
     middle = subprocess.Popen(
         [sys.executable, "-c", "import os, subprocess, sys, time; "
@@ -95,4 +95,4 @@ def test_a_child_stops_when_its_parent_has_gone(tmp_path):
         time.sleep(0.05)
     reaction = time.monotonic() - started
     assert (tmp_path / "out").read_text().strip() == "stopped: SIGTERM"
-    print(f"child stopped {reaction:.2f} s after its parent was killed")
+    figures.add("stop handling", "child stopped after its parent was killed", f"{reaction:.2f} s")

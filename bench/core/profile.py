@@ -31,6 +31,11 @@ AC_MAX_CURRENT_A = 63.0
 VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 # Extra python-can Bus arguments a profile may pass through [can].
 CAN_KEYS = ("interface", "channel", "bitrate", "receive_own_messages", "fd", "data_bitrate")
+# [instruments.ev.wiring]: the lines the EV simulator / relay board's general-purpose relay
+# outputs can drive (line → output number), by DUT kind. The watchdog opens them when the
+# bench's heartbeat stops (the inhibit lines first, CC1 last).
+EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1"), "ac": ()}
+EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map has 4 outputs)
 
 
 # --------------------------------------------------------------------------------------
@@ -56,6 +61,13 @@ class OcppEndpoint:
     listen_host: str
     port: int
     charge_point_id: str
+    # OCPP 1.6 Security Whitepaper: 0 none, 1 HTTP Basic auth over ws://, 2 TLS (wss://) + Basic auth.
+    security_profile: int = 0
+    password_file: Path | None = None  # profiles 1, 2: the charge point's AuthorizationKey (hex digits)
+    certificate_file: Path | None = None  # profile 2: the Central System's certificate chain (PEM)
+    key_file: Path | None = None  # profile 2: its private key (PEM, unencrypted)
+    ca_file: Path | None = None  # profile 2: what a simulated charge point trusts (default: certificate_file)
+    max_frame_bytes: int = 65536  # a larger frame from the pile closes the connection (WebSocket 1009)
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class InstrumentConfig:
     rating: Mapping[str, tuple[float, float]]
     timeout_s: float
     options: Mapping[str, Any]
+    # [instruments.ev.wiring]: line name → relay output number of the EV simulator / relay board
+    wiring: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,57 @@ class _Table:
             self.fail(unknown[0], "unknown key; expected one of: " + ", ".join(known))
 
 
+def _check_ocpp_security(t: _Table, endpoint: OcppEndpoint) -> None:
+    """[dut.ocpp] security keys: which profile needs which file, and that each file is usable.
+    A message names the file's key and what is wrong, never what a password file holds."""
+    import ssl
+
+    from bench.protocols.platform import ocpp_mapping
+
+    profile = endpoint.security_profile
+    needs = {"password_file": 1, "certificate_file": 2, "key_file": 2, "ca_file": 2}
+    for key, lowest in needs.items():
+        given = getattr(endpoint, key) is not None
+        if given and profile < lowest:
+            t.fail(key, f"only used with security_profile = {'1 or 2' if lowest == 1 else '2'} "
+                        f"(security_profile is {profile})")
+        if not given and profile >= lowest and key != "ca_file":
+            what = {"password_file": "a file with the charge point's AuthorizationKey (32–40 hex digits)",
+                    "certificate_file": "the Central System's certificate chain (PEM)",
+                    "key_file": "the Central System's private key (PEM)"}[key]
+            t.fail(key, f"missing; security_profile = {profile} needs {what}")
+    if profile >= 1:
+        if ":" in endpoint.charge_point_id:
+            t.fail("charge_point_id", "no ':' with security_profile 1 or 2 (the id is the HTTP Basic username)")
+        try:
+            ocpp_mapping.read_authorization_key(endpoint.password_file)
+        except ValueError as exc:
+            t.fail("password_file", str(exc))
+    if profile == 2:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+
+        class Encrypted(Exception):
+            pass
+
+        def passphrase():  # without it OpenSSL would prompt on the terminal
+            raise Encrypted
+
+        try:
+            context.load_cert_chain(str(endpoint.certificate_file), str(endpoint.key_file), password=passphrase)
+        except Encrypted:
+            t.fail("key_file", "an unencrypted PEM private key; this one asks for a passphrase")
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+            t.fail("key_file", f"a PEM certificate chain (certificate_file) and its unencrypted private key "
+                               f"(key_file) that belong together; ssl says: {reason}")
+        try:
+            ssl.create_default_context(cafile=str(endpoint.ca_file or endpoint.certificate_file))
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+            t.fail("ca_file" if endpoint.ca_file else "certificate_file",
+                   f"PEM certificates a charge point can trust; ssl says: {reason}")
+
+
 class _ProfileReader:
     def __init__(self, path: Path, raw: dict, drivers: Mapping[str, str] | None):
         self.path = path
@@ -389,10 +454,17 @@ class _ProfileReader:
             listen_host=t.get("listen_host", str, "127.0.0.1"),
             port=t.integer("port", low=0, high=65535),
             charge_point_id=t.get("charge_point_id", str),
+            security_profile=t.choice("security_profile", (0, 1, 2), 0),
+            password_file=t.file("password_file", None),
+            certificate_file=t.file("certificate_file", None),
+            key_file=t.file("key_file", None),
+            ca_file=t.file("ca_file", None),
+            max_frame_bytes=t.integer("max_frame_bytes", 65536, low=1024, high=16 * 1024 * 1024),
         )
         if not endpoint.charge_point_id.strip():
             t.fail("charge_point_id", "a non-empty charge point id")
         t.finish()
+        _check_ocpp_security(t, endpoint)
         return endpoint
 
     def _vehicle(self, t: _Table) -> Vehicle:
@@ -439,14 +511,14 @@ class _ProfileReader:
         for role in t.data:
             if role not in ROLES:
                 t.fail(role, "unknown instrument role; expected one of: " + ", ".join(ROLES))
-            configs[role] = self._instrument(role, t.table(role))
+            configs[role] = self._instrument(role, t.table(role), dut)
         t.finish()
         for role in REQUIRED_ROLES[dut.kind]:
             if role not in configs:
                 raise ProfileError(self.path, f"[instruments.{role}]", f"missing table; a {dut.kind.upper()} bench needs a {role}")
         return configs
 
-    def _instrument(self, role: str, t: _Table) -> InstrumentConfig:
+    def _instrument(self, role: str, t: _Table, dut: Dut) -> InstrumentConfig:
         driver = t.get("driver", str)
         transport = None
         if self.drivers is not None:
@@ -481,6 +553,8 @@ class _ProfileReader:
                 rating[quantity] = rating_t.range(quantity, "(unit of the quantity)")
             rating_t.finish()
         options_t = t.table("options")
+        wiring_t = t.table("wiring")
+        wiring = self._ev_wiring(role, wiring_t, dut) if wiring_t else {}
         config = InstrumentConfig(
             role=role,
             driver=driver,
@@ -494,9 +568,31 @@ class _ProfileReader:
             rating=rating,
             timeout_s=t.number("timeout_s", "s", 2.0, low=0.01, high=600),
             options=dict(options_t.data) if options_t else {},
+            wiring=wiring,
         )
         t.finish()
         return config
+
+    def _ev_wiring(self, role: str, t: _Table, dut: Dut) -> dict[str, int]:
+        """[instruments.ev.wiring]: which relay output of the board drives which line."""
+        if role != "ev":
+            raise ProfileError(self.path, t.name, "only [instruments.ev] has a wiring table (the relay "
+                               "board's outputs); wire scope and analyzer inputs with channels")
+        lines = EV_WIRING_LINES[dut.kind]
+        wiring: dict[str, int] = {}
+        for line in t.data:
+            if line not in lines:
+                if any(line in names for names in EV_WIRING_LINES.values()):
+                    t.fail(line, f"a {dut.kind.upper()} bench has no such line; its lines: "
+                           + (", ".join(lines) or "none (S2 and CP are the board's own relays)"))
+                t.fail(line, "unknown line; expected one of: " + ", ".join(sorted({n for names in EV_WIRING_LINES.values() for n in names})))
+            output = t.integer(line, low=1, high=EV_OUTPUTS_MAX)
+            other = next((name for name, used in wiring.items() if used == output), None)
+            if other is not None:
+                t.fail(line, f"a relay output of its own; output {output} already drives {other}")
+            wiring[line] = output
+        t.finish()
+        return wiring
 
     def _date(self, t: _Table, key: str) -> date | None:
         t.used.add(key)

@@ -7,9 +7,23 @@ in bench/protocols/platform.
 
 * Only the profile's charge point id is accepted; another id gets HTTP 404 at the
   WebSocket upgrade, is logged with the id it gave, and is raised from the next call.
-* A malformed frame (not JSON, not an OCPP message, a payload that breaks the schema) is
-  logged and raised once from the next call (PlatformProtocolError); the connection stays
-  open and the channel stays usable (a CALL with a bad payload gets a CALLERROR back).
+* Security profiles (OCPP 1.6 Security Whitepaper; ``[dut.ocpp] security_profile``): 1 = HTTP
+  Basic authentication (username the charge point id, password its AuthorizationKey from
+  ``password_file``) over ws://, 2 = the same over TLS ≥ 1.2 (wss://, ``certificate_file`` and
+  ``key_file``). Missing or wrong credentials get HTTP 401 and are a security event (logged,
+  kept in ``security_events``); while no pile is connected they are also raised from the next
+  call (it is most likely the pile under test, misconfigured). No password or key is ever
+  logged or put in an error's text.
+* A second connection with the id of a live charge point is a security event: if the live
+  connection answers a WebSocket ping within ``liveness_probe_s`` the newcomer gets HTTP 409
+  and the live session goes on untouched; if it does not (a dead link the bench has not
+  noticed yet) it is closed and the newcomer takes over (logged).
+* Every frame is read with a depth guard and strict OCPP-J rules (ocpp_mapping.parse_message);
+  a frame above ``max_frame_bytes`` closes the connection (WebSocket 1009). A refused frame is
+  an error with a named kind (bench/platform/errors.py FRAME_KINDS), logged, kept in
+  ``frame_errors`` and, except for actions the Central System does not take (answered with
+  CALLERROR NotImplemented / NotSupported), raised once from the next call
+  (PlatformProtocolError); the connection stays open and the channel stays usable.
 * A lost connection is raised from the next call (PlatformLost); calls without a connected
   charge point raise PlatformLost naming the URL and the expected id.
 
@@ -21,41 +35,54 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import threading
+import time
 from http import HTTPStatus
 from urllib.parse import quote, unquote, urlsplit
 
 import websockets
-from ocpp.exceptions import OCPPError
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
+from websockets.frames import CloseCode
 
 from bench.core.clock import Clock
 from bench.core.errors import WaitTimeout
 from bench.core.profile import OcppEndpoint
 from bench.platform.channel import Event, PlatformChannel, Realtime
 from bench.platform.errors import (
-    PlatformLost, PlatformProtocolError, PlatformRefused, PlatformValueError,
+    PlatformError, PlatformLost, PlatformProtocolError, PlatformRefused, PlatformSecurityError, PlatformValueError,
 )
 from bench.platform.log import NOTE, MessageLog
-from bench.platform.ocpp_session import CentralSystemSession, LoggedConnection
+from bench.platform.ocpp_session import CentralSystemSession, LoggedConnection, quiet_logger
 from bench.protocols.platform import ocpp_mapping as m
 from bench.protocols.platform.loop_thread import LoopThread
 from bench.protocols.platform.vocabulary import round_half_up
 
 HEARTBEAT_INTERVAL_S = 300  # told to the pile in BootNotification.conf (bench choice)
+LIVENESS_PROBE_S = 2.0  # a live connection answers a WebSocket ping within this (bench choice)
+# WebSocket close codes (RFC 6455 §7.4.1) websockets sends when it refuses a frame, and the kind.
+CLOSE_KINDS = {CloseCode.MESSAGE_TOO_BIG: "frame_too_large", CloseCode.INVALID_DATA: "invalid_utf8",
+               CloseCode.PROTOCOL_ERROR: "websocket_protocol"}
 
 
 class OcppChannel(PlatformChannel):
     protocol = "ocpp16"
 
     def __init__(self, endpoint: OcppEndpoint, clock: Clock, log: MessageLog, *, rated_power_w: float,
-                 call_timeout_s: float = 10.0, connect_timeout_s: float = 60.0):
+                 call_timeout_s: float = 10.0, connect_timeout_s: float = 60.0,
+                 liveness_probe_s: float = LIVENESS_PROBE_S):
         super().__init__(clock, log, f"OCPP 1.6J central system on {endpoint.listen_host}:{endpoint.port}")
         self.charge_point_id = endpoint.charge_point_id
         self.rated_power_w = rated_power_w
         self.call_timeout_s = call_timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.liveness_probe_s = liveness_probe_s
+        self.security_profile = endpoint.security_profile
+        self.max_frame_bytes = endpoint.max_frame_bytes
+        self.security_events: list[PlatformSecurityError] = []  # every refused connection
+        self.frame_errors: list[PlatformProtocolError] = []  # every refused frame or value, raised or not
         self._session: CentralSystemSession | None = None
         self._connected = threading.Event()
         self._closing = False
@@ -71,18 +98,48 @@ class OcppChannel(PlatformChannel):
         self.bms_upload: dict | None = None  # the last BmsInfo the pile sent on its own
         self.boot: dict | None = None
         self._timed_profile_installed = False
+        self._authorization_key, tls = self._security_setup(endpoint)
+        self._ws_logger = quiet_logger("bench.ocpp.websockets", lambda text: self.internal_error(
+            self.charge_point_id, f"websockets: {text}"))
         self._loop = LoopThread("ocpp-central-system")
+        self._loop.loop.set_exception_handler(self._loop_exception)
         try:
-            self._server = self._loop.run(self._serve(endpoint.listen_host, endpoint.port), 10.0)
+            self._server = self._loop.run(self._serve(endpoint.listen_host, endpoint.port, tls), 10.0)
         except (OSError, TimeoutError) as exc:
             self._loop.stop()
             raise PlatformLost(self.endpoint, f"cannot listen: {exc}") from None
         self.port = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"ws://{endpoint.listen_host}:{self.port}"
+        scheme = "wss" if tls is not None else "ws"
+        self.base_url = f"{scheme}://{endpoint.listen_host}:{self.port}"
         self.url = f"{self.base_url}/{quote(self.charge_point_id)}"
         self.endpoint = f"OCPP 1.6J central system {self.url}"
+        security = {0: "no authentication (security profile 0)",
+                    1: "HTTP Basic authentication over ws:// (security profile 1)",
+                    2: "TLS and HTTP Basic authentication (security profile 2)"}[self.security_profile]
         self.log.add(clock.now(), NOTE, self.protocol, f"central system listening for charge point "
-                                                       f"{self.charge_point_id!r}")
+                                                       f"{self.charge_point_id!r}, {security}")
+
+    def _security_setup(self, endpoint: OcppEndpoint):
+        """The AuthorizationKey (profiles 1, 2) and the server's TLS context (profile 2)."""
+        profile = endpoint.security_profile
+        if profile not in m.SECURITY_PROFILES:
+            raise PlatformSecurityError(self.endpoint, f"security profile {profile!r}: the bench supports "
+                                                       "0, 1 and 2", kind="security_setup")
+        if profile == 0:
+            return None, None
+        try:
+            if endpoint.password_file is None:
+                raise ValueError("needs a password_file (the charge point's AuthorizationKey)")
+            key = m.read_authorization_key(endpoint.password_file)
+            tls = None
+            if profile == 2:
+                if endpoint.certificate_file is None or endpoint.key_file is None:
+                    raise ValueError("needs a certificate_file and a key_file")
+                tls = server_tls_context(endpoint.certificate_file, endpoint.key_file)
+        except (ValueError, OSError, ssl.SSLError) as exc:
+            raise PlatformSecurityError(self.endpoint, f"security profile {profile}: {exc}",
+                                        kind="security_setup") from None
+        return key, tls
 
     # -- connection -----------------------------------------------------------------------
     @property
@@ -96,18 +153,26 @@ class OcppChannel(PlatformChannel):
         """
         timeout_s = self.connect_timeout_s if timeout_s is None else timeout_s
         self._raise_pending()
+
+        def settled() -> bool:  # connected, or refused (a wrong password): no use waiting on
+            with self._state_lock:
+                return self._connected.is_set() or bool(self._pending)
+
         if self.clock.virtual:
-            ok = self._connected.wait(timeout_s)
+            deadline = time.monotonic() + timeout_s
+            while not settled() and time.monotonic() < deadline:
+                self._connected.wait(min(0.05, max(0.0, deadline - time.monotonic())))
         else:
             try:
-                self.clock.wait_until(self._connected.is_set, timeout_s, poll=0.05, what="charge point")
-                ok = True
+                self.clock.wait_until(settled, timeout_s, poll=0.05, what="charge point")
             except WaitTimeout:
-                ok = False
+                pass
         self._raise_pending()
-        if not ok:
+        if not self._connected.is_set():
+            hint = (" (security profile 2: the Central System speaks TLS only; a pile connecting to ws:// "
+                    "is dropped in the TLS handshake)" if self.security_profile == 2 else "")
             raise PlatformLost(self.endpoint, f"charge point {self.charge_point_id!r} did not connect "
-                                              f"within {timeout_s:g} s")
+                                              f"within {timeout_s:g} s{hint}")
 
     def close(self) -> None:
         self._closing = True
@@ -118,48 +183,166 @@ class OcppChannel(PlatformChannel):
                 pass
             self._loop.stop()
 
-    async def _serve(self, host: str, port: int):
+    async def _serve(self, host: str, port: int, tls: ssl.SSLContext | None):
         return await websockets.serve(self._handle, host, port, subprotocols=[m.SUBPROTOCOL],
-                                      process_request=self._check_id)
+                                      process_request=self._admit, max_size=self.max_frame_bytes, ssl=tls,
+                                      logger=self._ws_logger)
 
     async def _shutdown(self) -> None:
         self._server.close()
         session = self._session
         if session is not None:
-            await session._connection.websocket.close()
+            await session.websocket.close()
         await self._server.wait_closed()
 
-    def _check_id(self, connection, request):
+    # -- admission: id, credentials, one live connection (at the WebSocket upgrade) ----------
+    async def _admit(self, connection, request):
         given = _charge_point_id(request.path)
-        if given == self.charge_point_id:
-            return None
-        self._report(PlatformRefused(self.endpoint, f"refused a charge point with id {given!r}: only "
-                                                    f"{self.charge_point_id!r} (the profile's charge_point_id) "
-                                                    "is accepted"))
-        return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
+        peer = _peer(connection)
+        if given != self.charge_point_id:
+            self._security_event("unknown_charge_point", f"refused a charge point with id {given!r} from {peer}: "
+                                 f"only {self.charge_point_id!r} (the profile's charge_point_id) is accepted",
+                                 raise_next=True)
+            return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
+        if self._authorization_key is not None:
+            problem = self._credentials_problem(request.headers)
+            if problem is not None:
+                kind, cause = problem
+                self._security_event(kind, f"refused charge point {given!r} from {peer} (HTTP 401): {cause}",
+                                     raise_next=self._session is None)
+                response = connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
+                response.headers["WWW-Authenticate"] = f'Basic realm="{m.BASIC_REALM}", charset="UTF-8"'
+                return response
+        live = self._session
+        if live is not None:
+            if await self._answers_ping(live):
+                self._security_event("duplicate_connection", f"refused a second connection for charge point "
+                                     f"{given!r} from {peer} (HTTP 409): the live session (from {live.peer}) "
+                                     "answered a ping and is kept", raise_next=False)
+                return connection.respond(HTTPStatus.CONFLICT, "a charge point with this id is connected\n")
+            if self._session is live:
+                self._evict(live, peer)
+        return None
 
+    def _credentials_problem(self, headers) -> tuple[str, str] | None:
+        """(kind, cause) of what is wrong with the Basic credentials, None if they are right.
+        The cause never quotes the header, the username or the password."""
+        values = headers.get_all("Authorization")
+        if not values:
+            return "no_credentials", (f"no HTTP Basic credentials (security profile {self.security_profile} needs "
+                                      "the charge point id and its AuthorizationKey)")
+        if len(values) > 1:
+            return "malformed_credentials", f"{len(values)} Authorization headers"
+        try:
+            username, password = m.parse_basic_auth(values[0])
+        except ValueError as exc:
+            return "malformed_credentials", str(exc)
+        if username != self.charge_point_id.encode("utf-8"):
+            return "wrong_username", (f"the Basic username ({len(username)} bytes) is not the charge point id "
+                                      f"{self.charge_point_id!r}")
+        if self._authorization_key.matches(password):
+            return None
+        if self._authorization_key.matches_hex(password):
+            return "password_as_hex", ("the password is the AuthorizationKey's hexadecimal digits, not its bytes "
+                                       "(OCPP 1.6 security whitepaper: configured in hex, sent as bytes)")
+        return "wrong_password", "the password is not the charge point's AuthorizationKey"
+
+    async def _answers_ping(self, session: CentralSystemSession) -> bool:
+        try:
+            pong = await session.websocket.ping()
+            await asyncio.wait_for(pong, self.liveness_probe_s)
+        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+            return False
+        except Exception:  # cannot tell: keep the live session (refuse the newcomer)
+            return True
+        return True
+
+    def _evict(self, session: CentralSystemSession, peer: str) -> None:
+        session.evicted = True
+        self._session = None
+        self._connected.clear()
+        session.websocket.transport.abort()  # a dead link: no close handshake to wait for
+        self.log.add(self.clock.now(), NOTE, self.protocol,
+                     f"charge point {self.charge_point_id!r}: the live connection (from {session.peer}) did not "
+                     f"answer a ping within {self.liveness_probe_s:g} s; closed it for the new connection "
+                     f"from {peer}")
+
+    def _security_event(self, kind: str, text: str, raise_next: bool) -> None:
+        error = PlatformSecurityError(self.endpoint, f"security event: {text}", kind=kind)
+        with self._state_lock:
+            self.security_events.append(error)
+        if raise_next:
+            self._report(error)
+        else:
+            self._log_error(error)
+
+    def _log_error(self, error: PlatformError) -> None:
+        """An error logged as ``_report`` logs it, but not raised."""
+        self.log.add(self.clock.now(), NOTE, self.protocol, f"error: {type(error).__name__}: {error.detail}")
+
+    # -- the connection ---------------------------------------------------------------------
     async def _handle(self, websocket) -> None:
         charge_point_id = _charge_point_id(websocket.request.path)
+        peer = _peer(websocket)
+        if self._session is not None:  # two connections that passed the upgrade at the same time
+            self._security_event("duplicate_connection", f"closed a second connection for charge point "
+                                 f"{charge_point_id!r} from {peer} (close 1008): it is connected already",
+                                 raise_next=False)
+            await websocket.close(CloseCode.POLICY_VIOLATION, "a charge point with this id is connected")
+            return
         session = CentralSystemSession(charge_point_id, LoggedConnection(websocket, self), self,
                                        self._unique_id, self.call_timeout_s)
-        previous, self._session = self._session, session
-        if previous is not None:  # the same pile reconnecting: the new connection wins
-            await previous._connection.websocket.close()
+        session.peer = peer
+        self._session = session
         self.log.add(self.clock.now(), NOTE, self.protocol,
-                     f"charge point {charge_point_id!r} connected (subprotocol {websocket.subprotocol})")
+                     f"charge point {charge_point_id!r} connected (subprotocol {websocket.subprotocol}"
+                     f"{_tls_version(websocket)})")
         self._connected.set()
+        error: PlatformError | None = None
         try:
             await session.start()
         except websockets.ConnectionClosed as exc:
-            reason = f"close code {exc.rcvd.code}" if exc.rcvd else "no close frame"
+            error = self._closed(charge_point_id, exc)
+        except Exception as exc:  # a bench bug: named and kept, never a traceback
+            self.internal_error(charge_point_id, f"the session ended with {type(exc).__name__}: "
+                                                 f"{m.short(str(exc), 200, quote=False)}")
+            error = PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected (internal error)")
         else:
-            reason = "closed"
+            error = PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected (closed)")
         finally:
             if self._session is session:
                 self._session = None
                 self._connected.clear()
-        if not self._closing and self._session is None:
-            self._report(PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected ({reason})"))
+        if session.evicted or self._closing:
+            return
+        if isinstance(error, PlatformProtocolError):
+            with self._state_lock:
+                self.frame_errors.append(error)
+            self._report(error)
+        elif self._session is None:
+            self._report(error)
+
+    def _closed(self, charge_point_id: str, exc: websockets.ConnectionClosed) -> PlatformError:
+        """What a closed connection means: a frame websockets refused (1009, 1007, 1002) or a loss."""
+        sent = exc.sent.code if exc.sent is not None else None
+        kind = CLOSE_KINDS.get(sent) if exc.rcvd is None or exc.rcvd_then_sent is False else None
+        if kind == "frame_too_large":
+            return PlatformProtocolError(self.endpoint, f"charge point {charge_point_id!r} sent a frame larger than "
+                                                        f"{self.max_frame_bytes} bytes (max_frame_bytes): refused, "
+                                                        "the connection was closed (1009)", kind=kind)
+        if kind is not None:
+            reason = m.short(exc.sent.reason, 100, quote=False) if exc.sent.reason else ""
+            return PlatformProtocolError(self.endpoint, f"charge point {charge_point_id!r} sent a frame websockets "
+                                                        f"refused ({reason}): the connection was closed ({int(sent)})",
+                                         kind=kind)
+        reason = f"close code {exc.rcvd.code}" if exc.rcvd else "no close frame"
+        return PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected ({reason})")
+
+    def _loop_exception(self, loop, context: dict) -> None:
+        """asyncio's last resort (an exception nobody awaited): named, kept, never printed."""
+        exc = context.get("exception")
+        what = context.get("message", "unhandled exception")
+        self.internal_error(self.charge_point_id, f"asyncio: {what}" + (f" ({type(exc).__name__})" if exc else ""))
 
     def _unique_id(self) -> str:
         return f"cs{next(self._counter)}"
@@ -248,7 +431,8 @@ class OcppChannel(PlatformChannel):
         try:
             return m.parse_clock_data(data)
         except ValueError as exc:
-            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_CLOCK} answer: {exc}") from None
+            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_CLOCK} answer: {exc}",
+                                        kind="bad_value") from None
 
     def _realtime(self) -> Realtime:
         with self._state_lock:
@@ -259,12 +443,12 @@ class OcppChannel(PlatformChannel):
             if self.latest_realtime is not None:
                 return self.latest_realtime
             raise PlatformRefused(self.endpoint, f"TriggerMessage(MeterValues) answered {result.status} "
-                                                 "and no MeterValues have arrived yet")
+                                                 "and no MeterValues have arrived yet", kind="rejected")
         with self._arrival:
             arrived = self._arrival.wait_for(lambda: self._meter_count > seen, self.call_timeout_s)
         if not arrived:
             raise PlatformLost(self.endpoint, "the pile accepted TriggerMessage(MeterValues) but sent no "
-                                              f"MeterValues within {self.call_timeout_s:g} s")
+                                              f"MeterValues within {self.call_timeout_s:g} s", kind="timeout")
         return self.latest_realtime
 
     def _bms_info(self) -> dict:
@@ -277,20 +461,23 @@ class OcppChannel(PlatformChannel):
         try:
             return m.parse_bms_data(data)
         except ValueError as exc:
-            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_BMS_INFO} answer: {exc}") from None
+            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_BMS_INFO} answer: {exc}",
+                                        kind="bad_value") from None
 
     # -- calls ----------------------------------------------------------------------------
     def _data_transfer(self, message_id: str, data: str | None = None) -> str | None:
         what = f"DataTransfer {message_id}"
         result = self._call(what, call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=message_id, data=data))
         if result.status != "Accepted":
-            raise PlatformRefused(self.endpoint, f"{what} answered {result.status}")
+            raise PlatformRefused(self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}",
+                                  kind="rejected")
         return result.data
 
     def _accepted(self, what: str, payload) -> None:
         result = self._call(what, payload)
         if result.status != "Accepted":
-            raise PlatformRefused(self.endpoint, f"{what} answered {result.status}")
+            raise PlatformRefused(self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}",
+                                  kind="rejected")
 
     def _call(self, what: str, payload):
         session = self._session
@@ -302,31 +489,69 @@ class OcppChannel(PlatformChannel):
             return self._loop.run(session.call(payload, suppress=False, unique_id=unique_id),
                                   self.call_timeout_s + 1.0)
         except (TimeoutError, asyncio.TimeoutError):
-            raise PlatformLost(self.endpoint, f"{what}: no answer within {self.call_timeout_s:g} s") from None
+            raise PlatformLost(self.endpoint, f"{what}: no answer within {self.call_timeout_s:g} s",
+                               kind="timeout") from None
         except websockets.ConnectionClosed:
             raise PlatformLost(self.endpoint, f"{what}: connection to charge point "
                                               f"{self.charge_point_id!r} closed") from None
+        except UnknownCallErrorCodeError:
+            with self._state_lock:
+                error = self._call_errors.pop(unique_id, None)
+            code = m.short(error[0] if error else None, 40)
+            raise PlatformProtocolError(self.endpoint, f"{what} answered with CALLERROR {code}, an error code "
+                                                       "OCPP-J 1.6 does not define", kind="unknown_error_code") from None
         except OCPPError as exc:
             with self._state_lock:
                 error = self._call_errors.pop(unique_id, None)
             if error is not None:
-                raise PlatformRefused(self.endpoint, f"{what} answered with CALLERROR {error[0]}: {error[1]}") from None
+                raise PlatformRefused(self.endpoint, f"{what} answered with CALLERROR {error[0]}: "
+                                                     f"{m.short(error[1], 200, quote=False)}", kind="callerror") from None
+            cause = (exc.details or {}).get("cause") if isinstance(exc.details, dict) else None
             raise PlatformProtocolError(self.endpoint, f"{what}: the answer breaks the OCPP 1.6 schema "
-                                                       f"({exc.code}: {exc.description})") from None
+                                                       f"({m.ERROR_CODES_16.get(exc.code, exc.code)}: "
+                                                       f"{m.short(cause or exc.description, 200, quote=False)})",
+                                        kind="bad_response") from None
+        except PlatformError:
+            raise
+        except Exception as exc:  # a bench bug: a named error the session can take to the safe state
+            raise PlatformProtocolError(self.endpoint, f"{what}: internal error {type(exc).__name__}: "
+                                                       f"{m.short(str(exc), 200, quote=False)}",
+                                        kind="internal_error") from None
 
     # -- SessionOwner: called in the OCPP thread ------------------------------------------
     def frame(self, direction: str, text: str) -> None:
         self.log.add(self.clock.now(), direction, self.protocol, text)
 
-    def malformed(self, charge_point_id: str, frame, cause: str) -> None:
-        shown = frame if isinstance(frame, str) else frame.hex()
-        shown = shown if len(shown) <= 200 else shown[:200] + "…"
-        self._report(PlatformProtocolError(self.endpoint, f"malformed OCPP frame from charge point "
-                                                          f"{charge_point_id!r}: {cause}; frame {shown!r}"))
+    def malformed(self, charge_point_id: str, frame, kind: str, cause: str) -> None:
+        shown = m.short(frame if isinstance(frame, str) else frame[:200].hex(), 200)
+        self._refuse_value(f"malformed OCPP frame from charge point {charge_point_id!r}: {cause}; frame {shown}", kind)
 
-    def unsupported(self, charge_point_id: str, frame: str, cause: str) -> None:
-        self.log.add(self.clock.now(), NOTE, self.protocol, f"answered CALLERROR to an action the bench "
-                                                            f"does not handle: {cause}")
+    def unsupported(self, charge_point_id: str, frame: str, kind: str, cause: str) -> None:
+        error = PlatformProtocolError(self.endpoint, f"answered CALLERROR to an action the Central System does not "
+                                                     f"take, from charge point {charge_point_id!r}: {cause}", kind=kind)
+        with self._state_lock:
+            self.frame_errors.append(error)
+        self._log_error(error)
+
+    def internal_error(self, charge_point_id: str, what: str) -> None:
+        self._refuse_value(f"internal error of the Central System (charge point {charge_point_id!r}): {what}",
+                           "internal_error")
+
+    def note(self, text: str) -> None:
+        self.log.add(self.clock.now(), NOTE, self.protocol, text)
+
+    def _refuse_value(self, text: str, kind: str = "bad_value") -> None:
+        """A frame or value from the pile refused: logged, kept, raised from the next call."""
+        error = PlatformProtocolError(self.endpoint, text, kind=kind)
+        with self._state_lock:
+            self.frame_errors.append(error)
+        self._report(error)
+
+    def on_security_event(self, event_type: str, timestamp: str, tech_info: str | None) -> None:
+        """SecurityEventNotification (OCPP 1.6 security whitepaper): the pile's own security log."""
+        self.log.add(self.clock.now(), NOTE, self.protocol,
+                     f"the pile reports security event {m.short(event_type, 60)} at {m.short(timestamp, 40)}"
+                     + (f": {m.short(tech_info, 120)}" if tech_info else ""))
 
     def call_error(self, unique_id: str, code: str, description: str) -> None:
         with self._state_lock:
@@ -355,7 +580,7 @@ class OcppChannel(PlatformChannel):
             values = _measurands(sample["sampled_value"])
             pile_time = m.from_iso(sample["timestamp"])
         except (ValueError, KeyError, TypeError) as exc:
-            self._report(PlatformProtocolError(self.endpoint, f"MeterValues that cannot be read: {exc}"))
+            self._refuse_value(f"MeterValues that cannot be read: {m.short(str(exc), 200, quote=False)}")
             return
         with self._arrival:
             reading = Realtime(values.get("voltage_v"), values.get("current_a"), values.get("power_w"),
@@ -386,7 +611,7 @@ class OcppChannel(PlatformChannel):
         try:
             values = m.parse_bms_data(data)
         except ValueError as exc:
-            self._report(PlatformProtocolError(self.endpoint, f"DataTransfer {m.BMS_INFO}: {exc}"))
+            self._refuse_value(f"DataTransfer {m.BMS_INFO}: {m.short(str(exc), 200, quote=False)}")
             return "Rejected"
         self.bms_upload = values
         return "Accepted"
@@ -397,13 +622,44 @@ class OcppChannel(PlatformChannel):
         try:
             return m.from_iso(timestamp)
         except ValueError as exc:
-            self._report(PlatformProtocolError(self.endpoint, f"{what} timestamp {timestamp!r}: {exc}"))
+            self._refuse_value(f"{what} timestamp {m.short(timestamp, 60)}: {m.short(str(exc), 120, quote=False)}")
             return None
 
 
 def _charge_point_id(path: str) -> str:
     """The charge point id: the last segment of the WebSocket path (OCPP-J 1.6 §3.1.1)."""
     return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def _peer(connection) -> str:
+    """The peer's address without its port (a log line stays the same run to run)."""
+    try:
+        address = connection.remote_address
+    except Exception:
+        address = None
+    return str(address[0]) if address else "an unknown address"
+
+
+def _tls_version(websocket) -> str:
+    try:
+        ssl_object = websocket.transport.get_extra_info("ssl_object")
+    except Exception:
+        ssl_object = None
+    return f", {ssl_object.version()}" if ssl_object is not None else ""
+
+
+def server_tls_context(certificate_file, key_file) -> ssl.SSLContext:
+    """The Central System's TLS (security profile 2): TLS 1.2 or later, the whitepaper's TLS 1.2
+    cipher suites, the server certificate chain and its key (PEM, unencrypted)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(m.TLS12_CIPHERS)
+    context.load_cert_chain(str(certificate_file), str(key_file), password=_no_passphrase)
+    return context
+
+
+def _no_passphrase() -> str:
+    raise ValueError("the key_file is encrypted; the bench needs an unencrypted PEM key (keep its permissions tight)")
 
 
 def _limit(value: float) -> float:
@@ -423,7 +679,7 @@ def _measurands(sampled_values: list) -> dict:
         if key is None:
             continue
         unit = sv.get("unit") or m.MEASURAND_UNITS[key]
-        value = float(sv["value"]) * m.UNIT_FACTORS[unit]
+        value = float(sv["value"]) * m.UNIT_FACTORS[unit]  # "NaN" stays NaN: the check is invalid, not an error
         if "phase" in sv:
             if key not in values:
                 values[key] = value

@@ -48,7 +48,7 @@ class Evidence:
         self.session = session
         self.trace = None
         self.monitor = None
-        self._log_start = 0
+        self._log_mark = None  # where the test's platform messages begin in the run's log
         self.test_dir: Path | None = None
         self.test_folders: dict[str, str] = {}  # folder name under tests/ → the test's node id
         self._on_end: list = []
@@ -69,7 +69,7 @@ class Evidence:
         self.test_dir.mkdir(parents=True, exist_ok=True)
         self.test_folders[self.test_dir.name] = node.nodeid
         self._label(node)
-        self._log_start = len(s.platform_log.records) if s.platform_log is not None else 0
+        self._log_mark = s.platform_log.mark() if s.platform_log is not None else None
         if s.can is not None:
             from bench.protocols.gbt27930.monitor import ConformanceMonitor
             from bench.protocols.gbt27930.trace import TraceRecorder
@@ -95,10 +95,12 @@ class Evidence:
             if findings:
                 self.attach_text("GB/T 27930 monitor findings", "\n".join(findings))
             self.monitor = None
-        if s.platform_log is not None:
-            lines = [_log_line(r) for r in s.platform_log.records[self._log_start:]]
-            if lines:
-                self.attach_text("platform messages", "\n".join(lines))
+        if s.platform_log is not None and self._log_mark is not None:
+            # Read back from the run's platform.log (memory holds only the latest messages).
+            text = s.platform_log.text_since(self._log_mark)
+            self._log_mark = None
+            if text:
+                self.attach_text("platform messages", text.rstrip("\n"))
         self.attach_json("instruments", s.identities)
 
     def _label(self, node) -> None:
@@ -157,7 +159,3 @@ class Evidence:
 def _extension_dbc(profile):
     vehicle = profile.vehicle
     return str(vehicle.extension.dbc) if vehicle is not None and vehicle.extension.dbc else None
-
-
-def _log_line(record) -> str:
-    return record.line()

@@ -24,13 +24,20 @@ from bench.session.guards import dut_guards
 from bench.session.instrument_guard import TypeTestRefused, identity_record, instrument_problems
 from bench.session.recorder import CheckRecorder
 from bench.session.run_record import RunRecord
-from bench.session.safe_state import SafeState, absent
+from bench.session.safe_state import INLET_SAFE_V, SafeState, absent
 from bench.session.shutdown import SHUTDOWN
 
 # The bench polls the EV simulator's auxiliary-supply read-back this often to power the BMS
 # emulator (a real BMS is powered from A+ and takes a moment to boot too). Bench choice: fine
 # against the 10 s of 4.2.10.4, which its case measures with its own, finer read-back.
 AUX_POLL_S = 0.5
+# Before energising, the DC inlet must be dead: the same 60 V the safe state ends below.
+DEAD_INLET_V = INLET_SAFE_V
+
+
+class EnergiseRefused(BenchError):
+    """The bench found it unsafe to switch anything on (E-stop / interlock input open, the
+    inlet live): one line naming what; nothing was switched on."""
 
 
 class BenchSession:
@@ -69,6 +76,8 @@ class BenchSession:
                 from bench.session.launcher import launch_simulated_bench
 
                 self.sim, self.profile = launch_simulated_bench(self.profile, self.clock)
+                # Written as it grows: a crash keeps what the simulated instruments did.
+                self.sim.history.stream_to(self.run_dir / "sim_history.jsonl")
             self._open_instruments()
             self._check_instruments()
             self._energise()
@@ -104,16 +113,30 @@ class BenchSession:
             raise TypeTestRefused(problems)
 
     def _energise(self) -> None:
+        """Check that it is safe to energise (E-stop / interlock input closed; DC: inlet below
+        60 V), arm the EV simulator's watchdog and its safety net (what it opens by itself if
+        the heartbeat stops; the instruments' inhibit lines made), then switch the grid on."""
+        ev = self.instruments.get("ev")
+        if ev is not None:
+            refusals = []
+            if ev.estop_input():
+                refusals.append("E-stop / interlock input active (EV simulator status bit estop_input)")
+            if self.profile.dut.kind == "dc":
+                inlet = ev.inlet_voltage()
+                if inlet >= DEAD_INLET_V:
+                    refusals.append(f"inlet at {inlet:.1f} V ≥ {DEAD_INLET_V:g} V")
+            if refusals:
+                raise EnergiseRefused("refused before energising: " + "; ".join(refusals)
+                                      + "; nothing was switched on, the bench stays in its safe state")
+            ev.set_watchdog(self.profile.bench.watchdog_s)
+            ev.heartbeat()
+            ev.arm_safety_net()
+            self._periodic.append(self.clock.every(self.profile.bench.watchdog_s / 4, self._heartbeat,
+                                                   first_delay=self.profile.bench.watchdog_s / 4))
         grid = self.instruments.get("grid")
         if grid is not None:  # a grid simulator starts with its output off
             grid.set_supply(self.profile.dut.nominal_supply_v, self.profile.dut.supply_frequency_hz)
             grid.set_output(True)
-        ev = self.instruments.get("ev")
-        if ev is not None:
-            ev.set_watchdog(self.profile.bench.watchdog_s)
-            ev.heartbeat()
-            self._periodic.append(self.clock.every(self.profile.bench.watchdog_s / 4, self._heartbeat,
-                                                   first_delay=self.profile.bench.watchdog_s / 4))
 
     def _open_can(self) -> None:
         if self.profile.can is None:
@@ -170,15 +193,22 @@ class BenchSession:
 
     # == access ============================================================================
     def instrument(self, role: str):
-        if role in self.lost:
-            raise InstrumentLost(role, f"lost earlier in this run: {self.lost[role]}")
+        if role in self.lost:  # of the kind it was lost by (timeout, reset, bus-off …)
+            from bench.session.instrument_events import events_of
+
+            raise events_of(self).error_for(role)
         try:
             return self.instruments[role]
         except KeyError:
             raise absent(role) from None
 
     def mark_lost(self, role: str, message: str) -> None:
-        self.lost.setdefault(role, message)
+        """Take ``role`` out of service until it answers again (instrument_events.jsonl)."""
+        if role not in self.lost:
+            from bench.session.instrument_events import events_of
+
+            self.lost[role] = message
+            events_of(self).lost(role, message)
 
     # == measurements the safe state needs =================================================
     def stop_bms(self) -> str:
@@ -231,6 +261,10 @@ class BenchSession:
         self.recorder.current_test = node.nodeid
         self._test_started = self.clock.now()
         self.evidence.begin_test(node)
+        # Once per test, never in the middle of one: a lost instrument that answers again is back.
+        from bench.session.instrument_events import events_of
+
+        events_of(self).reconnect()
 
     def end_test(self, node) -> None:
         try:
@@ -298,11 +332,9 @@ class BenchSession:
             self.record.write()
 
     def _write_sim_history(self) -> None:
-        """The simulated instruments' own state history, as evidence of what the bench did."""
-        path = self.run_dir / "sim_history.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            for t, actor, what, value in self.sim.history:
-                out.write(json.dumps([t, actor, what, value], default=str) + "\n")
+        """The simulated instruments' own state history, as evidence of what the bench did:
+        streamed to sim_history.jsonl since the simulated bench started; closed here."""
+        self.sim.history.close_stream()
 
 
 def _epoch(start_time: str) -> float:

@@ -4,6 +4,12 @@ The board's registers are documented in ev_simulator_map.toml (next to this file
 profile may point to its own copy with ``[instruments.ev] options.map = "..."``).
 Every write is read back; a setpoint outside the map's allowed values or the DUT's range
 is refused before anything is sent.
+
+The board's general-purpose relay outputs drive the lines the profile's
+``[instruments.ev.wiring]`` names (line → output number): ``battery_inhibit`` and
+``load_inhibit`` (the instruments' hardware inhibit inputs, made = output allowed) and
+``cc1`` (a relay in the CC1 line, made while the plug is in). ``arm_safety_net`` tells the
+board what its watchdog opens, and in which order, when the bench's heartbeat stops.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ READ_REGULAR, READ_ONE = 0x02, 0x04
 
 # cp_state values (map file)
 UNPLUGGED, CONNECTED, S2_CLOSED = 1, 2, 3
+# Lines on relay outputs that let an instrument energise (closed by arm_safety_net); the
+# watchdog opens them before the CC1 line, which it opens last.
+INHIBIT_LINES = ("battery_inhibit", "load_inhibit")
+LAST_LINES = ("cc1",)
+WATCHDOG_REGISTERS = ("watchdog_outputs", "watchdog_outputs_last", "watchdog_unplug")
 
 
 @register("modbus-ev-simulator")
@@ -39,6 +50,11 @@ class ModbusEvSimulator(Driver):
         self.map: RegisterMap = load_map(map_path(config.options, base_dir))
         self.link = ModbusLink(config.role, config.resource, config.timeout_s)
         self._heartbeat = 0
+        self.wiring = dict(config.wiring)  # line → relay output number
+        for line, output in self.wiring.items():
+            if f"output_{output}" not in self.map.registers:
+                raise InstrumentError(self.role, f"wiring.{line} = {output}: {self.map.path.name} has no "
+                                      f"relay output {output} (register output_{output})")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -118,7 +134,13 @@ class ModbusEvSimulator(Driver):
 
     # -- DC vehicle side ---------------------------------------------------------------------
     def set_cc2(self, connected: bool) -> None:
+        """Plug in (the CC1 line made, if a relay is wired in it, then CC2) or pull the plug
+        (CC2, then the CC1 line open)."""
+        if connected:
+            self.set_line("cc1", True)
         self.write("cc2_state", int(connected))
+        if not connected:
+            self.set_line("cc1", False)
 
     def set_vehicle_contactors(self, closed: bool) -> None:
         self.write("vehicle_contactors", int(closed))
@@ -144,6 +166,37 @@ class ModbusEvSimulator(Driver):
 
     def set_estop(self, pressed: bool) -> None:
         self.write("estop", int(pressed))
+
+    def estop_input(self) -> bool:
+        """The bench's E-stop / interlock input is open (an E-stop pressed, an interlock open)."""
+        if "estop_input" not in self.map["status"].bits:
+            raise InstrumentError(self.role, f"{self.map.path.name}: status has no estop_input bit: the bench "
+                                  "cannot read its E-stop / interlock input before energising")
+        return self.status()["estop_input"]
+
+    # -- relay outputs and the watchdog's action ---------------------------------------------
+    def set_line(self, line: str, closed: bool) -> None:
+        """Make or open a wired line (its relay output); an unwired line is left alone."""
+        output = self.wiring.get(line)
+        if output is not None:
+            self.write(f"output_{output}", int(closed))
+
+    def arm_safety_net(self) -> None:
+        """What the board's watchdog opens when the heartbeat stops, and in which order: the
+        inhibit lines, then the CC1 line (after K5/K6 and S2, which it always opens), then
+        CP to state 1; then the inhibit lines are made so that the instruments may energise.
+        Needs a heartbeat first (the board refuses to close a relay while its watchdog is
+        expired)."""
+        missing = [name for name in WATCHDOG_REGISTERS if name not in self.map.registers]
+        if missing:
+            raise InstrumentError(self.role, f"{self.map.path.name} has no {missing[0]} register: the board "
+                                  "cannot de-energise the bench by itself (map without the watchdog outputs)")
+        bits = {line: 1 << (output - 1) for line, output in self.wiring.items()}
+        self.write("watchdog_outputs", sum(bits.values()))
+        self.write("watchdog_outputs_last", sum(bit for line, bit in bits.items() if line in LAST_LINES))
+        self.write("watchdog_unplug", 1)
+        for line in INHIBIT_LINES:
+            self.set_line(line, True)
 
     # -- watchdog, status --------------------------------------------------------------------
     def heartbeat(self) -> None:

@@ -1,8 +1,15 @@
 """The Modbus TCP transport: pymodbus's ModbusTcpClient with bench errors.
 
-A Modbus exception response becomes ModbusExceptionError (an InstrumentError) naming the
-role, the register and the exception code; no answer or a lost connection becomes
-InstrumentLost naming the role and the resource. Nothing of pymodbus leaks out.
+A Modbus exception response becomes ModbusExceptionError (an InstrumentReportedError)
+naming the role, the request, the function and the exception code. The other failures are
+the distinct kinds of ``bench.core.errors``, each naming the role, the request and the
+resource: no answer in time → InstrumentTimeout; the device reset the connection →
+ConnectionReset; the device closed it, or cannot be reached → InstrumentLost; a reply that
+cannot be decoded → GarbledReply. Nothing of pymodbus leaks out.
+
+A failure that leaves the connection out of step (no answer, reset, closed, undecodable)
+closes it; ``broken`` keeps why, and later requests raise an InstrumentLost of the same
+kind until the link is opened again (the session does that at the start of the next test).
 """
 
 from __future__ import annotations
@@ -10,7 +17,10 @@ from __future__ import annotations
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
-from bench.core.errors import InstrumentError, InstrumentLost
+from bench.core.errors import (
+    ConnectionReset, GarbledReply, InstrumentError, InstrumentLost, InstrumentReportedError, InstrumentTimeout,
+    not_reconnected,
+)
 from bench.core.profile import parse_modbus_resource
 
 # Exception codes of the Modbus Application Protocol Specification V1.1b3, section 7.
@@ -27,14 +37,18 @@ EXCEPTION_NAMES = {
 }
 
 
-class ModbusExceptionError(InstrumentError):
-    """The device answered a request with a Modbus exception response."""
+class ModbusExceptionError(InstrumentReportedError):
+    """The device answered a request with a Modbus exception response (the message names the
+    kind itself: "… → Modbus exception 0x04 (server device failure)")."""
 
-    def __init__(self, role: str, what: str, code: int):
+    kind = ""
+
+    def __init__(self, role: str, what: str, code: int, function: int | None = None):
         self.what = what
         self.code = code
+        self.function = function
         name = EXCEPTION_NAMES.get(code, "unknown exception")
-        super().__init__(role, f"{what} → Modbus exception {code:#04x} ({name})")
+        super().__init__(role, f"{what} → Modbus exception {code:#04x} ({name})", command=what)
 
 
 class ModbusLink:
@@ -49,6 +63,7 @@ class ModbusLink:
         self.host, self.port, self.unit = parsed
         self.timeout_s = timeout_s
         self._client: ModbusTcpClient | None = None
+        self.broken: InstrumentError | None = None  # the error that closed the link, until it is opened again
 
     def open(self) -> None:
         # retries=0: a board that does not answer within the timeout is reported at once.
@@ -56,11 +71,19 @@ class ModbusLink:
         if not client.connect():
             raise InstrumentLost(self.role, f"cannot connect to {self.resource}")
         self._client = client
+        self.broken = None
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            try:
+                self._client.close()
+            except Exception:  # closing a dead link must not hide the error that killed it
+                pass
             self._client = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
 
     # -- requests ----------------------------------------------------------------------------
     def read(self, table: str, address: int, count: int, what: str) -> list[int]:
@@ -89,19 +112,44 @@ class ModbusLink:
         response = self._call(what, "read_device_information", read_code=read_code, object_id=object_id)
         return dict(getattr(response, "information", {}))
 
+    def _break(self, error: InstrumentError) -> InstrumentError:
+        self.broken = error
+        self.close()
+        return error
+
+    def _not_open(self, what: str) -> InstrumentLost:
+        return not_reconnected(self.role, self.broken, what, self.resource)
+
     def _call(self, what: str, method: str, *args, **kwargs):
         if self._client is None:
-            raise InstrumentLost(self.role, f"{what}: {self.resource} is not open")
+            raise self._not_open(what)
+        where = self.resource
         try:
             response = getattr(self._client, method)(*args, device_id=self.unit, **kwargs)
-        except (ConnectionException, ModbusIOException, OSError) as exc:
-            raise InstrumentLost(self.role, f"{what}: no answer from {self.resource} ({_first_line(exc)})") from None
+        except (ConnectionResetError, ConnectionAbortedError) as exc:
+            raise self._break(ConnectionReset(
+                self.role, f"{what}: {where} reset the connection ({exc.strerror or exc})", command=what)) from None
+        except ConnectionException as exc:
+            raise self._break(InstrumentLost(
+                self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)) from None
+        except ModbusIOException as exc:
+            text = _first_line(exc)
+            if "no response" in text.lower():
+                raise self._break(InstrumentTimeout(
+                    self.role, f"{what}: no answer within {self.timeout_s:g} s ({where})", command=what)) from None
+            raise self._break(GarbledReply(
+                self.role, f"{what}: a reply that cannot be decoded ({text}) ({where})", command=what)) from None
+        except OSError as exc:
+            raise self._break(InstrumentLost(
+                self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)) from None
         except ModbusException as exc:
-            raise InstrumentError(self.role, f"{what}: {_first_line(exc)}") from None
+            raise self._break(GarbledReply(self.role, f"{what}: {_first_line(exc)} ({where})", command=what)) from None
         if response is None:
-            raise InstrumentLost(self.role, f"{what}: no answer from {self.resource}")
+            raise self._break(InstrumentTimeout(self.role, f"{what}: no answer from {where}", command=what))
         if response.isError():
-            raise ModbusExceptionError(self.role, what, int(getattr(response, "exception_code", -1)))
+            code = int(getattr(response, "exception_code", -1))
+            function = getattr(response, "function_code", None)
+            raise ModbusExceptionError(self.role, what, code, function & 0x7F if isinstance(function, int) else None)
         return response
 
 

@@ -36,11 +36,11 @@ from instruments.sim.hub import LOOPBACK, SocketHub
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.plant import make_plant
 from instruments.sim.platform.modbus_device import PlatformModbusDevice
+# Test-only controls (never profile keys): instruments/sim/test_controls.py.
+from instruments.sim.test_controls import (IDENTITY_OVERRIDE_ENV, START_CONDITIONS_ENV,  # noqa: F401
+                                           attach_faults, load_fault_plan, start_conditions)
+from instruments.sim.test_controls import identity_overrides as _identity_overrides
 
-# Test-only control (never a profile key): the identity a simulated instrument answers with
-# instead of the profile's expected one, as JSON {"<role>": {"model": ..., "serial": ...}}. It
-# stands for a lab that wired another instrument than the profile names (type-test guard tests).
-IDENTITY_OVERRIDE_ENV = "BENCH_SIM_IDENTITIES"
 
 # Which maker string each dialect answers *IDN? with (instruments.md).
 MAKERS = {
@@ -87,6 +87,9 @@ class SimulatedBench:
         self._rngs = {role: np.random.default_rng(seed) for role, seed in
                       zip(sorted(profile.instruments), seeds[1:])}
         self.plant = make_plant(clock, profile.dut, profile.vehicle, self.sim, np.random.default_rng(seeds[0]))
+        self._start = start_conditions()
+        if self._start.get("inlet_voltage_v") and hasattr(self.plant, "charge_inlet"):
+            self.plant.charge_inlet(float(self._start["inlet_voltage_v"]))
         self.hub = SocketHub(clock)
         self.front_ends: dict[str, Any] = {}
         self.charger: ChargerStateMachine | None = None
@@ -96,25 +99,38 @@ class SimulatedBench:
 
     # -- life cycle ------------------------------------------------------------------------
     def start(self) -> SimEndpoints:
+        fault_plan = load_fault_plan()  # test-only: injected instrument faults
+        served = {}
         resources = {}
         for role, config in self.profile.instruments.items():
             front_end, unit = self._front_end(role, config)
             self.front_ends[role] = front_end
-            port = self.hub.serve(ModbusFrontEnd(role, front_end, unit) if unit is not None else front_end)
+            served[role] = ModbusFrontEnd(role, front_end, unit) if unit is not None else front_end
+            port = self.hub.serve(served[role])
             resources[role] = (f"modbus+tcp://{LOOPBACK}:{port}/{unit}" if unit is not None
                                else f"TCPIP0::{LOOPBACK}::{port}::SOCKET")
         dut = self._serve_control(self.profile.dut)
         can_settings = self._start_charger() if self.profile.dut.kind == "dc" else None
+        try:
+            self._closers.append(attach_faults(fault_plan, served, self.charger_bus, self.clock, self.plant.history))
+        except BenchError:
+            self.stop()
+            raise
         self.hub.start()
         return SimEndpoints(resources, can_settings, dut)
 
     def connect_central_system(self, url: str) -> None:
         """OCPP piles connect to the bench's Central System once it listens."""
+        from bench.protocols.platform.ocpp_mapping import read_authorization_key
         from instruments.sim.platform.ocpp_charge_point import SimChargePoint
 
-        base_url = url.rsplit("/", 1)[0] if url.endswith(self.profile.dut.ocpp.charge_point_id) else url
-        self.charge_point = SimChargePoint(self.plant.platform, self.clock, base_url,
-                                           self.profile.dut.ocpp.charge_point_id)
+        ocpp = self.profile.dut.ocpp
+        base_url = url.rsplit("/", 1)[0] if url.endswith(ocpp.charge_point_id) else url
+        # Security profiles 1 and 2: the pile's AuthorizationKey; for TLS the CA it trusts.
+        password = read_authorization_key(ocpp.password_file) if ocpp.security_profile >= 1 else None
+        ca_file = (ocpp.ca_file or ocpp.certificate_file) if ocpp.security_profile == 2 else None
+        self.charge_point = SimChargePoint(self.plant.platform, self.clock, base_url, ocpp.charge_point_id,
+                                           password=password, ca_file=ca_file, max_frame_bytes=ocpp.max_frame_bytes)
         self.charge_point.connect()
 
     def drop(self, role: str) -> None:
@@ -170,9 +186,15 @@ class SimulatedBench:
             _, _, unit = parse_modbus_resource(config.resource)
             map_path = config.options.get("map")
             map_path = (self.profile.path.parent / map_path) if map_path else DEFAULT_MAP_PATH
-            board = EvSimulatorBoard(self.clock, plant.ev, plant.signal, map_path,
-                                     identity={0: identity[0], 1: identity[1], 2: SIM_FIRMWARE,
-                                               5: identity[1], 0x80: identity[2]}, rng=rng)
+            wires = plant.wires() if hasattr(plant, "wires") else {}
+            lines = {output: wires[line] for line, output in config.wiring.items() if line in wires}
+            try:
+                board = EvSimulatorBoard(self.clock, plant.ev, plant.signal, map_path,
+                                         identity={0: identity[0], 1: identity[1], 2: SIM_FIRMWARE,
+                                                   5: identity[1], 0x80: identity[2]}, rng=rng,
+                                         lines=lines, estop_input=bool(self._start.get("estop_input")))
+            except ValueError as exc:  # a line on a relay output the board does not have
+                raise BenchError(f"{self.profile.path}: instruments.{role}.wiring: {exc}") from None
             self._closers.append(board.close)
             return board, unit
         raise BenchError(f"{self.profile.path}: instruments.{role}.driver: no simulated instrument "
@@ -231,16 +253,3 @@ class SimulatedBench:
 def _maxima(rating, **names) -> dict:
     """Front-end maxima from the profile's rating table (largest magnitude of the range)."""
     return {arg: max(abs(v) for v in rating[key]) for arg, key in names.items() if key in rating}
-
-
-def _identity_overrides() -> dict[str, dict[str, str]]:
-    text = os.environ.get(IDENTITY_OVERRIDE_ENV, "")
-    if not text:
-        return {}
-    try:
-        overrides = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: not JSON ({exc})") from None
-    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
-        raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: expected {{\"<role>\": {{\"model\": ..., \"serial\": ...}}}}")
-    return overrides

@@ -6,6 +6,12 @@ message has arrived (or is being answered) that the front end has not finished w
 
 Front ends answer inside ``clock.lock`` so that, on a real clock (``bench sim``), a reply
 never sees the plant half way through an event.
+
+Two ways a connection ends besides the client closing it: ``drop(name)`` closes a front
+end's sockets and its listener (an instrument switched off: nobody answers any more), and a
+front end that raises ResetConnection from ``feed`` has that one connection reset (TCP RST,
+as an instrument whose network stack restarted); the listener stays, so the instrument can
+be reached again (injected faults, instruments/sim/test_controls.py).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import select
 import selectors
 import socket
+import struct
 import threading
 from typing import Protocol
 
@@ -29,6 +36,10 @@ class FrontEnd(Protocol):
 
     def feed(self, session: object, data: bytes) -> bytes:
         """Consume received bytes; return what to send back (b"" for nothing)."""
+
+
+class ResetConnection(Exception):
+    """Raised by a front end's ``feed``: reset this connection (RST) instead of answering."""
 
 
 class _Listener:
@@ -171,6 +182,9 @@ class SocketHub:
             try:
                 with self.clock.lock:
                     reply = listener.front_end.feed(session, data)
+            except ResetConnection:
+                self._reset(conn)
+                return
             except Exception as exc:  # a simulation bug: keep serving, but make it visible
                 self.errors.append(f"{listener.front_end.name}: {type(exc).__name__}: {exc}")
                 reply = b""
@@ -181,6 +195,14 @@ class SocketHub:
                     self._forget(conn)
         finally:
             self._busy -= 1
+
+    def _reset(self, conn: socket.socket) -> None:
+        """Close with RST (SO_LINGER 0): the client's next read or write fails with a reset."""
+        try:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self._forget(conn)
 
     def _forget(self, conn: socket.socket) -> None:
         with self._guard:

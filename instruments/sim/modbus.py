@@ -8,6 +8,11 @@ use pymodbus's client, so the wire format is checked against an independent impl
 Supported functions: 03 read holding registers, 04 read input registers, 06 write single
 register, 16 write multiple registers, 43/14 read device identification. Anything else is
 answered with exception 01 (illegal function).
+
+Injected faults (tests only, instruments/sim/test_controls.py): ``faults``, when set, sees
+every request first, as the command ``"<function>@<address>"`` (``"43"`` for the device
+identification); it may swallow it (no answer), reset the connection, answer it with an
+exception code, or garble the reply.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from instruments.sim.command_log import CommandLog
 
 ILLEGAL_FUNCTION = 0x01
 ILLEGAL_DATA_ADDRESS = 0x02
@@ -51,7 +58,8 @@ class ModbusFrontEnd:
         self.name = name
         self.device = device
         self.unit_id = unit_id
-        self.log: list[tuple[int, bytes]] = []  # (function, request PDU) of every request
+        self.log: CommandLog[tuple[int, bytes]] = CommandLog()  # (function, request PDU), the latest kept
+        self.faults = None  # a test_controls.FaultInjector when a fault plan names this device
 
     def new_session(self) -> _Session:
         return _Session()
@@ -71,12 +79,25 @@ class ModbusFrontEnd:
             if unit not in (self.unit_id, 0xFF):
                 continue  # another unit behind the same address: no answer (as a gateway would time out)
             reply = self._answer(pdu)
+            if reply is None:
+                continue  # swallowed by an injected fault: no answer
             out += struct.pack(">HHHB", transaction, 0, len(reply) + 1, unit) + reply
         return bytes(out)
 
-    def _answer(self, pdu: bytes) -> bytes:
+    def _answer(self, pdu: bytes) -> bytes | None:
         function = pdu[0]
         self.log.append((function, pdu))
+        if self.faults is not None:
+            fault = self.faults.command(request_name(pdu))
+            if fault is not None and fault.swallows:
+                return None
+            if fault is not None and fault.exception is not None:
+                return bytes([function | 0x80, fault.exception])
+            reply = self._reply(function, pdu)
+            return self.faults.reply(reply, b"", modbus=True)
+        return self._reply(function, pdu)
+
+    def _reply(self, function: int, pdu: bytes) -> bytes:
         try:
             if function in (0x03, 0x04):
                 address, count = struct.unpack(">HH", pdu[1:5])
@@ -120,3 +141,10 @@ class ModbusFrontEnd:
             body += bytes([obj, len(value)]) + value
         # conformity 0x83: basic + regular identification, stream and individual access
         return bytes([0x2B, 0x0E, code, 0x83, 0x00, 0x00, len(chosen)]) + bytes(body)
+
+
+def request_name(pdu: bytes) -> str:
+    """A request as fault plans name it: ``"<function>@<address>"``, or ``"<function>"``."""
+    if pdu[0] in (0x03, 0x04, 0x06, 0x10) and len(pdu) >= 3:
+        return f"{pdu[0]}@{struct.unpack('>H', pdu[1:3])[0]}"
+    return str(pdu[0])

@@ -9,6 +9,10 @@ SCPI "current path"). Query answers of one message are joined with ``;``.
 
 An unknown header queues ``-113,"Undefined header"``; a handler raises ScpiError for bad
 parameters. The error queue is read by the instrument's own error query.
+
+Injected faults (tests only, instruments/sim/test_controls.py): ``faults``, when set, sees
+every command first; it may swallow it (no answer), reset the connection, queue an error
+after it, or garble (or make a block's header lie about) the reply.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
+
+from instruments.sim.command_log import CommandLog
 
 ERROR_QUEUE_DEPTH = 30
 
@@ -137,7 +143,8 @@ class ScpiFrontEnd:
         self.name = name
         self.errors: deque[tuple[int, str]] = deque()
         self._commands: list[tuple[re.Pattern, Handler]] = []
-        self.log: list[str] = []  # every command received, for tests that read the history
+        self.log: CommandLog[str] = CommandLog()  # the commands received (the latest kept), for tests
+        self.faults = None  # a test_controls.FaultInjector when a fault plan names this instrument
         self.command("*IDN?", lambda call: self.idn)
         self.command("*CLS", lambda call: self.errors.clear())
         self.command("*OPC?", lambda call: "1")
@@ -177,7 +184,8 @@ class ScpiFrontEnd:
             line = bytes(session.buffer[:end]).decode("ascii", errors="replace").strip()
             del session.buffer[: end + len(self.terminator)]
             if line:
-                out += self.handle_message(line)
+                reply = self.handle_message(line)
+                out += self.faults.reply(reply, self.terminator) if self.faults is not None and reply else reply
         return bytes(out)
 
     def handle_message(self, message: str) -> bytes:
@@ -186,6 +194,9 @@ class ScpiFrontEnd:
         path = ""
         for unit in _split_units(message):
             self.log.append(unit)
+            fault = self.faults.command(unit) if self.faults is not None else None
+            if fault is not None and fault.swallows:
+                continue  # no answer: the instrument does not take the command
             header, _, params = unit.partition(" ")
             header = header.strip()
             if not header.startswith((":", "*")) and path:
@@ -196,6 +207,8 @@ class ScpiFrontEnd:
                 path = header.lstrip(":").rsplit(":", 1)[0] if ":" in header.lstrip(":") else ""
             call_args = _split_params(params)
             answer = self._dispatch(header, call_args)
+            if fault is not None and fault.error is not None:
+                self.push_error(*fault.error)  # the error the plan queues after this command
             if answer is not None:
                 answers.append(answer if isinstance(answer, bytes) else str(answer).encode("ascii"))
         if not answers:

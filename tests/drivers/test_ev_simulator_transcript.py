@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from bench.core.errors import InstrumentError, InstrumentLost, SetpointRefused
+from bench.core.errors import InstrumentError, InstrumentLost, InstrumentTimeout, SetpointRefused
 from instruments.ev.modbus_ev_simulator import ModbusEvSimulator
 from instruments.ev.modbus_link import ModbusExceptionError
 from tests.support.transcript import instrument_config, new_clock
@@ -203,13 +203,14 @@ def test_a_closed_connection_is_a_lost_instrument(board):
     ev, transcript = board(OPEN + [(frame("0005 0000 0006 05  04 0016 0002"), CLOSE)])
     with pytest.raises(InstrumentLost) as info:
         ev.inlet_voltage()
-    assert str(info.value).startswith(f"ev: read inlet_voltage (input 22): no answer from modbus+tcp://127.0.0.1:{transcript.port}/5")
+    assert type(info.value) is InstrumentLost  # closed by the board: not a timeout, not a reset
+    assert str(info.value).startswith(f"ev: read inlet_voltage (input 22): connection to modbus+tcp://127.0.0.1:{transcript.port}/5 lost")
     transcript.assert_played()
 
 
 def test_no_answer_is_a_lost_instrument(board):
     ev, transcript = board(OPEN + [(frame("0005 0000 0006 05  04 0015 0001"), SILENT)], timeout_s=0.3)
-    with pytest.raises(InstrumentLost, match=r"^ev: read aux_voltage \(input 21\): no answer from modbus\+tcp://"):
+    with pytest.raises(InstrumentTimeout, match=r"^ev: timeout: read aux_voltage \(input 21\): no answer within 0\.3 s \(modbus\+tcp://"):
         ev.aux_voltage()
     ev.close()  # the silent board sees the connection end
     transcript.assert_played()

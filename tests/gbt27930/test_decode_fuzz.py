@@ -14,7 +14,6 @@ from bench.protocols.gbt27930.decode import decode_trace
 
 PYTHON_WORDS = ("Error:", "unpack", "attribute", "invalid literal", "out of range", "Traceback", "NoneType",
                 "expected", "argument")
-TRIED: dict[str, int] = {}
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 GOOD_LINE = "(1703560121.247259) can0 1826F456#010100"
 
@@ -29,35 +28,52 @@ def decoded_or_named(path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".log", ".asc", ".blf"])
-@FUZZ
-@given(data=st.binary(max_size=1500))
-def test_random_bytes(tmp_path_factory, suffix, data):
-    path = tmp_path_factory.mktemp("decode") / f"trace{suffix}"
-    path.write_bytes(data)
-    decoded_or_named(path)
-    TRIED[f"random {suffix}"] = TRIED.get(f"random {suffix}", 0) + 1
+def test_random_bytes(tmp_path, suffix, figures):
+    tried = 0
+
+    @FUZZ
+    @given(data=st.binary(max_size=1500))
+    def one(data):
+        nonlocal tried
+        tried += 1
+        path = tmp_path / f"trace{suffix}"
+        path.write_bytes(data)
+        decoded_or_named(path)
+
+    one()
+    figures.add("fuzz cases tried", f"bench decode, random {suffix}", str(tried))
 
 
 @pytest.mark.parametrize("prefix", [b"LOGG", b"LOGG" + bytes(140)])
-@FUZZ
-@given(data=st.binary(max_size=600))
-def test_blf_with_a_real_signature(tmp_path_factory, prefix, data):
-    path = tmp_path_factory.mktemp("decode") / "trace.blf"
-    path.write_bytes(prefix + data)
-    decoded_or_named(path)
-    TRIED["blf after LOGG"] = TRIED.get("blf after LOGG", 0) + 1
+def test_blf_with_a_real_signature(tmp_path, prefix, figures):
+    tried = 0
+
+    @FUZZ
+    @given(data=st.binary(max_size=600))
+    def one(data):
+        nonlocal tried
+        tried += 1
+        path = tmp_path / "trace.blf"
+        path.write_bytes(prefix + data)
+        decoded_or_named(path)
+
+    one()
+    figures.add("fuzz cases tried", f"bench decode, BLF after a {len(prefix)}-byte header", str(tried))
 
 
-@FUZZ
-@given(at=st.integers(min_value=0, max_value=len(GOOD_LINE)), insert=st.text(max_size=12),
-       cut=st.integers(min_value=0, max_value=6))
-def test_damaged_candump_lines(tmp_path_factory, at, insert, cut):
-    damaged = GOOD_LINE[:at] + insert + GOOD_LINE[at + cut:]
-    path = tmp_path_factory.mktemp("decode") / "trace.log"
-    path.write_text(f"{GOOD_LINE}\n{damaged}\n{GOOD_LINE}\n", encoding="utf-8")
-    decoded_or_named(path)
-    TRIED["damaged candump line"] = TRIED.get("damaged candump line", 0) + 1
+def test_damaged_candump_lines(tmp_path, figures):
+    tried = 0
 
+    @FUZZ
+    @given(at=st.integers(min_value=0, max_value=len(GOOD_LINE)), insert=st.text(max_size=12),
+           cut=st.integers(min_value=0, max_value=6))
+    def one(at, insert, cut):
+        nonlocal tried
+        tried += 1
+        damaged = GOOD_LINE[:at] + insert + GOOD_LINE[at + cut:]
+        path = tmp_path / "trace.log"
+        path.write_text(f"{GOOD_LINE}\n{damaged}\n{GOOD_LINE}\n", encoding="utf-8")
+        decoded_or_named(path)
 
-def test_print_cases_tried():
-    print("\nbench decode fuzz cases tried: " + ", ".join(f"{k}: {v}" for k, v in sorted(TRIED.items())))
+    one()
+    figures.add("fuzz cases tried", "bench decode, damaged candump lines", str(tried))

@@ -11,6 +11,12 @@ range"`` and the setting is not taken. Model figures come from the model name
 ``632<kW>A-<V>-<A>`` (e.g. 63210A-1200-1200) unless given: H = rated current, M = 3/10,
 L = 1/10 of it [U: model dependent].
 
+Hardware inhibit (the load's external interlock input, wired to the EV simulator's relay
+board): while its line is open the input sinks nothing whatever ``LOAD`` says; ``LOAD?``
+still answers the setting and the measurements read the terminals (the inlet voltage, 0 A).
+No status query reports it here: instruments.md gives an INHIBIT bit only for the 63600's
+``STAT:CHAN:COND?`` [C], nothing for the 63200A, so none is invented.
+
 Replies: setting queries and measurements NR2 with 4 decimals; ``MODE?`` the mode string;
 ``LOAD?`` ``1``/``0`` [U]; ``SYST:ERR?`` ``+0,"No error"``.
 """

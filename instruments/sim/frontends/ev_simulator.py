@@ -4,10 +4,23 @@ It implements the register map by reading the map file (the map is the board's
 documentation, instruments/ev/ev_simulator_map.toml), acts on the plant through an
 EvSimulatorPort, and measures plant signals at bench time with the board's register
 resolution and a little seeded noise. The heartbeat watchdog runs on the bench clock: each
-heartbeat schedules the expiry with ``clock.call_at``; no thread of its own.
+heartbeat schedules the expiry with ``clock.call_at``; no thread of its own. On expiry the
+board opens its relays by itself, in the map's steps: K5/K6 and S2; the watchdog outputs;
+the last watchdog outputs and (``watchdog_unplug``) CP to state 1.
+
+The general-purpose relay outputs drive *lines*: ``lines`` maps an output number to a
+callable that puts the wire's state on the plant (``line(closed)``), e.g. a battery
+simulator's inhibit input or a relay in the CC1 line. The simulated bench builds it from
+the profile's ``[instruments.ev.wiring]``; an output without a line drives nothing. Each
+line is put in the output's power-up state (open) when the board is built.
+
+The bench's E-stop / interlock input (status bit ``estop_input``) is a test-only control
+of the simulated board (``estop_input``, ``set_estop_input``): on a real board it is a
+wire from the lab's E-stop chain.
 
 Board behaviour the map file describes: writes outside the allowed values → exception 03;
-addresses outside the map → 02; closing S2 or K5/K6 while the watchdog has expired → 04.
+addresses outside the map → 02; closing S2, K5/K6 or an output while the watchdog has
+expired or the E-stop input is open (an output also while the watchdog's sequence runs) → 04.
 """
 
 from __future__ import annotations
@@ -42,6 +55,9 @@ SIGNAL_OF = {"load_current": "ac_current", "cc1_voltage": "cc1", "aux_voltage": 
 CP_REGISTERS = ("cp_high", "cp_low", "cp_duty", "cp_frequency")
 PLATEAU_SAMPLES = 8  # samples averaged in the middle half of each PWM plateau
 RMS_SAMPLES = 200
+# Step of the watchdog's opening sequence when the map's [board] table does not give one.
+DEFAULT_WATCHDOG_STEP_S = 0.05
+OUTPUT_PREFIX = "output_"
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,8 @@ class EvSimulatorBoard:
 
     def __init__(self, clock: Clock, port: EvSimulatorPort, signals: Callable[[str], Signal],
                  map_path: str | Path = DEFAULT_MAP_PATH, identity: Mapping[int, str] | None = None,
-                 rng: np.random.Generator | None = None, noise: Mapping[str, float] | None = None):
+                 rng: np.random.Generator | None = None, noise: Mapping[str, float] | None = None,
+                 lines: Mapping[int, Callable[[bool], None]] | None = None, estop_input: bool = False):
         self.clock = clock
         self.port = port
         self.signals = signals
@@ -126,6 +143,15 @@ class EvSimulatorBoard:
         self.aux_threshold_v = float(board["aux_present_threshold_v"])
         self.pwm_window_s = float(board["pwm_window_s"])
         self.rms_window_s = float(board["rms_window_s"])
+        self.watchdog_step_s = float(board.get("watchdog_step_s", DEFAULT_WATCHDOG_STEP_S))
+        # relay outputs by number (output_1 → 1)
+        self.outputs = {int(name[len(OUTPUT_PREFIX):]): name for name in self.registers
+                        if name.startswith(OUTPUT_PREFIX) and name[len(OUTPUT_PREFIX):].isdigit()}
+        self.lines = dict(lines or {})
+        unknown = sorted(set(self.lines) - set(self.outputs))
+        if unknown:
+            raise ValueError(f"the board has no relay output {unknown[0]} (outputs: {sorted(self.outputs)})")
+        self.estop_input = bool(estop_input)
         self._at: dict[str, dict[int, tuple[_Reg, int]]] = {"input": {}, "holding": {}}
         for reg in self.registers.values():
             for offset in range(reg.count):
@@ -136,7 +162,10 @@ class EvSimulatorBoard:
         self._last_heartbeat: float | None = None
         self._expired = True  # until the first heartbeat: relays may not close
         self._watchdog: Timer | None = None
+        self._sequence: list[Timer] = []  # the watchdog's pending opening steps
         self._cp_cache: tuple[float, _CpReading | None] | None = None
+        for number, line in self.lines.items():  # the wires start where the relays are at power-up
+            line(bool(self._holding[self.outputs[number]]))
 
     # -- ModbusDevice ------------------------------------------------------------------------
     def read_holding(self, address: int, count: int) -> list[int]:
@@ -150,7 +179,10 @@ class EvSimulatorBoard:
         for reg, raw in updates:
             if not reg.accepts(raw):
                 raise ModbusException(ILLEGAL_DATA_VALUE)
-            if self._expired and ((reg.name == "cp_state" and raw == 3) or (reg.name == "vehicle_contactors" and raw == 1)):
+            closes = ((reg.name == "cp_state" and raw == 3) or (reg.name == "vehicle_contactors" and raw == 1)
+                      or (reg.name.startswith(OUTPUT_PREFIX) and raw == 1))
+            if closes and (self._expired or self.estop_input
+                           or (reg.name.startswith(OUTPUT_PREFIX) and self._sequence)):
                 raise ModbusException(SERVER_DEVICE_FAILURE)
         for reg, raw in updates:
             old = self._holding[reg.name]
@@ -163,6 +195,14 @@ class EvSimulatorBoard:
     def close(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
+        for step in self._sequence:
+            step.cancel()
+        self._sequence.clear()
+
+    # -- test-only control -------------------------------------------------------------------
+    def set_estop_input(self, pressed: bool) -> None:
+        """The lab's E-stop / interlock chain open (pressed) or closed, at the board's input."""
+        self.estop_input = bool(pressed)
 
     # -- register access ---------------------------------------------------------------------
     def _read(self, table: str, address: int, count: int, words_of: Callable[[_Reg], list[int]]) -> list[int]:
@@ -221,6 +261,13 @@ class EvSimulatorBoard:
             port.set_vehicle_contactors(bool(new))
         elif name == "estop":
             port.set_estop(bool(new))
+        elif name.startswith(OUTPUT_PREFIX):
+            self._drive_output(int(name[len(OUTPUT_PREFIX):]), bool(new))
+
+    def _drive_output(self, number: int, closed: bool) -> None:
+        line = self.lines.get(number)
+        if line is not None:
+            line(closed)
 
     def _watchdog_s(self) -> float:
         return self._holding["watchdog_time"] * self.registers["watchdog_time"].scale
@@ -232,6 +279,8 @@ class EvSimulatorBoard:
             self._watchdog = self.clock.call_at(self._last_heartbeat + self._watchdog_s(), self._expire)
 
     def _expire(self) -> None:
+        """Step 1 of the watchdog's sequence: K5/K6 and S2 open; the next steps follow on the
+        board's own clock, whatever the bench does (a late heartbeat does not stop them)."""
         self._watchdog = None
         self._expired = True
         if self._holding["vehicle_contactors"]:
@@ -240,6 +289,33 @@ class EvSimulatorBoard:
         if self._holding["cp_state"] == 3:
             self._holding["cp_state"] = 2
             self.port.set_s2(False)
+        if not self._sequence:
+            self._sequence = [self.clock.call_later(self.watchdog_step_s, self._expire_outputs),
+                              self.clock.call_later(2 * self.watchdog_step_s, self._expire_last)]
+
+    def _watchdog_mask(self, name: str) -> int:
+        return self._holding[name] if name in self._holding else 0
+
+    def _open_outputs(self, mask: int) -> None:
+        for number, name in sorted(self.outputs.items()):
+            if mask >> (number - 1) & 1 and self._holding[name]:
+                self._holding[name] = 0
+                self._drive_output(number, False)
+
+    def _expire_outputs(self) -> None:
+        """Step 2: the watchdog outputs that are not opened last (e.g. the inhibit lines)."""
+        last = self._watchdog_mask("watchdog_outputs_last")
+        self._open_outputs(self._watchdog_mask("watchdog_outputs") & ~last)
+
+    def _expire_last(self) -> None:
+        """Step 3: the last watchdog outputs (e.g. CC1) and, if configured, CP to state 1."""
+        self._sequence = []
+        self._open_outputs(self._watchdog_mask("watchdog_outputs") & self._watchdog_mask("watchdog_outputs_last"))
+        if self._watchdog_mask("watchdog_unplug") and self._holding["cp_state"] != 1:
+            if self._holding["cp_state"] == 3:  # closed again in between: S2 first
+                self.port.set_s2(False)
+            self._holding["cp_state"] = 1
+            self.port.set_plugged(False)
 
     # -- measurements ------------------------------------------------------------------------
     def _measure(self, name: str) -> float:
@@ -278,6 +354,7 @@ class EvSimulatorBoard:
             "aux_present": aux is not None and aux.at(self.clock.now()) >= self.aux_threshold_v,
             "estop": bool(self._holding["estop"]),
             "watchdog_ok": not self._expired,
+            "estop_input": self.estop_input,
         }
 
     def _bit_word(self, name: str, flags: Mapping[str, bool]) -> int:

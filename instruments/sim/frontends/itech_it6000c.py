@@ -23,6 +23,13 @@ Protections (OVP, OCP, OPP, UVP, UCP) are checked when a message arrives, from t
 values at that bench time (no timers): a condition that has held for its delay trips the
 output off and latches its ``STAT:QUES:COND?`` bit until ``OUTP:PROT:CLE``.
 
+Hardware inhibit (the rear-panel interlock input, wired to the EV simulator's relay board):
+while its line is open the output is off whatever ``OUTP`` says — ``OUTP?`` still answers the
+setting, the measurements read the dead terminals, ``STAT:OPER:COND?`` shows no regulation
+and ``STAT:QUES:COND?`` sets bit 2048 INHIBIT [D] (the tested driver's table); protections
+are not evaluated then. [U] the real unit's inhibit mode (live or latched, set on its panel):
+this simulation is the live (level) mode, which releases the output when the line closes.
+
 Replies: measurements as plain numbers with 6 significant digits (``-1.99969``); ``OUTP?``
 ``1``/``0``; ``FUNC?`` ``VOLT``/``CURR``; ``*IDN?`` six fields.
 """
@@ -43,6 +50,7 @@ READBACK_COUNTS = 100_000
 CONTROL_FIRMWARE = ("640.R", "132.R")  # [D] control-board versions in the live-test note
 QUES_BITS = {"OVP": 1, "OCP+": 2, "OCP-": 4, "OPP+": 8, "OPP-": 16, "UVP": 32, "OTP": 64, "UCP": 128}
 QUES_PROTECTION = 8192
+QUES_INHIBIT = 2048  # [D] the tested driver's STAT:QUES:COND? table
 OPER_BITS = {"cc+": 128, "cv": 256, "cp+": 512, "cc-": 2048, "cp-": 4096}
 _MODEL = re.compile(r"IT6(\d{3})C-(\d+)-(\d+)", re.IGNORECASE)
 
@@ -217,7 +225,7 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
         return super().handle_message(message)
 
     def _check_protections(self) -> None:
-        if not self.output:
+        if not self.output or self._inhibited():
             return
         now = self.clock.now()
         volts, amps = self.port.terminal_voltage(), self.port.terminal_current()
@@ -242,9 +250,13 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
                 self.port.set_output(False)
                 return
 
+    def _inhibited(self) -> bool:
+        return bool(getattr(self.port, "inhibited", False))
+
     def _questionable(self) -> int:
         value = sum(QUES_BITS[bit] for bit in self.latched)
-        return value | QUES_PROTECTION if self.latched else value
+        value = value | QUES_PROTECTION if self.latched else value
+        return value | QUES_INHIBIT if self._inhibited() else value
 
     def _operation(self) -> int:
         return sum(OPER_BITS.get(state, 0) for state in self.port.status())

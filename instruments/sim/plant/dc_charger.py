@@ -29,6 +29,14 @@ sequence is done, if ``wake_restarts_communication``). The plant stops its own o
 platform stop, supply fault, E-stop and disconnection; the protocol state machine sends
 the frames. ``set_wake_handler`` hands the platform's wake command to the protocol state
 machine (its ``wake_vehicle(aux_off_s)``) instead of the plant's own sequence.
+
+Wires the EV simulator's relay outputs can drive (``wires()``, see the profile's
+``[instruments.ev.wiring]``): ``battery_inhibit`` and ``load_inhibit`` (the instruments'
+hardware inhibit inputs: open = output off) and ``cc1`` (a relay in the CC1 line: open = the
+charger's detection point 1 sees the connector pulled, 12 V). Unwired, the inhibit inputs
+are never active and the CC1 line is made. A charger that loses the connection under load
+stops by its own rules (fault stop, K1/K2 open once the current is down, discharge) and
+switches its auxiliary supply off once K1/K2 are open.
 """
 
 from __future__ import annotations
@@ -117,6 +125,7 @@ class DcChargerPlant(PlantBase):
         self._regime = ""
         self._bms: dict = {}
         self._session_started = False
+        self._cc1_line = True  # the CC1 wire from the connector to detection point 1 is made
         self._wake_timer = None
         self._wake_handler = None
         # signals
@@ -212,6 +221,13 @@ class DcChargerPlant(PlantBase):
             self._set_stage("off")
             self._demand = None
             self._precharge_target = None
+            if not self.vehicle_connected():
+                # The connection is gone (standards.md §4: it had to stop): with K1/K2 open
+                # the charger switches its auxiliary supply off too and its session ends —
+                # the protocol state machine hears "unplugged" once it has taken K1/K2 as
+                # open. A behaviour rule of this simulated charger; [U] the standard's text.
+                self._set_aux(False)
+                self.clock.call_later(0.0, self._notify, "unplugged")
         self._resolve()
 
     def set_demand(self, voltage_v: float, current_a: float, mode: str) -> None:
@@ -291,6 +307,25 @@ class DcChargerPlant(PlantBase):
     @property
     def chm_period_s(self) -> float:
         return float(self.sim["chm_period_ms"]) / 1000.0
+
+    def wires(self) -> dict:
+        """The lines the EV simulator's relay outputs can drive: name → ``line(closed)``."""
+        return {"battery_inhibit": lambda closed: self.battery.set_inhibit(not closed),
+                "load_inhibit": lambda closed: self.load.set_inhibit(not closed),
+                "cc1": self.set_cc1_line}
+
+    def set_cc1_line(self, closed: bool) -> None:
+        """The CC1 wire made (True) or opened by a relay (False)."""
+        if changed(self.history, "ev", "cc1", self._cc1_line, bool(closed)):
+            self._cc1_line = bool(closed)
+            self._vehicle_changed("cc1")
+
+    def charge_inlet(self, volts: float) -> None:
+        """The inlet starts charged to ``volts`` with nothing holding it (output capacitors
+        left charged by a run that was killed): a test-only control, no [sim] parameter."""
+        self.history.record(self.actor, "inlet_charged_v", float(volts))
+        self._inlet.set(Const(float(volts)))
+        self._resolve()
 
     def inject_insulation_fault(self, faulty: bool = True) -> None:
         """The next insulation check fails (a test hook; no [sim] parameter)."""
@@ -430,7 +465,7 @@ class DcChargerPlant(PlantBase):
         if what == "estop" and self.ev.estop:
             self.platform.report(ANOMALY, "emergency stop")
             self._fault_stop("estop")
-        if what in ("cc2", "plugged"):
+        if what in ("cc2", "plugged", "cc1"):
             self._refresh_connection_signals()
             if not self.vehicle_connected():
                 if self._in_session():
@@ -497,6 +532,8 @@ class DcChargerPlant(PlantBase):
     def _cc1_level(self) -> float:
         if not self._powered:
             return 0.0
+        if not self._cc1_line:
+            return CC1_SUPPLY_V  # nothing behind detection point 1 but R1
         if self.ev.cc2_connected:
             r = CC1_R2_OHM * CC1_R4_OHM / (CC1_R2_OHM + CC1_R4_OHM)
         elif self.ev.plugged:
@@ -599,7 +636,7 @@ class DcChargerPlant(PlantBase):
     def _isolated_voltage(self, v0: float) -> Shape:
         """Nothing holds the inlet: the cable and output capacitors discharge."""
         now = self.clock.now()
-        battery_sinks = (self.ev.contactors and self.battery.on and self.battery.priority == "current"
+        battery_sinks = (self.ev.contactors and self.battery.active and self.battery.priority == "current"
                          and self.battery.current < 0)
         if v0 <= 0.0:
             return Const(0.0)
@@ -614,7 +651,7 @@ class DcChargerPlant(PlantBase):
             self._bleed_shape = Approach(now, v0, 0.0, tau)
             self.history.record(self.actor, "discharge_from_v", round(v0, 3))
             return self._bleed_shape
-        if self.load.on and self.load.mode == "cv" and v0 > self.load.voltage:
+        if self.load.active and self.load.mode == "cv" and v0 > self.load.voltage:
             return toward(now, v0, self.load.voltage, DRAIN_TAU_S)
         return toward(now, v0, 0.0, CABLE_LEAK_TAU_S)
 

@@ -4,6 +4,11 @@ the inlet, as current–voltage characteristics for the operating-point solver.
 ``absorb(v)`` is the current a component takes from the inlet at inlet voltage ``v``
 (positive = sinking, i.e. charging; negative = sourcing into the inlet). Every curve is
 continuous and non-decreasing in ``v``, so the operating point with the charger is unique.
+
+Both instruments have a hardware inhibit (interlock) input: ``set_inhibit(True)`` is that
+line open (the EV simulator's watchdog drops it), and the output / input is then off
+whatever the instrument's own setting (``on``), as on the real units. An instrument whose
+inhibit input is not wired is never inhibited.
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ class BatterySimulator(RecordedSettings):
         super().__init__(history, on_change)
         self._node_voltage = node_voltage  # inlet voltage when K5/K6 are closed, else None
         self.resistance = max(float(resistance_ohm), MIN_RESISTANCE_OHM)
-        self.on = False
+        self.on = False  # the instrument's own output setting (OUTP)
+        self.inhibited = False  # its hardware inhibit line is open
         self.priority = "voltage"
         self.voltage = 0.0
         self.current = 0.0
@@ -55,6 +61,15 @@ class BatterySimulator(RecordedSettings):
     # -- BatterySimulatorPort: settings ----------------------------------------------------
     def set_output(self, on: bool) -> None:
         self._set("on", "output", bool(on))
+
+    def set_inhibit(self, active: bool) -> None:
+        """The hardware inhibit line open (True) or made (False)."""
+        self._set("inhibited", "inhibit", bool(active))
+
+    @property
+    def active(self) -> bool:
+        """The output is on: switched on and not inhibited."""
+        return self.on and not self.inhibited
 
     def set_priority(self, mode: str) -> None:
         if mode not in ("voltage", "current"):
@@ -80,7 +95,7 @@ class BatterySimulator(RecordedSettings):
         node = self._node_voltage()
         if node is not None:
             return node
-        if not self.on:
+        if not self.active:
             return 0.0
         return self.voltage if self.priority == "voltage" or self.current > 0 else 0.0
 
@@ -89,7 +104,7 @@ class BatterySimulator(RecordedSettings):
         return -self.absorb(node) if node is not None else 0.0
 
     def status(self) -> set[str]:
-        if not self.on:
+        if not self.active:
             return {"off"}
         v = self.terminal_voltage()
         if self.priority == "current":
@@ -107,14 +122,14 @@ class BatterySimulator(RecordedSettings):
     # -- for the plant ---------------------------------------------------------------------
     def holds_voltage(self) -> bool:
         """On and able to hold the inlet up by itself (CV priority, or sourcing in CC)."""
-        return self.on and (self.priority == "voltage" or self.current > 0)
+        return self.active and (self.priority == "voltage" or self.current > 0)
 
     def _caps(self, v: float) -> tuple[float, float]:
         v = max(v, 1e-6)
         return min(self.sink_limit_a, self.sink_limit_w / v), min(self.source_limit_a, self.source_limit_w / v)
 
     def absorb(self, v: float) -> float:
-        if not self.on:
+        if not self.active:
             return 0.0
         if self.priority == "voltage":
             sink_a, source_a = self._caps(v)
@@ -131,7 +146,8 @@ class ElectronicLoad(RecordedSettings):
     def __init__(self, history: StateHistory, on_change: Callable[[str], None], inlet_voltage: Callable[[], float]):
         super().__init__(history, on_change)
         self._inlet_voltage = inlet_voltage
-        self.on = False
+        self.on = False  # the instrument's own input setting (LOAD)
+        self.inhibited = False  # its hardware inhibit line is open
         self.mode = "cc"
         self.current = 0.0
         self.voltage = 0.0
@@ -139,6 +155,15 @@ class ElectronicLoad(RecordedSettings):
 
     def set_input(self, on: bool) -> None:
         self._set("on", "input", bool(on))
+
+    def set_inhibit(self, active: bool) -> None:
+        """The hardware inhibit line open (True) or made (False)."""
+        self._set("inhibited", "inhibit", bool(active))
+
+    @property
+    def active(self) -> bool:
+        """The input sinks: switched on and not inhibited."""
+        return self.on and not self.inhibited
 
     def set_mode(self, mode: str) -> None:
         if mode not in ("cc", "cv"):
@@ -162,7 +187,7 @@ class ElectronicLoad(RecordedSettings):
 
     # -- for the plant ---------------------------------------------------------------------
     def absorb(self, v: float) -> float:
-        if not self.on:
+        if not self.active:
             return 0.0
         if self.mode == "cc":
             return self.current * _sink_ramp(v)
@@ -170,4 +195,4 @@ class ElectronicLoad(RecordedSettings):
 
     def drains(self) -> bool:
         """Pulls an isolated inlet down by itself (CC with a current set)."""
-        return self.on and self.mode == "cc" and self.current > 0
+        return self.active and self.mode == "cc" and self.current > 0

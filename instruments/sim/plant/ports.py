@@ -71,6 +71,8 @@ class Plant(Protocol):
 class BatterySimulatorPort(Protocol):
     """Bidirectional DC supply at the vehicle side of K5/K6 (the battery simulator)."""
 
+    inhibited: bool  # its hardware inhibit line is open (a wire, not a setting): output off
+
     def set_output(self, on: bool) -> None: ...
     def set_priority(self, mode: str) -> None:
         """"voltage" (CV priority: holds a voltage, sources/sinks within the current limits)
@@ -91,6 +93,8 @@ class BatterySimulatorPort(Protocol):
 
 class ElectronicLoadPort(Protocol):
     """DC electronic load across the vehicle inlet (sink only)."""
+
+    inhibited: bool  # its hardware inhibit line is open (a wire, not a setting): input off
 
     def set_input(self, on: bool) -> None: ...
     def set_mode(self, mode: str) -> None:

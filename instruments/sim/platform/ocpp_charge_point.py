@@ -13,17 +13,29 @@ message and waits (real time, bounded) until the CALLRESULT is back, and the cha
 is an in-flight source on the clock, so every message is delivered and answered before
 time moves on. Unique ids are a counter. Under a real clock callbacks only queue the
 message (they run with ``clock.lock`` held and must not wait on the OCPP thread).
+
+Security profiles (OCPP 1.6 Security Whitepaper) as the profile's ``[dut.ocpp]`` says: with a
+``password`` (the AuthorizationKey) the charge point sends HTTP Basic credentials (username
+its id, password the key's bytes); a ``wss://`` Central System is verified against
+``ca_file`` (TLS ≥ 1.2, host name checked). Frames from the Central System are read with the
+same guards as the bench's (ocpp_mapping.parse_message); a refused one is kept in ``errors``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import ssl
 import threading
+from http import HTTPStatus
+from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
 import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
@@ -36,13 +48,42 @@ from instruments.sim.plant.ports import PlatformPort
 
 TRIGGERABLE = ("MeterValues", "StatusNotification", "Heartbeat")
 CONFIGURABLE = ("MeterValueSampleInterval", "HeartbeatInterval")
+REFUSALS = {HTTPStatus.UNAUTHORIZED: "wrong or missing credentials", HTTPStatus.NOT_FOUND: "unknown charge point id",
+            HTTPStatus.CONFLICT: "a charge point with this id is connected already"}
+
+
+def _quiet(name: str, keep: Callable[[str], None]) -> logging.Logger:
+    """A logger of its own: errors the libraries log become one line in ``errors``; nothing
+    reaches stderr, and nothing below ERROR is kept (websockets logs headers at DEBUG)."""
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            try:
+                text = record.getMessage()
+            except Exception:
+                text = str(record.msg)
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({type(record.exc_info[1]).__name__})"
+            keep(m.short(text, 300, quote=False))
+
+        def handleError(self, record):
+            pass
+
+    logger = logging.Logger(name, logging.ERROR)
+    logger.propagate = False
+    logger.addHandler(Keep(logging.ERROR))
+    return logger
 
 
 class SimChargePoint:
     def __init__(self, port: PlatformPort, clock: Clock, central_system_url: str, charge_point_id: str, *,
                  vendor: str = "Simulated", model: str = "sim pile", meter_interval_s: float = 10.0,
-                 check_period_s: float = 1.0, call_timeout_s: float = 5.0):
+                 check_period_s: float = 1.0, call_timeout_s: float = 5.0, password: m.Secret | None = None,
+                 ca_file: str | Path | None = None, max_frame_bytes: int = m.MAX_FRAME_BYTES):
         self.port = port
+        self.password = password  # the AuthorizationKey (security profiles 1, 2); never shown
+        self.ca_file = ca_file
+        self.max_frame_bytes = max_frame_bytes
         self.clock = clock
         self.charge_point_id = charge_point_id
         self.url = f"{central_system_url.rstrip('/')}/{quote(charge_point_id)}"
@@ -77,11 +118,14 @@ class SimChargePoint:
             self._websocket = self._loop.run(self._open_websocket(timeout_s), timeout_s + 1.0)
         except websockets.InvalidStatus as exc:
             self._loop.stop()
+            status = exc.response.status_code
+            meaning = f" ({REFUSALS[status]})" if status in REFUSALS else ""
             raise ConnectionRefusedError(f"central system at {self.url} refused charge point "
-                                         f"{self.charge_point_id!r}: HTTP {exc.response.status_code}") from None
+                                         f"{self.charge_point_id!r}: HTTP {status}{meaning}") from None
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             self._loop.stop()
-            raise ConnectionError(f"cannot connect to the central system at {self.url}: {exc}") from None
+            raise ConnectionError(f"cannot connect to the central system at {self.url}: "
+                                  f"{type(exc).__name__}: {exc}") from None
         self._cp = _ChargePoint(self.charge_point_id, self._websocket, self)
         self._loop.submit(self._serve())
         self._open = True
@@ -94,8 +138,17 @@ class SimChargePoint:
         self._every("meter", self.meter_interval_s, self._send_meter_values)
 
     async def _open_websocket(self, timeout_s: float):
-        return await websockets.connect(self.url, subprotocols=[m.SUBPROTOCOL], proxy=None,
-                                        ping_interval=None, open_timeout=timeout_s)
+        headers = {}
+        if self.password is not None:
+            headers["Authorization"] = m.basic_auth_header(self.charge_point_id, self.password)
+        tls = None
+        if self.url.startswith("wss://"):
+            tls = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        return await websockets.connect(self.url, subprotocols=[m.SUBPROTOCOL], proxy=None, ping_interval=None,
+                                        open_timeout=timeout_s, additional_headers=headers, ssl=tls,
+                                        max_size=self.max_frame_bytes,
+                                        logger=_quiet("sim.ocpp.websockets", self.errors.append))
 
     async def _serve(self) -> None:
         try:
@@ -365,8 +418,32 @@ class _ChargePoint(ChargePoint):
     """The ocpp library's charge point; every call goes to the SimChargePoint."""
 
     def __init__(self, charge_point_id: str, websocket, owner: SimChargePoint):
-        super().__init__(charge_point_id, websocket, response_timeout=owner.call_timeout_s)
+        super().__init__(charge_point_id, websocket, response_timeout=owner.call_timeout_s,
+                         logger=_quiet("sim.ocpp", owner.errors.append))
         self.owner = owner
+
+    async def route_message(self, raw_msg):
+        """The library's routing behind the same guards as the bench's Central System: a
+        refused frame is kept in ``owner.errors`` (and answered with a CALLERROR where it can be)."""
+        if isinstance(raw_msg, bytes):
+            self.owner.errors.append("refused a binary frame from the central system")
+            return
+        try:
+            msg = m.parse_message(raw_msg)
+        except m.FrameError as exc:
+            self.owner.errors.append(f"refused a frame from the central system [{exc.kind}]: {exc.cause}")
+            if exc.unique_id is not None:
+                await self._send(m.call_error_frame(exc.unique_id, exc.error_code, exc.cause))
+            return
+        if isinstance(msg, Call):
+            try:
+                await self._handle_call(msg)
+            except OCPPError as exc:
+                self.owner.errors.append(f"refused {m.short(msg.action, 40)} from the central system: {exc.code}")
+                await self._send(m.call_error_frame(msg.unique_id, exc.code, m.short(exc.description, 200,
+                                                                                     quote=False)))
+        else:
+            self._response_queue.put_nowait(msg)
 
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag, connector_id=None, charging_profile=None):
