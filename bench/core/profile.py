@@ -567,11 +567,22 @@ class _ProfileReader:
             channels=channels,
             rating=rating,
             timeout_s=t.number("timeout_s", "s", 2.0, low=0.01, high=600),
-            options=dict(options_t.data) if options_t else {},
+            options=self._options(options_t),
             wiring=wiring,
         )
         t.finish()
         return config
+
+    def _options(self, t: "_Table | None") -> dict[str, Any]:
+        """Driver options, passed through; a ``map`` (the EV simulator's register map) is a file
+        relative to the profile's folder, resolved here so that no one resolves it against the
+        working directory."""
+        if t is None:
+            return {}
+        options = dict(t.data)
+        if "map" in options:
+            options["map"] = t.file("map")
+        return options
 
     def _ev_wiring(self, role: str, t: _Table, dut: Dut) -> dict[str, int]:
         """[instruments.ev.wiring]: which relay output of the board drives which line."""

@@ -98,8 +98,6 @@ class BenchSession:
         for role, config in self.profile.instruments.items():
             cls = registry.driver_class(config.driver)
             driver = cls(config, self.clock, guards.get(role))
-            if role == "ev" and hasattr(driver, "base_dir"):
-                driver.base_dir = self.profile.path.parent
             driver.open()
             self.instruments[role] = driver
             self.identities[role] = identity_record(config, driver.identity)

@@ -184,8 +184,7 @@ class SimulatedBench:
                                **_maxima(rating, current_max="current_a")), None
         if driver == "modbus-ev-simulator":
             _, _, unit = parse_modbus_resource(config.resource)
-            map_path = config.options.get("map")
-            map_path = (self.profile.path.parent / map_path) if map_path else DEFAULT_MAP_PATH
+            map_path = config.options.get("map") or DEFAULT_MAP_PATH  # absolute (the profile resolves it)
             wires = plant.wires() if hasattr(plant, "wires") else {}
             lines = {output: wires[line] for line, output in config.wiring.items() if line in wires}
             try:
