@@ -522,7 +522,7 @@ def test_an_hour_of_dc_charging_keeps_memory_bounded(tmp_path, figures):
     assert all(size > 0 for size in soak["written_after_warm_up"].values()), soak["written_after_warm_up"]
 
     if robust:  # else the figure says so
-        assert slope - sim_log_growth(soak) < GOAL_MB_PER_H, line
+        assert slope - sim_log_growth(soak) < GOAL_MB_PER_H, summary_line(soak)
 
 
 def main() -> None:
