@@ -17,18 +17,11 @@ from bench.api import facade_for
 from bench.core.profile import load_profile
 from bench.session.session import BenchSession
 from instruments import registry
+from tests.support.nodes import FakeNode
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class _Node:
-    """Stands in for a pytest item: what the session needs to bracket a test."""
-
-    nodeid = "tests/test_determinism.py::scenario"
-    name = "scenario"
-
-    def iter_markers(self, name):
-        return iter(())
 
 
 def run_session(run_dir: Path) -> dict:
@@ -36,7 +29,7 @@ def run_session(run_dir: Path) -> dict:
     profile = load_profile(ROOT / "profiles/sim-dc-60kw.toml", registry.transports())
     session = BenchSession(profile, run_dir)
     session.open()
-    node = _Node()
+    node = FakeNode("tests/test_determinism.py", "scenario")
     session.begin_test(node)
     bench = facade_for(session, "quick")
     measured = []

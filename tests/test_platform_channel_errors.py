@@ -20,28 +20,23 @@ from bench.api import facade_for
 from bench.core.errors import InstrumentLost
 from bench.core.profile import load_profile
 from bench.platform.errors import (
-    ModbusExceptionResponse, PlatformLost, PlatformProtocolError, PlatformRefused,
+    ModbusExceptionResponse,
+    PlatformLost,
+    PlatformProtocolError,
+    PlatformRefused,
 )
 from bench.session.safe_state import CURRENT_OFF_A
 from bench.session.session import BenchSession
 from instruments import registry
 from instruments.sim.platform.ocpp_charge_point import SimChargePoint
 from tests.platform.raw_charge_point import wait_for  # real-time wait: a frame crossing loopback
+from tests.support.nodes import FakeNode
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = {("ac", "modbus"): "sim-ac-7kw", ("ac", "ocpp16"): "sim-ac-7kw-ocpp",
             ("dc", "modbus"): "sim-dc-60kw", ("dc", "ocpp16"): "sim-dc-60kw-ocpp"}
 
 
-class _Node:
-    """Stands in for a pytest item: what the session needs to bracket a test."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.nodeid = f"tests/test_platform_channel_errors.py::{name}"
-
-    def iter_markers(self, name):
-        return iter(())
 
 
 @pytest.fixture
@@ -55,7 +50,7 @@ def delivering(tmp_path):
         session = BenchSession(profile, tmp_path / f"{kind}-{control}")
         opened.append(session)
         session.open()
-        node = _Node(f"{kind}_{control}")
+        node = FakeNode("tests/test_platform_channel_errors.py", f"{kind}_{control}")
         session.begin_test(node)
         bench = facade_for(session, "quick")
         bench.deliver()
@@ -75,7 +70,7 @@ def one_line(error: Exception, *parts: str) -> str:
     return text
 
 
-def end_and_check_safe(session: BenchSession, node: _Node, lost_platform: bool = False) -> None:
+def end_and_check_safe(session: BenchSession, node: FakeNode, lost_platform: bool = False) -> None:
     """End the test as the plugin does; the safe-state sequence ran in order, read back from
     the simulated plant's own history."""
     since = session.clock.now()

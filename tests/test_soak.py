@@ -35,6 +35,7 @@ import pytest
 from bench.protocols.gbt27930.catalogue import BY_NAME, BY_PGN, TP_CM_PGN, TP_DT_PGN
 from bench.protocols.gbt27930.ids import parse_id
 from bench.protocols.gbt27930.transport import RTS
+from tests.support.nodes import FakeNode
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "sim-dc-60kw.toml"
@@ -46,14 +47,6 @@ WARM_UP_S = 600.0  # the bounded stores (platform log, frame log, caches) fill d
 ROBUST_STDERR_MB_PER_H = 1.0
 
 
-class _Node:
-    """Stands in for a pytest item: what the session needs to bracket a test."""
-
-    nodeid = "tests/test_soak.py::soak"
-    name = "soak"
-
-    def iter_markers(self, name):
-        return iter(())
 
 
 def _status_mb(field: str) -> float:
@@ -182,7 +175,7 @@ def run_soak(hours: float, run_dir: Path, *, command_every_s: float = COMMAND_EV
     profile = load_profile(PROFILE, registry.transports())
     session = BenchSession(profile, run_dir)
     session.open()
-    node = _Node()
+    node = FakeNode("tests/test_soak.py", "soak")
     bench_side = charger_side = None
     samples: list[tuple[float, float]] = []  # (bench hours after the start, VmRSS MB)
     sim_logs = []  # (bench hours, bytes) at the end of the warm-up and at the end

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from tests.figures import record as record_figure
-
+from tests.support.nodes import FakeNode
 from tests.support.runs import ROOT, profile_copy
 
 WATCHDOG_S = 1.0
@@ -297,12 +297,6 @@ def test_ac_bench_process_killed_while_the_pile_delivers(tmp_path):
 # ----------------------------------------------------------------------------------------
 # The same on the virtual clock, from the plant's own history
 # ----------------------------------------------------------------------------------------
-class _Node:
-    nodeid = "tests/test_watchdog_safety_net.py::quiet_bench"
-    name = "quiet_bench"
-
-    def iter_markers(self, name):
-        return iter(())
 
 
 def test_a_quiet_bench_is_de_energised_by_the_board_in_order(tmp_path):
@@ -316,7 +310,7 @@ def test_a_quiet_bench_is_de_energised_by_the_board_in_order(tmp_path):
 
     profile = load_profile(ROOT / "profiles" / "sim-dc-60kw.toml", registry.transports())
     session = BenchSession(profile, tmp_path / "run").open()
-    node = _Node()
+    node = FakeNode("tests/test_watchdog_safety_net.py", "quiet_bench")
     session.begin_test(node)
     try:
         bench = DcBench(session)
