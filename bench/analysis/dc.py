@@ -8,6 +8,8 @@ Times given to these functions are on one axis (a record's own axis, or bench ti
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 
@@ -42,7 +44,7 @@ def settling_to_final(times: np.ndarray, values: np.ndarray, band: float, *,
     the band the signal has not settled within the record: (None, final level).
     """
     final, span = tail_level(values)
-    if final is None or span > 2 * band:
+    if final is None or cast(float, span) > 2 * band:  # span is None only with final
         return None, final
     t, v = np.asarray(times, float), np.asarray(values, float)
     keep = (t >= start) & np.isfinite(v)
@@ -87,7 +89,7 @@ def first_rise_above(times: np.ndarray, values: np.ndarray, level: float, *,
     return first_crossing(t, v, level, rising=True)
 
 
-def quantised(value, resolution: float | None) -> str:
+def quantised(value: str | float | None, resolution: float | None) -> str:
     """A value as the frame carrying it can hold it: text and labels as they are, numbers to
     the frame's resolution (``resolution`` None: an integer or a text)."""
     if value is None:
@@ -123,6 +125,6 @@ def stop_fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a
     return max(0.0, (top - v[-1]) / (t[-1] - t[0])), False
 
 
-def flags_set(values: dict) -> list[str]:
+def flags_set(values: Mapping[str, object]) -> list[str]:
     """Names of the 2-bit flags a stop message (CST, BST) sets ("yes"), sorted."""
     return sorted(name for name, value in values.items() if value == "yes")

@@ -10,6 +10,7 @@ dropped before analysis.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -45,10 +46,10 @@ def _crossings(t: np.ndarray, v: np.ndarray, level: float, rising: bool) -> np.n
     idx = np.flatnonzero(above[1:] & ~above[:-1]) if rising else np.flatnonzero(~above[1:] & above[:-1])
     v0, v1 = v[idx], v[idx + 1]
     frac = (level - v0) / (v1 - v0)
-    return t[idx] + frac * (t[idx + 1] - t[idx])
+    return cast(np.ndarray, t[idx] + frac * (t[idx + 1] - t[idx]))
 
 
-def _edge_times(t, v, start_level, end_level, rising):
+def _edge_times(t: np.ndarray, v: np.ndarray, start_level: float, end_level: float, rising: bool) -> float | None:
     """10–90 % durations of each edge (pairs each 10 % crossing with the next 90 % crossing)."""
     first = _crossings(t, v, start_level, rising)
     second = _crossings(t, v, end_level, rising)

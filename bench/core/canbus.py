@@ -36,7 +36,7 @@ class VirtualWire:
     """The wire of one virtual channel: frames of every node but one destroyed until a time."""
 
     def __init__(self) -> None:
-        self._spared = None
+        self._spared: ClockedBus | None = None
         self._until: float | None = None
         self._active = False
 
@@ -60,7 +60,7 @@ class VirtualWire:
 _WIRES: "weakref.WeakValueDictionary[object, VirtualWire]" = weakref.WeakValueDictionary()
 
 
-def virtual_wire(channel) -> VirtualWire:
+def virtual_wire(channel: object) -> VirtualWire:
     """The wire of a python-can virtual channel (one per channel, kept while a bus uses it)."""
     wire = _WIRES.get(channel)
     if wire is None:

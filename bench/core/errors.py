@@ -23,6 +23,8 @@ The kinds that leave the instrument unreachable derive from InstrumentLost, so e
 reconnects such an instrument at the start of the next test when it answers again.
 """
 
+import os
+
 
 class BenchError(Exception):
     """Base of every error the bench raises on purpose."""
@@ -31,7 +33,7 @@ class BenchError(Exception):
 class ProfileError(BenchError):
     """A profile file that cannot be used: `<file>: <key>: <what was expected>`."""
 
-    def __init__(self, path, key: str, expected: str):
+    def __init__(self, path: str | os.PathLike[str], key: str, expected: str):
         self.path = str(path)
         self.key = key
         self.expected = expected

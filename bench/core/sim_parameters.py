@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,11 @@ class SimParameter:
     unit: str
     dut: str  # "ac", "dc" or "both"
     breaks: str  # the rules it breaks when pushed past its limit ("" for plant settings)
-    choices: tuple = ()  # allowed list items (for list parameters)
+    choices: tuple[str, ...] = ()  # allowed list items (for list parameters)
 
 
-def _p(name, type_, default, unit, dut, breaks, choices=()):
+def _p(name: str, type_: type, default: Any, unit: str, dut: str, breaks: str,
+       choices: Iterable[str] = ()) -> SimParameter:
     return SimParameter(name, type_, default, unit, dut, breaks, tuple(choices))
 
 

@@ -7,7 +7,7 @@ frame). Measured pack voltage and current come from outside (the bench's measure
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from bench.core.errors import BenchError
 from bench.protocols.gbt27930.bms_config import BmsConfig
@@ -89,7 +89,7 @@ class BatteryState:
         index = min(range(len(self.cell_voltages)), key=self.cell_voltages.__getitem__)
         return index + 1, self.cell_voltages[index]
 
-    def bcs(self, voltage_v: float, current_a: float) -> dict:
+    def bcs(self, voltage_v: float, current_a: float) -> dict[str, Any]:
         """BCS from the measured pack voltage and current (charging positive)."""
         top = max(range(len(self.cell_voltages)), key=self.cell_voltages.__getitem__)
         if current_a > 1.0:
@@ -105,7 +105,7 @@ class BatteryState:
             "remaining_time": min(REMAINING_TIME_MAX_MIN, round(remaining)),
         }
 
-    def bsm(self) -> dict:
+    def bsm(self) -> dict[str, Any]:
         temps = self.temperatures
         hot = max(range(len(temps)), key=temps.__getitem__)
         cold = min(range(len(temps)), key=temps.__getitem__)
@@ -120,14 +120,14 @@ class BatteryState:
             "charging_allowed": "allowed" if self.charging_allowed else "prohibited",
         }
 
-    def bmv(self) -> dict:
+    def bmv(self) -> dict[str, Any]:
         cells = [clamp(v, (0.0, 40.94)) for v in self.cell_voltages[:256]]
         return {"cell_voltage": cells, "cell_group": [0] * len(cells)}
 
-    def bmt(self) -> dict:
+    def bmt(self) -> dict[str, Any]:
         return {"temperature": [clamp(round(t), (-50, 204)) for t in self.temperatures[:128]]}
 
-    def bsd(self) -> dict:
+    def bsd(self) -> dict[str, Any]:
         return {
             "soc": round(self.soc_pct),
             "min_cell_voltage": min(self.cell_voltages),
@@ -136,7 +136,7 @@ class BatteryState:
             "max_temperature": clamp(round(max(self.temperatures)), (-50, 204)),
         }
 
-    def extension(self) -> dict:
+    def extension(self) -> dict[str, Any]:
         number, voltage = self._lowest_cell()
         return {
             "lowest_cell_voltage": voltage,

@@ -11,9 +11,10 @@ configuration, charging, stopping, statistics, ended, error, aborted.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from bench.core.canbus import ClockedBus
+from bench.core.clock import Timer
 from bench.core.errors import BenchError
 from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import timing
@@ -21,7 +22,7 @@ from bench.protocols.gbt27930.battery import BatteryState
 from bench.protocols.gbt27930.bms_config import BmsConfig
 from bench.protocols.gbt27930.catalogue import BMS, BY_NAME
 from bench.protocols.gbt27930.codec import CODEC
-from bench.protocols.gbt27930.node import ProtocolNode
+from bench.protocols.gbt27930.node import PeerView, ProtocolNode
 
 Measure = Callable[[], tuple[float, float]]  # (pack voltage V, current A, charging positive)
 
@@ -54,10 +55,10 @@ class BmsEmulator(ProtocolNode):
         self.started = False
         self.listening = False
         self.demand = (config.max_charge_voltage_v, config.max_charge_current_a, "cc")
-        self._profile_timers: list = []
+        self._profile_timers: list[Timer] = []
         self._aux_off_at: float | None = None
         self._ready = False
-        self._bst_values: dict = {}
+        self._bst_values: dict[str, str] = {}
         self._bst_since = 0.0
         self._cst_seen = False
         self._csd_seen = False
@@ -156,12 +157,12 @@ class BmsEmulator(ProtocolNode):
         return True
 
     @property
-    def charger(self):
+    def charger(self) -> PeerView:
         """The charger's data as learned from its frames (``peer``): last values per message."""
         return self.peer
 
     # == receiving =========================================================================
-    def _on_CHM(self, values: dict, t: float) -> None:
+    def _on_CHM(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "waiting":
             self.set_phase("handshake")
             self.every("BHM", BY_NAME["BHM"].period_s, lambda: {"max_charge_voltage": self.config.max_charge_voltage_v})
@@ -169,7 +170,7 @@ class BmsEmulator(ProtocolNode):
         elif self.phase == "handshake":
             self.feed("crm_00")  # CHM keeps the handshake alive during the insulation check
 
-    def _on_CRM(self, values: dict, t: float) -> None:
+    def _on_CRM(self, values: dict[str, Any], t: float) -> None:
         recognized = values["recognition"] == "recognized"
         if not recognized and self.phase in ("waiting", "handshake", "error"):
             self.quiet()
@@ -182,7 +183,7 @@ class BmsEmulator(ProtocolNode):
             self.every("BCP", BY_NAME["BCP"].period_s, self._bcp)
             self.expect("cml", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("cml_cts_timeout"))
 
-    def _on_CML(self, values: dict, t: float) -> None:
+    def _on_CML(self, values: dict[str, Any], t: float) -> None:
         if self.phase != "configuration" or self.sending("BRO"):
             return
         self.quiet()
@@ -196,18 +197,18 @@ class BmsEmulator(ProtocolNode):
         self._ready = True
         self.event("ready")
 
-    def _on_CRO(self, values: dict, t: float) -> None:
+    def _on_CRO(self, values: dict[str, Any], t: float) -> None:
         if self.phase != "configuration" or not self.sending("BRO"):
             return
         self.unexpect("cro")
         if values["ready"] == "ready" and self._ready:
             self._start_charging()
 
-    def _on_CCS(self, values: dict, t: float) -> None:
+    def _on_CCS(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "charging":
             self.feed("ccs")
 
-    def _on_CST(self, values: dict, t: float) -> None:
+    def _on_CST(self, values: dict[str, Any], t: float) -> None:
         if self.phase in ("configuration", "charging"):
             self.event("charger_stop", cst=values)
             self._begin_stop({"charger_stopped": "yes"})
@@ -216,13 +217,13 @@ class BmsEmulator(ProtocolNode):
             self.unexpect("cst")
             self.later(max(0.0, self._bst_since + BST_MIN_S - self.clock.now()), self._start_statistics)
 
-    def _on_CSD(self, values: dict, t: float) -> None:
+    def _on_CSD(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "statistics" and not self._csd_seen:
             self._csd_seen = True
             self.unexpect("csd")
             self.later(timing.END_HOLD_S, self.end)
 
-    def _on_CEM(self, values: dict, t: float) -> None:
+    def _on_CEM(self, values: dict[str, Any], t: float) -> None:
         if self.phase in ACTIVE:
             self.event("cem", cem=values)
             self.enter_error(None, self._await_restart)
@@ -252,10 +253,11 @@ class BmsEmulator(ProtocolNode):
         if self.config.send_bmt:
             self.every("BMT", BY_NAME["BMT"].period_s, self.battery.bmt)
         for ext in (self.extension.messages if self.extension is not None else ()):
-            self.repeat(ext.name, ext.period_s, lambda ext=ext: self.send_extension(ext, self.battery.extension()))
+            self.repeat(ext.name, ext.period_s,  # mypy cannot infer a lambda with a default argument
+                        lambda ext=ext: self.send_extension(ext, self.battery.extension()))  # type: ignore[misc]
         self.expect("ccs", timing.CCS_TIMEOUT_S, lambda: self._timeout("ccs_timeout"))
 
-    def _begin_stop(self, bst: dict) -> None:
+    def _begin_stop(self, bst: dict[str, str]) -> None:
         self.quiet()
         self.set_phase("stopping")
         self._bst_values = bst
@@ -290,7 +292,7 @@ class BmsEmulator(ProtocolNode):
             return ccs["output_voltage"], -ccs["output_current"]
         return sum(self.battery.cell_voltages), 0.0
 
-    def _brm(self) -> dict:
+    def _brm(self) -> dict[str, Any]:
         cfg = self.config
         values = {"protocol_version": cfg.bms_protocol_version, "battery_type": cfg.battery_type,
                   "rated_capacity": cfg.capacity_ah, "rated_voltage": cfg.rated_voltage_v, "maker": cfg.maker,
@@ -299,14 +301,14 @@ class BmsEmulator(ProtocolNode):
             values.update(BMS_SOFTWARE)
         return values
 
-    def _bcp(self) -> dict:
+    def _bcp(self) -> dict[str, Any]:
         cfg = self.config
         return {"max_cell_voltage": cfg.max_cell_voltage_v, "max_charge_current": -cfg.max_charge_current_a,
                 "nominal_energy": cfg.nominal_energy_kwh, "max_charge_voltage": cfg.max_charge_voltage_v,
                 "max_temperature": cfg.max_temperature_c, "soc": round(self.battery.soc_pct, 1),
                 "battery_voltage": self.measure()[0]}
 
-    def _bcl(self) -> dict:
+    def _bcl(self) -> dict[str, Any]:
         voltage, current, mode = self.demand
         return {"voltage_demand": voltage, "current_demand": -current, "mode": mode}
 

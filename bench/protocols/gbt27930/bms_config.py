@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from bench.core.errors import BenchError
 from bench.protocols.gbt27930 import timing
@@ -59,7 +60,7 @@ class BmsConfig:
     bro_ready_delay_s: float = timing.BRO_READY_DELAY_S
     wake_min_off_s: float = timing.WAKE_MIN_OFF_S
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.battery_type not in BATTERY_TYPE_NAMES:
             raise BenchError(f"vehicle.battery_type: {self.battery_type!r} is not one of "
                              f"{', '.join(sorted(BATTERY_TYPE_NAMES))}")
@@ -74,7 +75,7 @@ class BmsConfig:
                 raise BenchError(f"vehicle.extension.{name}: {getattr(self.extension, name)!r} is not 'off' or 'on'")
 
     @classmethod
-    def from_vehicle(cls, vehicle, **settings) -> "BmsConfig":
+    def from_vehicle(cls, vehicle: Any, **settings: Any) -> "BmsConfig":
         """Build from the profile's [vehicle] table object (attribute names fixed)."""
         values = {name: getattr(vehicle, name) for name in VEHICLE_FIELDS}
         ext = vehicle.extension

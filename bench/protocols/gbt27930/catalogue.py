@@ -15,7 +15,7 @@ Conventions the codec applies to every field:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from bench.protocols.gbt27930 import timing
 
@@ -107,45 +107,46 @@ class MessageSpec:
 
 
 # -- field helpers ---------------------------------------------------------------------------
-def num(name, pos, bits, scale=1.0, offset=0.0, unit="", **kw) -> Field:
+def num(name: str, pos: str, bits: int, scale: float = 1.0, offset: float = 0.0, unit: str = "",
+        **kw: Any) -> Field:
     return Field(name, pos, bits, UINT, scale, offset, unit, **kw)
 
 
-def enum(name, pos, bits, values, **kw) -> Field:
+def enum(name: str, pos: str, bits: int, values: Mapping[int, str], **kw: Any) -> Field:
     return Field(name, pos, bits, ENUM, values=values, **kw)
 
 
-def text(name, pos, nbytes, **kw) -> Field:
+def text(name: str, pos: str, nbytes: int, **kw: Any) -> Field:
     return Field(name, pos, nbytes * 8, TEXT, **kw)
 
 
-def bcd(name, pos, nbytes, **kw) -> Field:
+def bcd(name: str, pos: str, nbytes: int, **kw: Any) -> Field:
     return Field(name, pos, nbytes * 8, BCD, **kw)
 
 
-def version(name, pos) -> Field:
+def version(name: str, pos: str) -> Field:
     return Field(name, pos, 24, VERSION, doc="byte 1 minor, bytes 2-3 major: 01 01 00 = V1.1")
 
 
-def volts(name, pos, **kw) -> Field:
+def volts(name: str, pos: str, **kw: Any) -> Field:
     return num(name, pos, 16, 0.1, 0.0, "V", **kw)
 
 
-def amps(name, pos, **kw) -> Field:
+def amps(name: str, pos: str, **kw: Any) -> Field:
     """Current, 0.1 A/bit, offset −400 A: negative means charging (raw 3800 → −20.0 A)."""
     return num(name, pos, 16, 0.1, -400.0, "A", **kw)
 
 
-def celsius(name, pos, **kw) -> Field:
+def celsius(name: str, pos: str, **kw: Any) -> Field:
     return num(name, pos, 8, 1.0, -50.0, "°C", **kw)
 
 
-def flag(name, pos) -> Field:
+def flag(name: str, pos: str) -> Field:
     """A 2-bit stop/fault flag of BST/CST: 00 no, 01 yes, 10 untrusted."""
     return enum(name, pos, 2, FLAG, default="no")
 
 
-def timeout_flag(name, pos) -> Field:
+def timeout_flag(name: str, pos: str) -> Field:
     """A 2-bit BEM/CEM timeout flag: 00 normal, 01 timeout, 10 untrusted."""
     return enum(name, pos, 2, TIMEOUT, default="normal")
 

@@ -13,8 +13,10 @@ ended, error, aborted, waking, fault.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from bench.core.canbus import ClockedBus
 from bench.core.clock import Periodic
@@ -23,9 +25,10 @@ from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import timing
 from bench.protocols.gbt27930.battery import CURRENT_RANGE_A, VOLTAGE_RANGE_V, clamp
 from bench.protocols.gbt27930.catalogue import BY_NAME, CHARGER
+from bench.protocols.gbt27930.extension import ExtensionCodec
 from bench.protocols.gbt27930.hooks import ChargerHooks, ChargerRatings
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS
-from bench.protocols.gbt27930.node import ProtocolNode
+from bench.protocols.gbt27930.node import PeerView, ProtocolNode
 
 # standards.md §3 "Stopping": K1/K2 may open once the current is at most 5 A (I).
 CONTACTOR_OPEN_CURRENT_A = 5.0
@@ -65,6 +68,7 @@ class ChargerBehaviour:
 class ChargerStateMachine(ProtocolNode):
     role = CHARGER
     error_message = "CEM"
+    extension: ExtensionCodec  # the charger always loads one (the default or the profile's DBC)
 
     def __init__(self, bus: ClockedBus, hooks: ChargerHooks, ratings: ChargerRatings,
                  behaviour: ChargerBehaviour | None = None, *, charger_number: int = 1, region: str | None = None,
@@ -82,8 +86,8 @@ class ChargerStateMachine(ProtocolNode):
         self._output_ready = False
         self._precharging = False
         self._paused = False
-        self._demand: tuple | None = None
-        self._cst_values: dict = {}
+        self._demand: tuple[float, float, str] | None = None
+        self._cst_values: dict[str, str] = {}
         self._charging_since: float | None = None
         self._current_poll: Periodic | None = None
 
@@ -99,7 +103,7 @@ class ChargerStateMachine(ProtocolNode):
         self._begin_handshake()
         return True
 
-    def stop(self, reason: str = "manual", faults=()) -> bool:
+    def stop(self, reason: str = "manual", faults: Collection[str] = ()) -> bool:
         """Stop charging with a CST: reason "manual", "condition" or "fault", plus CST fault
         field names. Before configuration there is nothing to stop but the handshake."""
         if reason not in STOP_REASONS or any(f not in CST_FLAGS for f in faults):
@@ -135,11 +139,11 @@ class ChargerStateMachine(ProtocolNode):
         self.later(aux_off_s, self._restore_aux)
 
     @property
-    def vehicle(self):
+    def vehicle(self) -> PeerView:
         """The vehicle's data as learned from its frames (``peer``): last values per message."""
         return self.peer
 
-    def vehicle_data(self) -> dict:
+    def vehicle_data(self) -> dict[str, Any]:
         """The 4.2.7 items as learned from BRM and the extension frames (None where unknown)."""
         data = {"vin": self.peer.value("BRM", "vin"), "rated_capacity_ah": self.peer.value("BRM", "rated_capacity")}
         for ext in self.extension.messages:
@@ -147,19 +151,19 @@ class ChargerStateMachine(ProtocolNode):
         return data
 
     # == receiving =========================================================================
-    def _on_BHM(self, values: dict, t: float) -> None:
+    def _on_BHM(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "handshake" and self._insulation == "pending":
             self._insulation = "running"
             self.hooks.start_insulation_check()
             self.event("insulation_check")
 
-    def _on_BRM(self, values: dict, t: float) -> None:
+    def _on_BRM(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "recognition" and not self._recognized:
             self._recognized = True
             self.unexpect("brm")
             self.expect("bcp", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bcp_timeout"))
 
-    def _on_BCP(self, values: dict, t: float) -> None:
+    def _on_BCP(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "recognition" and self._recognized:
             self.quiet()
             self.set_phase("configuration")
@@ -169,7 +173,7 @@ class ChargerStateMachine(ProtocolNode):
             self.expect("bro", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bro_timeout"))
             self.expect("bro_ready", timing.READY_TIMEOUT_S, lambda: self._timeout("bro_timeout"))
 
-    def _on_BRO(self, values: dict, t: float) -> None:
+    def _on_BRO(self, values: dict[str, Any], t: float) -> None:
         if self.phase != "configuration" or self.sending("CRO"):
             return
         self.unexpect("bro")
@@ -177,7 +181,7 @@ class ChargerStateMachine(ProtocolNode):
             self.unexpect("bro_ready")
             self._prepare_output()
 
-    def _on_BCL(self, values: dict, t: float) -> None:
+    def _on_BCL(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "configuration" and self._output_ready:
             self._start_charging()
         if self.phase != "charging":
@@ -189,11 +193,11 @@ class ChargerStateMachine(ProtocolNode):
         self._demand = (voltage, -current, mode)
         self._apply_demand()
 
-    def _on_BCS(self, values: dict, t: float) -> None:
+    def _on_BCS(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "charging":
             self.feed("bcs")
 
-    def _on_BSM(self, values: dict, t: float) -> None:
+    def _on_BSM(self, values: dict[str, Any], t: float) -> None:
         if self.phase != "charging":
             return
         abnormal = [name for name in BSM_FAULTS if values.get(name) not in ("normal", None)]
@@ -207,7 +211,7 @@ class ChargerStateMachine(ProtocolNode):
             self.event("paused" if paused else "resumed_by_bms")
             self._apply_demand()
 
-    def _on_BST(self, values: dict, t: float) -> None:
+    def _on_BST(self, values: dict[str, Any], t: float) -> None:
         if self.phase in ("configuration", "charging"):
             self.event("bms_stop", bst=values)
             fault = any(values.get(flag) == "yes" for flag in BST_FAULT_FLAGS)
@@ -215,7 +219,7 @@ class ChargerStateMachine(ProtocolNode):
         elif self.phase == "stopping":
             self.unexpect("bst")
 
-    def _on_BSD(self, values: dict, t: float) -> None:
+    def _on_BSD(self, values: dict[str, Any], t: float) -> None:
         if self.phase != "stopping":
             return
         self.quiet()
@@ -223,7 +227,7 @@ class ChargerStateMachine(ProtocolNode):
         self.every("CSD", BY_NAME["CSD"].period_s, self._csd)
         self.later(timing.END_HOLD_S, self.end)
 
-    def _on_BEM(self, values: dict, t: float) -> None:
+    def _on_BEM(self, values: dict[str, Any], t: float) -> None:
         if self.phase in ACTIVE:
             self.event("bem", bem=values)
             self._error(None)
@@ -273,7 +277,7 @@ class ChargerStateMachine(ProtocolNode):
         self._precharging = True
         self.hooks.start_precharge(inlet_v)
 
-    def _cro(self) -> dict:
+    def _cro(self) -> dict[str, Any]:
         if self._precharging and not self._output_ready and self.hooks.precharge_done():
             self.hooks.set_contactors(True)
             self.contactors_closed = True
@@ -311,7 +315,7 @@ class ChargerStateMachine(ProtocolNode):
                           "charging_time": self._charging_minutes(),
                           "charging_permitted": "paused" if self._paused else "permitted"})
 
-    def _stop(self, cst: dict, *, fault: bool, bms_initiated: bool = False) -> None:
+    def _stop(self, cst: dict[str, str], *, fault: bool, bms_initiated: bool = False) -> None:
         self.quiet()
         self.set_phase("stopping")
         self._cst_values = cst
@@ -357,6 +361,7 @@ class ChargerStateMachine(ProtocolNode):
             self.contactors_closed = False
             self.hooks.start_bleed_off()
             self.event("contactors_open")
+            assert self._current_poll is not None  # this runs as that poll
             self._current_poll.cancel()
             self._current_poll = None
 
@@ -366,21 +371,21 @@ class ChargerStateMachine(ProtocolNode):
             return 0
         return min(CHARGING_TIME_MAX_MIN, int((self.clock.now() - self._charging_since) // 60))
 
-    def _crm(self) -> dict:
+    def _crm(self) -> dict[str, Any]:
         return {"recognition": "recognized" if self._recognized else "not_recognized",
                 "charger_number": self.charger_number, "region": self.region}
 
-    def _cts(self) -> dict:
+    def _cts(self) -> dict[str, Any]:
         now = datetime.fromtimestamp(self.clock.wall_time(), tz=CHARGER_TIMEZONE)
         return {"second": now.second, "minute": now.minute, "hour": now.hour, "day": now.day,
                 "month": now.month, "year": now.year}
 
-    def _cml(self) -> dict:
+    def _cml(self) -> dict[str, Any]:
         r = self.ratings
         return {"max_output_voltage": r.max_voltage_v, "min_output_voltage": r.min_voltage_v,
                 "max_output_current": -r.max_current_a, "min_output_current": -r.min_current_a}
 
-    def _csd(self) -> dict:
+    def _csd(self) -> dict[str, Any]:
         return {"charging_time": self._charging_minutes(), "energy": clamp(round(self.hooks.energy_kwh(), 1), ENERGY_RANGE_KWH),
                 "charger_number": self.charger_number}
 

@@ -10,7 +10,8 @@ ProtocolError for a value the standard cannot carry: that is a programming error
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Mapping
+from typing import Any, Iterable
 
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930 import findings as fk
@@ -54,7 +55,8 @@ class FieldCodec:
         self.default = spec.default
 
     # -- decode ---------------------------------------------------------------------------
-    def decode(self, whole: int, data: bytes, problems: list, where: str):
+    def decode(self, whole: int, data: bytes, problems: list[Problem],
+               where: str) -> str | int | float | bytes | None:
         raw = (whole >> self.shift) & self.mask
         kind = self.kind
         if kind == ENUM:
@@ -92,7 +94,7 @@ class FieldCodec:
         return value
 
     # -- encode ---------------------------------------------------------------------------
-    def raw(self, value, where: str) -> int:
+    def raw(self, value: Any, where: str) -> int:
         kind = self.kind
         try:
             if kind == UINT:
@@ -143,7 +145,7 @@ class MessageCodec:
         self._length_text = (f"a multiple of {self.stride} up to {spec.max_length}" if rep
                              else " or ".join(str(n) for n in spec.lengths))
 
-    def decode(self, data: bytes) -> tuple[dict, tuple[Problem, ...]]:
+    def decode(self, data: bytes) -> tuple[dict[str, Any], tuple[Problem, ...]]:
         problems: list[Problem] = []
         n = len(data)
         if not self.spec.length_ok(n):
@@ -154,7 +156,7 @@ class MessageCodec:
             if whole & unused != unused:
                 problems.append((fk.RESERVED_BITS, f"{self.name}: unused bits not sent as ones "
                                  f"(payload {data.hex(' ')})", "reserved"))
-        values: dict = {}
+        values: dict[str, Any] = {}
         where = self.name
         for f in self.fields:
             if f.end > n:
@@ -164,8 +166,9 @@ class MessageCodec:
                 continue
             values[f.name] = f.decode(whole, data, problems, where)
         if self.element:
+            assert self.spec.repeat is not None  # element fields come from the repeat
             count = min(n // self.stride, self.spec.repeat.max_count)
-            columns = {f.name: [] for f in self.element}
+            columns: dict[str, list[object]] = {f.name: [] for f in self.element}
             for i in range(count):
                 base = i * self.stride * 8
                 for f in self.element:
@@ -174,10 +177,11 @@ class MessageCodec:
             values.update(columns)
         return values, tuple(problems)
 
-    def encode(self, values: dict, length: int | None = None) -> bytes:
+    def encode(self, values: Mapping[str, Any], length: int | None = None) -> bytes:
         spec = self.spec
         where = self.name
         if self.element:
+            assert spec.repeat is not None  # element fields come from the repeat
             columns = [values.get(f.name) or [] for f in self.element]
             count = max(len(c) for c in columns)
             if not 0 < count <= spec.repeat.max_count or any(len(c) != count for c in columns):
@@ -219,10 +223,10 @@ class Codec:
     def __init__(self, messages: Iterable[MessageSpec] = MESSAGES):
         self.by_name: dict[str, MessageCodec] = {m.name: MessageCodec(m) for m in messages}
         self.by_pgn: dict[int, MessageCodec] = {c.spec.pgn: c for c in self.by_name.values()}
-        self._cache: dict[tuple[int, bytes], tuple[dict, tuple]] = {}
-        self._encoded: dict[tuple, bytes] = {}
+        self._cache: dict[tuple[int, bytes], tuple[dict[str, Any], tuple[Problem, ...]]] = {}
+        self._encoded: dict[tuple[object, ...], bytes] = {}
 
-    def decode(self, pgn: int, data: bytes) -> tuple[MessageSpec, dict, tuple[Problem, ...]] | None:
+    def decode(self, pgn: int, data: bytes) -> tuple[MessageSpec, dict[str, Any], tuple[Problem, ...]] | None:
         """(spec, values, problems) for a catalogue PGN, None for any other PGN.
 
         Results are cached by payload: treat the returned dict as read-only.
@@ -238,8 +242,9 @@ class Codec:
             hit = self._cache[key] = codec.decode(key[1])
         return codec.spec, hit[0], hit[1]
 
-    def encode(self, name: str, values: dict, length: int | None = None) -> bytes:
+    def encode(self, name: str, values: Mapping[str, Any], length: int | None = None) -> bytes:
         """Payload for ``values`` (periodic messages repeat their values: cached when hashable)."""
+        key: tuple[object, ...] | None
         try:
             key = (name, length, *values.items())
             hit = self._encoded.get(key)
@@ -261,9 +266,9 @@ class Codec:
 CODEC = Codec()
 
 
-def decode(pgn: int, data: bytes):
+def decode(pgn: int, data: bytes) -> tuple[MessageSpec, dict[str, Any], tuple[Problem, ...]] | None:
     return CODEC.decode(pgn, data)
 
 
-def encode(name: str, values: dict, length: int | None = None) -> bytes:
+def encode(name: str, values: Mapping[str, Any], length: int | None = None) -> bytes:
     return CODEC.encode(name, values, length)

@@ -16,7 +16,9 @@ How catalogue fields become DBC signals (DBC has only numbers):
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import cantools
 from cantools.database.can import Database, Message, Node, Signal
@@ -58,8 +60,10 @@ def message_layout(spec: MessageSpec) -> list[tuple[Field, list[tuple[str, int, 
 
 def _signal(field: Field, name: str, start: int, length: int, scale: float, offset: float) -> Signal:
     choices = dict(field.values) if field.kind == ENUM and field.values else None
+    # cantools annotates choices as an OrderedDict; any dict of raw value → label works.
     return Signal(name, start, length, byte_order="little_endian", is_signed=False,
-                  conversion=BaseConversion.factory(scale=scale, offset=offset, choices=choices),
+                  conversion=BaseConversion.factory(scale=scale, offset=offset,
+                                                    choices=choices),  # type: ignore[arg-type]
                   unit=field.unit or None,
                   comment=("optional; all ones = not available" if field.optional else None))
 
@@ -86,11 +90,12 @@ def dbc_text() -> str:
 
 
 def load(path: str | Path = DBC_PATH) -> Database:
-    return cantools.database.load_file(str(path), frame_id_mask=FRAME_ID_MASK)
+    return cast(Database, cantools.database.load_file(str(path), frame_id_mask=FRAME_ID_MASK))  # a DBC: CAN
 
 
 def main(argv: list[str] | None = None) -> int:
-    path = Path((argv or sys.argv[1:] or [DBC_PATH])[0])
+    args: Sequence[str | Path] = argv or sys.argv[1:] or [DBC_PATH]
+    path = Path(args[0])
     path.write_text(dbc_text())
     print(f"wrote {path}")
     return 0

@@ -13,9 +13,11 @@ import re
 import string
 import struct
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import can
 
@@ -38,9 +40,9 @@ class TraceReport:
     phases: list[tuple[float, str]]
     messages: list[MessageEvent]
     findings: list[Finding]
-    statistics: dict[str, dict] = field(default_factory=dict)
+    statistics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.path, "frames": self.frames, "start_time": self.start_time, "duration_s": self.duration_s,
             "phases": [{"time": t, "phase": p} for t, p in self.phases],
@@ -54,7 +56,7 @@ class TraceReport:
         return json.dumps(self.as_dict(), indent=1, default=_json_default, ensure_ascii=False)
 
 
-def _json_default(value):
+def _json_default(value: object) -> str:
     if isinstance(value, (bytes, bytearray)):
         return value.hex()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
@@ -190,7 +192,7 @@ def format_text(report: TraceReport) -> str:
     return "\n".join(lines)
 
 
-def format_values(name: str, values: dict) -> str:
+def format_values(name: str, values: Mapping[str, object]) -> str:
     units = UNITS.get(name, {})
     parts = []
     for key, value in values.items():
@@ -205,7 +207,7 @@ def format_values(name: str, values: dict) -> str:
     return " ".join(parts)
 
 
-def _plain(value) -> str:
+def _plain(value: object) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + value.hex()
     return str(value)

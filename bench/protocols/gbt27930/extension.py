@@ -14,16 +14,21 @@ scale, offset and value table:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import cantools
-from cantools.database.can import Message
+from cantools.database.can import Database, Message, Signal
 
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930.dbc import FRAME_ID_MASK
 from bench.protocols.gbt27930.ids import parse_id
+
+if TYPE_CHECKING:
+    from bench.protocols.gbt27930.codec import Problem
 
 DEFAULT_DBC = Path(__file__).with_name("extension.dbc")
 NUMBERS = ("lowest_cell_voltage", "lowest_cell_number", "heating_status", "cooling_status", "internal_resistance")
@@ -50,7 +55,7 @@ class ExtensionCodec:
     def __init__(self, dbc_path: str | Path | None = None):
         self.path = Path(dbc_path) if dbc_path else DEFAULT_DBC
         try:
-            db = cantools.database.load_file(str(self.path), frame_id_mask=FRAME_ID_MASK)
+            db = cast(Database, cantools.database.load_file(str(self.path), frame_id_mask=FRAME_ID_MASK))  # a DBC
         except Exception as exc:  # cantools raises many kinds; one clear line for the profile
             raise ProtocolError(f"{self.path}: cannot load the extension DBC ({exc})") from None
         self.messages: list[ExtensionMessage] = []
@@ -68,7 +73,7 @@ class ExtensionCodec:
         priority, pgn, _, _ = parse_id(message.frame_id)
         period = message.cycle_time / 1000 if message.cycle_time else DEFAULT_PERIOD_S
         numbers = tuple(s.name for s in message.signals if s.name in NUMBERS)
-        text_indexes = {}
+        text_indexes: dict[str, list[Signal]] = {}
         for s in message.signals:
             match = _TEXT_SIGNAL.match(s.name)
             if match and match["quantity"] in TEXTS and s.length == 8 and s.start % 8 == 0:
@@ -80,12 +85,12 @@ class ExtensionCodec:
             return ExtensionMessage(message.name, pgn, priority, period, message, numbers, None)
         return None
 
-    def encode(self, ext: ExtensionMessage, values: dict) -> bytes:
+    def encode(self, ext: ExtensionMessage, values: Mapping[str, Any]) -> bytes:
         if ext.text is not None:
             text = str(values.get(ext.text) or "")
             data = text.encode("ascii", errors="replace")[:ext.text_width]
             return data or b"\xff"
-        raw = {}
+        raw: dict[str, int] = {}
         for s in ext.message.signals:
             value = values.get(s.name)
             ones = (1 << s.length) - 1
@@ -99,11 +104,11 @@ class ExtensionCodec:
             raw[s.name] = number
         return ext.message.encode(raw, scaling=False, padding=True, strict=False)
 
-    def decode(self, pgn: int, data: bytes) -> tuple[ExtensionMessage, dict, tuple] | None:
+    def decode(self, pgn: int, data: bytes) -> tuple[ExtensionMessage, dict[str, Any], tuple[Problem, ...]] | None:
         ext = self.by_pgn.get(pgn)
         if ext is None:
             return None
-        problems = []
+        problems: list[Problem] = []
         if ext.text is not None:
             if not 0 < len(data) <= ext.text_width:
                 problems.append((fk.WRONG_LENGTH, f"{ext.name}: {len(data)} bytes, 1 … {ext.text_width} expected", None))
@@ -112,10 +117,11 @@ class ExtensionCodec:
         if len(data) != ext.message.length:
             problems.append((fk.WRONG_LENGTH, f"{ext.name}: {len(data)} bytes, {ext.message.length} expected", None))
         try:
-            raw = ext.message.decode(bytes(data), scaling=False, decode_choices=False, allow_truncated=True)
+            raw = cast("Mapping[str, float]",  # raw numbers: no scaling, no choices, not a container
+                       ext.message.decode(bytes(data), scaling=False, decode_choices=False, allow_truncated=True))
         except Exception:  # noqa: BLE001 - cantools' errors for garbage vary; garbage gives a finding
             return ext, {}, tuple(problems) or ((fk.WRONG_LENGTH, f"{ext.name}: cannot be decoded", None),)
-        values = {}
+        values: dict[str, Any] = {}
         for s in ext.message.signals:
             if s.name not in raw:
                 continue

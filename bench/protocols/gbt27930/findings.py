@@ -7,8 +7,9 @@ findings into checks; the protocol stack only reports them.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 # -- frame and message content (codec) -----------------------------------------------------
 WRONG_LENGTH = "wrong_length"              # DLC / reassembled size differs from the standard
@@ -52,13 +53,13 @@ class Finding:
     time: float  # bench seconds (or trace seconds when decoding a file)
     message: str
     pgn: int | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown finding kind {self.kind!r}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "time": self.time, "message": self.message,
                 "pgn": self.pgn, "details": self.details}
 
@@ -73,11 +74,11 @@ class FindingLog:
     ``details["count"]``, so a trace with 400 short CCS frames gives one finding, not 400.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.findings: list[Finding] = []
-        self._by_key: dict = {}
+        self._by_key: dict[Hashable, Finding] = {}
 
-    def report(self, finding: Finding, key=None) -> Finding:
+    def report(self, finding: Finding, key: Hashable | None = None) -> Finding:
         if key is not None:
             seen = self._by_key.get(key)
             if seen is not None:
@@ -88,7 +89,7 @@ class FindingLog:
         self.findings.append(finding)
         return finding
 
-    def bump(self, key, t: float) -> None:
+    def bump(self, key: Hashable, t: float) -> None:
         """Count one more occurrence of an already reported ``key`` (no new object)."""
         seen = self._by_key.get(key)
         if seen is not None:
@@ -104,5 +105,5 @@ class FindingLog:
     def __len__(self) -> int:
         return len(self.findings)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)

@@ -21,17 +21,20 @@ by CAN ID and a payload is decoded only when it differs from the previous one.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Hashable
+from typing import Any, Callable, NamedTuple, cast
 
 import can
 
 from bench.core.canbus import ClockedBus
+from bench.core.clock import Handle
 from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930.catalogue import (
     BY_PGN, CHARGER, CHARGING, ERROR, PHASES, TP_CM_PGN, TP_DT_PGN, MessageSpec,
 )
-from bench.protocols.gbt27930.codec import CODEC
+from bench.protocols.gbt27930.codec import CODEC, Problem
+from bench.protocols.gbt27930.extension import ExtensionMessage
 from bench.protocols.gbt27930.findings import Finding, FindingLog
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, parse_id
 from bench.protocols.gbt27930.transport import TransportObserver
@@ -49,7 +52,7 @@ WATCHED = frozenset({"BCL", "BCS", "CCS"})
 STOP_MESSAGES = frozenset({"BST", "CST"})
 # After an error or a wake-up the session may restart with these.
 RESTART_MESSAGES = frozenset({"CHM", "BHM", "CRM", "BRM"})
-_PHASE_INDEX = {phase: i for i, phase in enumerate(PHASES)}
+_PHASE_INDEX: dict[str | None, int] = {phase: i for i, phase in enumerate(PHASES)}
 FOREIGN = object()  # route of frames that are not charger<->BMS GB/T 27930 traffic
 
 
@@ -62,7 +65,7 @@ class MessageEvent(NamedTuple):
     src: int
     dest: int
     length: int
-    values: dict
+    values: dict[str, Any]
     via_tp: bool
 
 
@@ -74,7 +77,8 @@ class Stream:
                  "problem_keys", "watch", "watched", "stale", "extension")
 
     def __init__(self, name: str, pgn: int, src: int, dest: int, spec: MessageSpec | None,
-                 period: float | None, phase: str | None, timeout: float | None, extension=None):
+                 period: float | None, phase: str | None, timeout: float | None,
+                 extension: ExtensionMessage | None = None):
         self.name, self.pgn, self.src, self.dest, self.spec = name, pgn, src, dest, spec
         self.extension = extension
         self.phase_index = _PHASE_INDEX.get(phase, -1) if phase != ERROR else -2
@@ -83,14 +87,15 @@ class Stream:
         self.timeout = timeout
         self.count = self.intervals = 0
         self.total = self.worst = 0.0
-        self.last_start = self.last_time = None
-        self.last_data = None
+        self.last_start: float | None = None
+        self.last_time: float | None = None
+        self.last_data: bytes | None = None
         self.lengths: set[int] = set()
-        self.problem_keys: tuple = ()
+        self.problem_keys: tuple[Hashable, ...] = ()
         self.watch = name in WATCHED
         self.watched = self.stale = False
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         mean = self.total / self.intervals if self.intervals else None
         return {"count": self.count, "lengths": sorted(self.lengths), "nominal_period_s": self.nominal or None,
                 "mean_period_s": mean, "worst_deviation_s": self.worst if self.intervals else None,
@@ -116,14 +121,14 @@ class ConformanceMonitor:
         self.phases: list[tuple[float, str]] = []
         self.frames = 0
         self.last_time = 0.0
-        self._routes: dict[int, object] = {}
+        self._routes: dict[int, Stream | tuple[int, int, int] | object] = {}  # object: FOREIGN
         self._phase_index = -1
         self._error_since_phase = False
         self._watching = False
         self._watched: list[Stream] = []
         self._next_check = 0.0
         self.bus = bus
-        self._handles = []
+        self._handles: list[Handle] = []
         if bus is not None:
             self._handles = [bus.on_receive(self.feed), bus.on_send(self.feed)]
 
@@ -137,7 +142,7 @@ class ConformanceMonitor:
         if t >= self._next_check:
             self._checks(t)
         key = msg.arbitration_id if msg.is_extended_id else ~msg.arbitration_id
-        route = self._routes.get(key)
+        route: Any = self._routes.get(key)  # a Stream, a TP (pgn, src, dest), FOREIGN or None
         if route is None:
             route = self._routes[key] = self._route(msg, t)
             if route is FOREIGN:
@@ -149,7 +154,7 @@ class ConformanceMonitor:
         else:
             self.log.bump(("foreign", key), t)
 
-    def _route(self, msg: can.Message, t: float):
+    def _route(self, msg: can.Message, t: float) -> Stream | tuple[int, int, int] | object:
         """What frames with this ID are: a Stream, a TP (pgn, src, dest), or FOREIGN."""
         if not msg.is_extended_id:
             self._foreign(~msg.arbitration_id, t, f"11-bit frame {msg.arbitration_id:#05x}: not GB/T 27930 traffic")
@@ -172,7 +177,7 @@ class ConformanceMonitor:
             self._report(fk.UNKNOWN_MESSAGE, t, f"frame {msg.arbitration_id:#010x}: PGN {pgn:#06x} is not a "
                          "GB/T 27930 message", pgn, key=("foreign", msg.arbitration_id))
             return FOREIGN
-        expected = stream.spec.priority if stream.spec else stream.extension.priority
+        expected = stream.spec.priority if stream.spec else cast(ExtensionMessage, stream.extension).priority
         if priority != expected:
             self._report(fk.WRONG_PRIORITY, t, f"{stream.name} sent with priority {priority} ({expected} "
                          "expected)", pgn, key=(fk.WRONG_PRIORITY, msg.arbitration_id))
@@ -211,7 +216,7 @@ class ConformanceMonitor:
         self._on_stream(stream, data, start, end, True)
 
     # == per message =======================================================================
-    def _on_stream(self, stream: Stream, data, start: float, t: float, via_tp: bool) -> None:
+    def _on_stream(self, stream: Stream, data: bytes | bytearray, start: float, t: float, via_tp: bool) -> None:
         stream.count += 1
         last = stream.last_start
         if last is not None:
@@ -241,11 +246,14 @@ class ConformanceMonitor:
     def _changed(self, stream: Stream, data: bytes, t: float, via_tp: bool) -> None:
         stream.last_data = data
         stream.lengths.add(len(data))
+        decoded: tuple[object, dict[str, Any], tuple[Problem, ...]] | None
         if stream.spec is not None:
-            _, values, problems = CODEC.decode(stream.pgn, data)
+            decoded = CODEC.decode(stream.pgn, data)
         else:
-            _, values, problems = self.extension.decode(stream.pgn, data)
-        keys = []
+            decoded = self.extension.decode(stream.pgn, data)
+        assert decoded is not None  # a stream's PGN is the catalogue's or the extension's
+        _, values, problems = decoded
+        keys: list[Hashable] = []
         for kind, text, field in problems:
             key = (kind, stream.name, field)
             self.log.report(Finding(kind, t, text, stream.pgn, {"length": len(data)} if field is None else {}), key)
@@ -307,6 +315,7 @@ class ConformanceMonitor:
         if not self._watching:
             return
         for stream in self._watched:
+            assert stream.last_time is not None and stream.timeout is not None  # seen, and a watched message
             if not stream.stale and t - stream.last_time > stream.timeout:
                 stream.stale = True
                 self._report(fk.MESSAGE_TIMEOUT, stream.last_time + stream.timeout,
@@ -314,11 +323,12 @@ class ConformanceMonitor:
                              stream.pgn, key=(fk.MESSAGE_TIMEOUT, stream.name, stream.last_time))
 
     def period_findings(self) -> list[Finding]:
-        out = []
+        out: list[Finding] = []
         for stream in self.streams.values():
             if stream.intervals < self.min_intervals or not stream.nominal:
                 continue
             mean = stream.total / stream.intervals
+            assert stream.last_time is not None  # it has intervals
             if abs(mean - stream.nominal) > self.period_tolerance * stream.nominal:
                 out.append(Finding(fk.PERIOD_DEVIATION, stream.last_time,
                                    f"{stream.name}: mean period {1000 * mean:.1f} ms, nominal "
@@ -336,11 +346,12 @@ class ConformanceMonitor:
             self.observer.expire(self.last_time)  # a trace: its end is not a timeout
         return sorted(self.log.findings + self.period_findings(), key=lambda f: f.time)
 
-    def stats(self) -> dict[str, dict]:
+    def stats(self) -> dict[str, dict[str, Any]]:
         return {s.name: s.summary() for s in self.streams.values()}
 
     # == helpers ===========================================================================
-    def _report(self, kind: str, t: float, message: str, pgn: int | None, key=None, **details) -> None:
+    def _report(self, kind: str, t: float, message: str, pgn: int | None, key: Hashable | None = None,
+                **details: Any) -> None:
         self.log.report(Finding(kind, t, message, pgn, details), key)
 
     def _foreign(self, key: int, t: float, message: str) -> None:

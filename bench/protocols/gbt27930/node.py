@@ -9,7 +9,7 @@ It owns no thread and no library timer: everything is a clock callback.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import can
 
@@ -17,9 +17,9 @@ from bench.core.canbus import ClockedBus
 from bench.core.clock import Periodic
 from bench.protocols.gbt27930 import timing
 from bench.protocols.gbt27930.catalogue import BY_NAME, TP_CM_PGN, TP_DT_PGN
-from bench.protocols.gbt27930.codec import CODEC
+from bench.protocols.gbt27930.codec import CODEC, Problem
 from bench.protocols.gbt27930.deadline import Deadline
-from bench.protocols.gbt27930.extension import ExtensionCodec
+from bench.protocols.gbt27930.extension import ExtensionCodec, ExtensionMessage
 from bench.protocols.gbt27930.findings import Finding, FindingLog
 from bench.protocols.gbt27930.ids import GLOBAL_ADDRESS, parse_id
 from bench.protocols.gbt27930.transport import TransportEndpoint
@@ -29,26 +29,26 @@ from bench.protocols.gbt27930.transport import TransportEndpoint
 class Event:
     time: float
     name: str
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class PeerView:
     """The other side's data, only as learned from its frames: last values and when."""
 
-    def __init__(self):
-        self.last: dict[str, dict] = {}
+    def __init__(self) -> None:
+        self.last: dict[str, dict[str, Any]] = {}
         self.times: dict[str, float] = {}
         self.counts: dict[str, int] = {}
 
-    def update(self, name: str, values: dict, t: float) -> None:
+    def update(self, name: str, values: dict[str, Any], t: float) -> None:
         self.last[name] = values
         self.times[name] = t
         self.counts[name] = self.counts.get(name, 0) + 1
 
-    def get(self, name: str) -> dict | None:
+    def get(self, name: str) -> dict[str, Any] | None:
         return self.last.get(name)
 
-    def value(self, name: str, key: str, default=None):
+    def value(self, name: str, key: str, default: Any = None) -> Any:
         values = self.last.get(name)
         return default if values is None else values.get(key, default)
 
@@ -124,12 +124,12 @@ class ProtocolNode:
         self._report(problems, ext.name, pgn, t)
         self.peer.update(ext.name, values, t)
 
-    def _report(self, problems, name: str, pgn: int, t: float) -> None:
+    def _report(self, problems: Iterable[Problem], name: str, pgn: int, t: float) -> None:
         for kind, text, field_name in problems:
             self.findings.report(Finding(kind, t, text, pgn), key=(kind, name, field_name))
 
     # -- sending --------------------------------------------------------------------------
-    def send(self, name: str, values: dict, length: int | None = None) -> None:
+    def send(self, name: str, values: dict[str, Any], length: int | None = None) -> None:
         """Encode and send one message now (through TP when longer than 8 bytes)."""
         if self._silent_all or name in self._silenced:
             return
@@ -137,7 +137,7 @@ class ProtocolNode:
         data = codec.encode(values, length)
         self.transport.send(codec.spec.pgn, data, self.peer_address, codec.spec.priority)
 
-    def send_extension(self, ext, values: dict) -> None:
+    def send_extension(self, ext: ExtensionMessage, values: dict[str, Any]) -> None:
         if self._silent_all or ext.name in self._silenced or self.extension is None:
             return
         self.transport.send(ext.pgn, self.extension.encode(ext, values), self.peer_address, ext.priority)
@@ -147,15 +147,15 @@ class ProtocolNode:
         self.cancel(key)
         self._periodic[key] = self.clock.every(period, fn)
 
-    def every(self, name: str, period: float, build: Callable[[], dict], length: int | None = None) -> None:
+    def every(self, name: str, period: float, build: Callable[[], dict[str, Any]], length: int | None = None) -> None:
         """Send ``name`` with ``build()``'s values every ``period`` s, the first one now."""
         self.repeat(name, period, lambda: self.send(name, build(), length))
 
-    def later(self, delay: float, fn: Callable, *args) -> None:
+    def later(self, delay: float, fn: Callable[..., object], *args: Any) -> None:
         """Call ``fn`` after ``delay`` s unless the phase has changed by then."""
         serial = self._phase_serial
 
-        def run():
+        def run() -> None:
             if serial == self._phase_serial:
                 fn(*args)
         self.clock.call_later(delay, run)
@@ -238,7 +238,7 @@ class ProtocolNode:
         self.set_phase("ended")
 
     # -- bookkeeping ----------------------------------------------------------------------
-    def event(self, name: str, **details) -> None:
+    def event(self, name: str, **details: Any) -> None:
         self.events.append(Event(self.clock.now(), name, details))
 
     def set_phase(self, phase: str) -> None:

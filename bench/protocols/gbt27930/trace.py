@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import can
 from can.io.asc import ASCWriter
 from can.io.blf import BLFWriter
 from can.io.canutils import CanutilsLogWriter
+from can.io.generic import FileIOMessageWriter
+from can.typechecking import StringPathLike
 
 from bench.core.canbus import ClockedBus
 
@@ -26,7 +29,7 @@ class BenchASCWriter(ASCWriter):
     """An ASC writer whose header date is the bench clock's, not the computer's: a virtual
     run writes the same bytes every time (python-can stamps the header with datetime.now())."""
 
-    def __init__(self, file, start: datetime, **kwargs):
+    def __init__(self, file: StringPathLike | TextIO, start: datetime, **kwargs: Any) -> None:
         self._header_date: datetime | None = start
         super().__init__(file, **kwargs)
 
@@ -47,7 +50,7 @@ class TraceRecorder:
         self.paths = {suffix: directory / f"{stem}.{suffix}" for suffix in self.SUFFIXES}
         self._blf = BLFWriter(self.paths["blf"])
         start = datetime.fromtimestamp(self.clock.wall_time())
-        self.writers = [BenchASCWriter(self.paths["asc"], start), self._blf,
+        self.writers: list[FileIOMessageWriter[Any]] = [BenchASCWriter(self.paths["asc"], start), self._blf,
                         CanutilsLogWriter(self.paths["log"], channel=bus.name)]
         self.frames = 0
         self.closed = False
@@ -90,8 +93,8 @@ class TraceRecorder:
             writer.stop()
         self.closed = True
 
-    def __enter__(self):
+    def __enter__(self) -> TraceRecorder:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

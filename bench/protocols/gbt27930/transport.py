@@ -14,7 +14,7 @@ Finding of a specific kind, never an exception.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from typing import Any, Callable
 
 import can
 
@@ -140,7 +140,10 @@ def check_announcement(size: int, packets: int) -> str | None:
 class _Party:
     """What the endpoint and the observer share: reading TP.CM frames, reporting findings."""
 
-    on_finding: Callable[[Finding], None]
+    on_finding: Callable[[Finding], object]  # its result is ignored
+    # Each party reads the frames its own way (defined by the subclasses).
+    _on_dt: Callable[[bytes, int, int, float], None]
+    _on_cm: Callable[[int, int, int, int, int, int, int, float], None]
 
     def _take(self, pgn: int, data: bytes, src: int, dest: int, t: float) -> None:
         """Route a TP.DT to ``_on_dt`` and a well-formed TP.CM to ``_on_cm``."""
@@ -156,7 +159,7 @@ class _Party:
     def _bad_control(self, control: int, src: int, t: float, pgn: int) -> None:
         self._finding(fk.TP_BAD_CONTROL, t, f"TP.CM control byte {control:#04x} from {src:#04x}", pgn)
 
-    def _finding(self, kind: str, t: float, message: str, pgn: int | None, **details) -> None:
+    def _finding(self, kind: str, t: float, message: str, pgn: int | None, **details: Any) -> None:
         self.on_finding(Finding(kind, t, message, pgn, details))
 
 
@@ -164,7 +167,7 @@ class TransportEndpoint(_Party):
     """J1939 transport for one node on a ClockedBus."""
 
     def __init__(self, bus: ClockedBus, address: int, on_message: MessageSink,
-                 on_finding: Callable[[Finding], None], *, dt_interval_s: float = 0.0,
+                 on_finding: Callable[[Finding], object], *, dt_interval_s: float = 0.0,
                  max_packets_per_cts: int = 0xFF):
         self.bus = bus
         self.clock = bus.clock
@@ -175,7 +178,7 @@ class TransportEndpoint(_Party):
         self.max_packets_per_cts = max_packets_per_cts
         self._rx: dict[tuple[int, int], tuple[Reassembly, Deadline]] = {}  # (src, dest) → transfer
         self._tx: dict[int, _Outgoing] = {}                                 # dest → transfer
-        self._queue: dict[int, deque] = {}
+        self._queue: dict[int, deque[tuple[int, bytes]]] = {}
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, pgn: int, data: bytes, dest: int, priority: int) -> None:
@@ -384,7 +387,7 @@ class TransportObserver(_Party):
     end) so that transfers that never complete are reported and released.
     """
 
-    def __init__(self, on_message: MessageSink, on_finding: Callable[[Finding], None]):
+    def __init__(self, on_message: MessageSink, on_finding: Callable[[Finding], object]):
         self.on_message = on_message
         self.on_finding = on_finding
         self._open: dict[tuple[int, int], Reassembly] = {}  # (src, dest) → transfer
