@@ -27,7 +27,7 @@ def test_exit(bench):
     {exit}
 '''
 EXITS = {
-    "failing check": 'bench.check("changji:4.2.10.5:power_error", 5.0)',
+    "failing check": 'bench.check_reading("changji:4.2.10.5:power_error", 13000.0, reference=12000.0)',
     "exception": 'raise RuntimeError("something broke in the middle of charging")',
     "timeout": "time.sleep(30)",
     "ctrl-c": "os.kill(os.getpid(), signal.SIGINT); time.sleep(5)",

@@ -10,8 +10,6 @@ import numpy as np
 
 # CP high level between state 2 (9 V) and state 3 (6 V): the level that tells them apart.
 CP_STATE_2_3_BOUNDARY_V = 7.5
-# Samples above this are the high phase of the PWM (the low phase is −12 V).
-CP_HIGH_PHASE_V = 3.0
 # One period of the nominal 1 kHz CP PWM (GB/T 18487.1 Annex A).
 CP_NOMINAL_PERIOD_S = 1e-3
 
@@ -55,25 +53,6 @@ def last_time_above(times: np.ndarray, values: np.ndarray, magnitude: float) -> 
     return float(np.asarray(times, float)[idx[-1]]) if len(idx) else None
 
 
-def cp_high_levels(times: np.ndarray, volts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start time, median high level) of every high phase of a CP PWM record."""
-    t, v = np.asarray(times, float), np.asarray(volts, float)
-    high = v > CP_HIGH_PHASE_V
-    starts = np.flatnonzero(high[1:] & ~high[:-1]) + 1
-    ends = np.flatnonzero(~high[1:] & high[:-1]) + 1
-    levels, when = [], []
-    for start in starts:
-        after = ends[ends > start]
-        if not len(after):
-            break
-        segment = v[start:after[0]]
-        # The middle of the phase: away from the edges.
-        core = segment[len(segment) // 4: max(len(segment) // 4 + 1, 3 * len(segment) // 4)]
-        levels.append(float(np.nanmedian(core)))
-        when.append(float(t[start]))
-    return np.array(when), np.array(levels)
-
-
 def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool,
                          window_s: float = CP_NOMINAL_PERIOD_S) -> float | None:
     """When the CP high level moves from state 2 to state 3 (``falling``: S2 closes) or back.
@@ -109,19 +88,3 @@ def fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: flo
     if t_end is None or t_end <= t_start:
         return None, t_start, None
     return (start_a - end_a) / (t_end - t_start), t_start, t_end
-
-
-def settling_time(times: np.ndarray, values: np.ndarray, target: float, band: float, *, start: float) -> float | None:
-    """Time from ``start`` until the signal enters ±band of ``target`` and stays there."""
-    t, v = np.asarray(times, float), np.asarray(values, float)
-    keep = t >= start
-    t, v = t[keep], v[keep]
-    if not len(v):
-        return None
-    outside = np.flatnonzero(np.abs(v - target) > band)
-    if not len(outside):
-        return 0.0
-    last_out = outside[-1]
-    if last_out + 1 >= len(t):
-        return None
-    return float(t[last_out + 1] - start)

@@ -4,29 +4,30 @@ scope, the pile's output on the power analyzer, and the platform channel.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct, offered_current_a
 from bench.analysis.timing import (CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time,
                                    last_time_above)
-import contextlib
-
 from bench.api.base import BenchView
-from bench.api.scope import Record, ScopeCapture, Trigger, save_record
-from bench.api.timings import COMMAND_POLL_S, LEVEL_POLL_S
+from bench.api.scope import DIVISIONS, Record, ScopeCapture, Trigger, save_record
+from bench.api.timings import (COMMAND_POLL_S, CONNECT_SETTLE_S, CONTACTOR_CLOSE_PRE_TRIGGER,
+                               CONTACTOR_CLOSE_WINDOW_S, CONTACTOR_OPEN_WINDOW_S, CP_CAPTURE_TIMEOUT_S,
+                               LEVEL_POLL_S, PWM_POLL_S, PWM_SETTLED_HOLD_S, RECORD_ACTION_MARGIN_S,
+                               RECORD_PRE_TRIGGER, S2_TRIGGER_WAIT_RECORDS)
 from bench.core.errors import NoTrigger
 
 # CP on the scope: ±12 V inside 8 divisions with room to spare; 10 periods of 1 kHz in the
-# record (100 k points → 100 ns a sample, far below the ±5 µs duty tolerance).
+# record (100 k points → 100 ns a sample, far below the ±5 µs duty tolerance), the first
+# 10 % before the rising edge it triggers on.
 CP_VOLTS_PER_DIV = 4.0
 CP_SECONDS_PER_DIV = 1e-3
+CP_PRE_TRIGGER = 0.1
 CP_TRIGGER_V = 0.0
 # The pile's output on the scope when timing its contactor: a 50 Hz sine of ~311 V peak.
 AC_VOLTS_PER_DIV = 100.0
 AC_TRIGGER_V = 100.0
-# After the connector goes in, the bench waits this long before it reads the CP: relays
-# bounce and the EV simulator's PWM meter averages over its own window (5 ms).
-CONNECT_SETTLE_S = 0.05
 # The vehicle's draw while a platform case only needs the output on (below 6 A: never an
 # over-current whatever the pile offers), and the rms voltage that means "output on".
 VEHICLE_IDLE_DRAW_A = 5.0
@@ -36,13 +37,9 @@ AC_OUTPUT_ON_V = 50.0
 LOADED_DRAW_FRACTION = 0.9
 # How far past the over-current threshold the vehicle draws when the case injects one.
 OVERLOAD_EXCESS_A = 1.0
-# Bench actions during a capture come this long after the pre-trigger part is filled.
-CONTACTOR_ACTION_MARGIN_S = 0.1
-# How the bench sees that the pile carried out a command: the EV simulator's PWM meter,
-# polled at this period, must stay within this band for this long.
-PWM_POLL_S = 0.25
+# How the bench sees that the pile carried out a command: the EV simulator's PWM meter
+# (polled every PWM_POLL_S) must stay within this band of duty for PWM_SETTLED_HOLD_S.
 PWM_SETTLED_BAND_PCT = 0.2
-PWM_SETTLED_HOLD_S = 0.75
 
 
 @dataclass
@@ -51,9 +48,17 @@ class CpCapture:
     record: Record
 
 
+@dataclass(frozen=True)
+class ContactorTiming:
+    """The pile's contactor timed against S2 in one scope record."""
+
+    delay: float | None       # from the S2 change to the output's change; None: not seen in the record
+    record: Record | None     # None when nothing triggered
+    watched_s: float          # the longest delay the record can show (the observation window)
+
+
 class AcBench(BenchView):
     kind = "ac"
-    PWM_POLL_S = PWM_POLL_S
 
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)
@@ -114,34 +119,29 @@ class AcBench(BenchView):
 
     def wait_for_duty(self, expected_pct: float, before_pct: float, since: float) -> float | None:
         """Wait until the PWM meter moves away from ``before_pct`` and holds steady (the pile
-        took the command, rightly or not); the time since ``since``. None when nothing moved
-        within the command wait — then the pile either kept a duty that was already right or
-        ignored the command, and the case measures which."""
-        held: list = []
-
-        def settled() -> bool:
-            duty, frequency = self.pwm_meter()
-            if frequency <= 0 or abs(duty - before_pct) <= PWM_SETTLED_BAND_PCT:
-                held.clear()
-                return False
-            if held and abs(duty - held[0][1]) > PWM_SETTLED_BAND_PCT:
-                held.clear()
-            held.append((self.now(), duty))
-            return held[-1][0] - held[0][0] >= PWM_SETTLED_HOLD_S
-
+        took the command, rightly or not); the time since ``since`` to the first reading that
+        held. None when nothing moved within the command wait — then the pile either kept a
+        duty that was already right or ignored the command, and the case measures which."""
         if abs(expected_pct - before_pct) <= PWM_SETTLED_BAND_PCT:
             return None  # no visible change to wait for
-        if self.try_wait_until(settled, self.command_wait_s(), poll=PWM_POLL_S,
-                               what=f"PWM duty to move towards {expected_pct:.1f} %") is None:
-            return None
-        return held[0][0] - since
+
+        def duty() -> float | None:
+            duty, frequency = self.pwm_meter()
+            return None if frequency <= 0 else duty  # no PWM: no duty
+
+        settled = self.try_wait_settled(
+            duty, band=PWM_SETTLED_BAND_PCT, hold=PWM_SETTLED_HOLD_S, timeout=self.command_wait_s(),
+            poll=PWM_POLL_S, from_first=True,
+            accept=lambda d: d is not None and not abs(d - before_pct) <= PWM_SETTLED_BAND_PCT,
+            what=f"PWM duty to move towards {expected_pct:.1f} %")
+        return None if settled is None else settled.began - since
 
     # -- measurements ---------------------------------------------------------------------
     def capture_cp(self, name: str = "CP", *, steady: bool = False) -> CpCapture:
         """One CP record of 10 ms; ``steady`` forces the trigger (a DC level has no edge)."""
         trigger = None if steady else Trigger("cp", CP_TRIGGER_V, "rising")
         record = self.scope.capture({"cp": CP_VOLTS_PER_DIV}, seconds_per_div=CP_SECONDS_PER_DIV,
-                                    trigger=trigger, pre_trigger=0.1, timeout_s=2.0,
+                                    trigger=trigger, pre_trigger=CP_PRE_TRIGGER, timeout_s=CP_CAPTURE_TIMEOUT_S,
                                     force_after_s=None if not steady else 0.0)
         analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
         if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
@@ -149,32 +149,34 @@ class AcBench(BenchView):
             self._saved += 1
         return CpCapture(analysis, record)
 
-    def time_contactor_closing(self, window_s: float = 5.0) -> tuple[float | None, Record | None]:
+    def time_contactor_closing(self, window_s: float = CONTACTOR_CLOSE_WINDOW_S) -> ContactorTiming:
         """Close S2 during one acquisition that triggers on the pile's output appearing.
 
-        The record holds 90 % of ``window_s`` before the trigger; S2 is closed once that part
-        is filled (a sine triggers on every cycle, so the output must still be off then). The
-        result is the time from S2 closing (the CP high level falling from state 2 to state 3
-        in the same record) to the output's first crossing of the trigger level; None when
-        the output did not come on, or came on more than the pre-trigger span after S2.
+        The record holds CONTACTOR_CLOSE_PRE_TRIGGER (90 %) of ``window_s`` before the
+        trigger; S2 is closed once that part is filled (a sine triggers on every cycle, so the
+        output must still be off then). The delay is the time from S2 closing (the CP high
+        level falling from state 2 to state 3 in the same record) to the output's first
+        crossing of the trigger level; None when the output did not come on, or came on more
+        than the pre-trigger span (``watched_s``) after S2.
         """
-        record = self._record_s2_change(window_s, pre_trigger=0.9, close=True,
+        watched = CONTACTOR_CLOSE_PRE_TRIGGER * window_s
+        record = self._record_s2_change(window_s, pre_trigger=CONTACTOR_CLOSE_PRE_TRIGGER, close=True,
                                         trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"))
         if record is None:  # the output never came on
-            return None, None
+            return ContactorTiming(None, None, watched)
         save_record(self, "S2 closing and the pile's output", record)
         s2_time = cp_state_change_time(record.times("cp"), record.volts("cp"), falling=True)
-        return (None if s2_time is None else -s2_time), record
+        return ContactorTiming(None if s2_time is None else -s2_time, record, watched)
 
     def _record_s2_change(self, window_s: float, *, pre_trigger: float, close: bool,
                           trigger: Trigger) -> Record | None:
         """One record of the CP and the pile's output with S2 switched once the pre-trigger
         part is filled (a trigger before that would be ignored); None when nothing triggered."""
-        s2_at = pre_trigger * window_s + CONTACTOR_ACTION_MARGIN_S
+        s2_at = pre_trigger * window_s + RECORD_ACTION_MARGIN_S
         try:
             return self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
-                                      seconds_per_div=window_s / 10, trigger=trigger, pre_trigger=pre_trigger,
-                                      timeout_s=s2_at + 2 * window_s,
+                                      seconds_per_div=window_s / DIVISIONS, trigger=trigger, pre_trigger=pre_trigger,
+                                      timeout_s=s2_at + S2_TRIGGER_WAIT_RECORDS * window_s,
                                       actions=[(s2_at, lambda: self.ev.set_s2(close))])
         except NoTrigger:
             return None
@@ -183,23 +185,25 @@ class AcBench(BenchView):
         """Time resolution of reading a CP state change off a record (one nominal PWM period)."""
         return CP_NOMINAL_PERIOD_S
 
-    def time_contactor_opening(self, window_s: float = 0.5) -> tuple[float | None, Record | None]:
+    def time_contactor_opening(self, window_s: float = CONTACTOR_OPEN_WINDOW_S) -> ContactorTiming:
         """Open S2 during one acquisition that triggers on the CP rising into state 2.
 
-        The result is the time from that edge to the last cycle of the pile's output above
-        the trigger level (the contactor opened within half a mains cycle after it).
+        The delay is the time from that edge to the last cycle of the pile's output above
+        the trigger level (the contactor opened within half a mains cycle after it); None when
+        the output was still on at the end of the record (``watched_s`` after the edge).
         """
-        record = self._record_s2_change(window_s, pre_trigger=0.1, close=False,
+        watched = (1 - RECORD_PRE_TRIGGER) * window_s
+        record = self._record_s2_change(window_s, pre_trigger=RECORD_PRE_TRIGGER, close=False,
                                         trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"))
         if record is None:
-            return None, None
+            return ContactorTiming(None, None, watched)
         save_record(self, "S2 opening and the pile's output", record)
         end = last_time_above(record.times("ac_voltage"), record.volts("ac_voltage"), AC_TRIGGER_V)
         if end is None or end < 0:
-            return 0.0, record
+            return ContactorTiming(0.0, record, watched)
         if end >= record.times("ac_voltage")[-1] - record.sample_interval:
-            return None, record  # still on at the end of the record
-        return end, record
+            return ContactorTiming(None, record, watched)  # still on at the end of the record
+        return ContactorTiming(end, record, watched)
 
     def overload_current(self, allowed_a: float) -> float:
         """A draw just past the over-current rule for ``allowed_a`` (GB/T 18487.1 Annex A as
@@ -239,7 +243,7 @@ class AcBench(BenchView):
 
     def output_level_band(self, target: float) -> float:
         """How close the offered current must come to call the command carried out."""
-        return self.limit("changji:4.2.9.1:offered_current_error").absolute
+        return self.limit("changji:4.2.9.1:offered_current_error").tolerance(target)
 
     def output_level_points(self) -> tuple[float, float]:
         """Two levels for command cases: the rated maximum and half of it."""

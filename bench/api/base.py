@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from bench.api.timings import COMMAND_POLL_S, COMMAND_WAIT_MARGIN_S, EVENT_POLL_S, WAIT_POLL_S
 from bench.core.checks import Check
+from bench.core.clock import Settled
 from bench.core.errors import BenchError, WaitTimeout
 from bench.core.limits import Limit
 
+if TYPE_CHECKING:
+    from bench.platform.channel import Event
+
 GRIDS = Path(__file__).with_name("grids.toml")
-# How long a case waits for the pile to carry out a platform command before it measures
-# anyway: the 60 s of 4.2.6 plus a margin, so that a slow pile fails 4.2.6 (and only that),
-# not the case that needed the command.
-COMMAND_WAIT_MARGIN_S = 30.0
 
 
 def load_grid(name: str, grid: str) -> list:
@@ -72,15 +73,23 @@ class BenchView:
     def wait(self, seconds: float) -> None:
         self.clock.sleep(seconds)
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.05,
+    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S,
                    what: str = "condition") -> float:
         return self.clock.wait_until(condition, timeout, poll=poll, what=what)
 
-    def try_wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.05,
+    def try_wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S,
                        what: str = "condition") -> float | None:
         """Like wait_until, but None instead of an error when it never happens."""
         try:
             return self.wait_until(condition, timeout, poll=poll, what=what)
+        except WaitTimeout:
+            return None
+
+    def try_wait_settled(self, read: Callable[[], float | None], **settle) -> Settled | None:
+        """``clock.wait_settled`` (band, hold, timeout, poll and its options), but None instead
+        of an error when nothing settles within the timeout."""
+        try:
+            return self.clock.wait_settled(read, **settle)
         except WaitTimeout:
             return None
 
@@ -96,6 +105,15 @@ class BenchView:
         """Judge ``value`` against the limit ``key`` and keep the check (pass or fail)."""
         check = self.limit(key).judge(value, reference=reference, uncertainty=uncertainty,
                                       operating_point=at, bench_time=self.now(), detail=detail)
+        return self.session.recorder.record(check)
+
+    def check_reading(self, key: str, reading: Any, *, reference: Any, uncertainty: float | None = None,
+                      at: dict | None = None, detail: str = "") -> Check:
+        """Judge a ``reading`` against a tolerance limit ``key`` (±x % or ±x of ``reference``):
+        the limits table does the arithmetic (Limit.judge_reading); the check's value is the
+        deviation reading − reference, in the limit's unit."""
+        check = self.limit(key).judge_reading(reading, reference=reference, uncertainty=uncertainty,
+                                              operating_point=at, bench_time=self.now(), detail=detail)
         return self.session.recorder.record(check)
 
     def check_duration(self, key: str, seconds: float | None, *, window: float, missing: str,
@@ -133,20 +151,21 @@ class BenchView:
         return self.session.evidence.save_plot(name, figure)
 
     # -- events at the platform ------------------------------------------------------------
-    EVENT_POLL_S = 0.25
+    def wait_for_event(self, kinds: str | tuple[str, ...], since: float, window_s: float) -> Event | None:
+        """The first platform event of ``kinds`` (one kind or several) that reached the platform
+        at or after bench time ``since``, watched for ``window_s`` from now (the event list
+        polled every EVENT_POLL_S); None when none came."""
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+        found: list[Event] = []
 
-    def event_after(self, kinds: tuple[str, ...], since: float):
-        """The first platform event of one of ``kinds`` that arrived at or after ``since``."""
-        for event in self.platform.events():
-            if event.kind in kinds and event.bench_time >= since:
-                return event
-        return None
+        def arrived() -> bool:
+            found[:] = [e for e in self.platform.events() if e.kind in kinds and e.bench_time >= since]
+            return bool(found)
 
-    def wait_for_event(self, kinds: tuple[str, ...], since: float, timeout: float):
-        """Wait (up to ``timeout`` from now) for an event of ``kinds`` arriving after ``since``."""
-        self.try_wait_until(lambda: self.event_after(kinds, since) is not None, timeout,
-                            poll=self.EVENT_POLL_S, what=f"a {'/'.join(kinds)} event at the platform")
-        return self.event_after(kinds, since)
+        if self.try_wait_until(arrived, window_s, poll=EVENT_POLL_S,
+                               what=f"a {'/'.join(kinds)} event at the platform") is None:
+            return None
+        return found[0]
 
     # -- the output, whatever the pile (platform cases; AcBench and DcBench implement) ------
     output_level_unit = ""
@@ -176,29 +195,9 @@ class BenchView:
         """Two different levels inside the DUT's rating for command cases."""
         raise NotImplementedError
 
-    def settle_output_level(self, target: float, since: float, hold: float = 1.0,
-                            poll: float = 0.25) -> float | None:
-        """Time from ``since`` until the output level holds within its band of ``target``
-        (None when it never does within the command wait)."""
-        band = self.output_level_band(target)
-        entered: list[float] = []
-
-        def settled() -> bool:
-            level = self.output_level()
-            if level is None or abs(level - target) > band:
-                entered.clear()
-                return False
-            entered.append(self.now())
-            return entered[-1] - entered[0] >= hold
-
-        if self.try_wait_until(settled, self.command_wait_s(), poll=poll,
-                               what=f"output level {target:g} {self.output_level_unit}") is None:
-            return None
-        return entered[0] - since
-
     # -- what differs between an AC pile and a DC charger (the platform cases; see the table
     # -- in bench/api/platform.py) ----------------------------------------------------------
-    session_start_poll_s = 1.0  # how often the bench looks for the session start near its time
+    session_start_poll_s = COMMAND_POLL_S  # how often the bench looks for the session start near its time
 
     def prepare_vehicle(self) -> None:
         """The vehicle side ready for the pile to start a session."""

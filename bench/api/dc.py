@@ -17,10 +17,14 @@ from bench.analysis.dc import flags_set, settling_to_final
 from bench.analysis.timing import first_time_at_or_below
 from bench.api.base import BenchView
 from bench.api.frames import Frame, FrameLog
-from bench.api.scope import Record, ScopeCapture, save_record
-from bench.api.timings import (CAN_TIME_RESOLUTION_S, CHM_QUIET_S, COMMAND_POLL_S, LEVEL_POLL_S,
-                               SCREEN_DIVISIONS_USED, output_change_resolution_s)
-from bench.core.errors import BenchError, WaitTimeout
+from bench.api.scope import DIVISIONS, SCREEN_DIVISIONS_USED, Record, ScopeCapture, save_record
+from bench.api.timings import (BST_POLL_S, BST_WAIT_S, CAN_TIME_RESOLUTION_S, COMMAND_POLL_S, CURRENT_POLL_S,
+                               LEVEL_POLL_S, OUTPUT_POLL_S, PHASE_POLL_S, QUIET_POLL_S, QUIET_S, RAMP_POLL_S,
+                               RECORD_ACTION_MARGIN_S, RECORD_PRE_TRIGGER, SESSION_START_TIMEOUT_S,
+                               SETTLE_HOLD_S, UNPLUG_NOTICE_S, WAKE_MARGIN_S, WINDOW_FACTOR, capture_timeout_s,
+                               output_change_resolution_s, record_window_s)
+from bench.core.errors import BenchError
+from bench.core.limits import Limit
 from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930.catalogue import BY_NAME, CHARGER
 from bench.protocols.gbt27930.ids import CHARGER_ADDRESS
@@ -30,37 +34,15 @@ from bench.protocols.gbt27930.monitor import MIN_INTERVALS
 # a margin above what the case asks for, so the charger, not the supply, sets the current.
 BATTERY_SOURCE_LIMIT_A = 5.0
 BATTERY_SINK_MARGIN = 1.2
-# Waits (bench seconds) for the GB/T 27930 session: handshake with the insulation check,
-# configuration; the standard's 60 s for BRO/CRO bounds it (standards.md §3).
-SESSION_START_TIMEOUT_S = 90.0
-PHASE_POLL_S = 0.05
-# Output readings: polled at the analyzer's update interval (0.2 s on the simulated WT; a
-# slower instrument repeats its values); "settled" = within the band for the hold time.
-OUTPUT_POLL_S = 0.2
-SETTLE_HOLD_S = 1.0
-# A reading still ramping is followed at this pace until it stops moving (bench choice).
-RAMP_POLL_S = 0.5
-# A stopping current is polled this often while the bench waits for its end level.
-CURRENT_POLL_S = 0.1
-# Bench actions during a record come this long after its pre-trigger part is filled.
-ACTION_MARGIN_S = 0.1
-# The pile counts as quiet when it has sent no frame for this long (four CHM periods).
-QUIET_S = 1.0
-QUIET_POLL_S = 0.25
-# Time stamps of CAN frames (bench choice: adapters stamp in hardware to 1 µs or better; 0.1 ms
-# allows for one that stamps on the host).
-FRAME_TIME_RESOLUTION_S = 1e-4
+# A reading judged against a tolerance counts as settled once it holds within that tolerance
+# divided by this (a tenth of it, bench choice) for SETTLE_HOLD_S (DcBench.settled_within).
+SETTLE_TOLERANCE_DIVISOR = 10.0
 # Operating points stay this far inside the DUT's rated power and the rules' current bounds,
 # so that a point is where the clause puts it whatever the cable drop (bench choice).
 OPERATING_MARGIN = 0.05
 # 4.2.10.5: the BMS asks for this much more current than the set power gives, so that the
 # platform's power limit — not the BMS demand — governs the output (bench choice).
 POWER_TEST_CURRENT_HEADROOM = 0.10
-# Replugging: how long the bench waits for its BMS to notice the auxiliary supply is gone
-# (the session polls the EV simulator every 0.1 s), and the margin over a sleeping
-# vehicle's wake-up time (timing.WAKE_MIN_OFF_S, via the BMS's own configuration).
-UNPLUG_NOTICE_S = 1.0
-WAKE_MARGIN_S = 0.5
 # Scope screens: 8 vertical divisions around a centre; signals are shown from a little
 # below 0 to this factor above their largest expected value (the DUT's or the supply's).
 SCREEN_HEADROOM = 1.2
@@ -92,7 +74,6 @@ class PowerPoint:
 
 class DcBench(BenchView):
     kind = "dc"
-    frame_time_resolution_s = FRAME_TIME_RESOLUTION_S
 
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)
@@ -235,7 +216,7 @@ class DcBench(BenchView):
         return small if demand_a < small.figure("below_a") else self.limit("nbt33001:output:current_error")
 
     def current_tolerance_a(self, demand_a: float) -> float:
-        return self.current_error_limit(demand_a).bounds(demand_a)[1]
+        return self.current_error_limit(demand_a).tolerance(demand_a)
 
     def power_point(self, fraction: float) -> PowerPoint:
         """4.2.10.5 at ``fraction`` of the rated power: the battery voltage keeps the current at
@@ -286,7 +267,7 @@ class DcBench(BenchView):
         the rated power does not limit it, until the current has settled (within a tenth of
         its NB/T tolerance); the settled current (the last reading if it never settles)."""
         self.start_charging(battery_v=self.battery_voltage_for(current_a), current_a=current_a)
-        settled = self.settled("I", self.current_tolerance_a(current_a) / 10.0)
+        settled = self.settled_within("I", self.current_error_limit(current_a), current_a)
         return settled if settled is not None else self.output_current()
 
     def request(self, voltage_v: float, current_a: float, mode: str = "cc") -> float:
@@ -299,7 +280,7 @@ class DcBench(BenchView):
         since = self.now()
         if not self.bms.stop(reason):
             raise BenchError(f"BMS could not stop in phase {self.bms.phase}")
-        self.wait_until(lambda: self.frames.first("BST", since) is not None, 1.0, poll=0.01,
+        self.wait_until(lambda: self.frames.first("BST", since) is not None, BST_WAIT_S, poll=BST_POLL_S,
                         what="the BST frame")
         return self.frames.first("BST", since).time
 
@@ -355,13 +336,6 @@ class DcBench(BenchView):
     def output_current(self) -> float:
         return self.session.output_current()
 
-    def settle_output(self, quantity: str, band: float, timeout: float,
-                      hold: float = SETTLE_HOLD_S) -> tuple[float, float]:
-        """Wait until the analyzer's ``quantity`` ("U", "I", "P") holds within ±band; (mean, time)."""
-        settled = self.clock.wait_settled(lambda: self._reading(quantity), band=band, hold=hold, timeout=timeout,
-                                          poll=OUTPUT_POLL_S, what=f"output {quantity} to settle")
-        return settled.value, settled.elapsed
-
     def wait_current_off(self, end_a: float, *, until: float) -> tuple[float | None, float]:
         """Poll the output current until |I| ≤ ``end_a`` or bench time ``until``; (the bench
         time it was first seen at or below, or None; the resolution of that time)."""
@@ -370,38 +344,36 @@ class DcBench(BenchView):
         return (None if waited is None else self.now()), CURRENT_POLL_S
 
     def settled(self, quantity: str, band: float, timeout: float | None = None) -> float | None:
-        """The analyzer's ``quantity`` once it holds within ±band; None when it never does
-        within ``timeout`` (default: the command wait of 4.2.6).
+        """The analyzer's ``quantity`` ("U", "I", "P"), the mean of its readings once they hold
+        within ±band of each other for SETTLE_HOLD_S; None when they never do within
+        ``timeout`` (default: the command wait of 4.2.6).
 
         A reading still on its way (moving by more than the band between two readings
         ``RAMP_POLL_S`` apart) is followed at that coarser pace first."""
-        start = self.now()
-        timeout = timeout if timeout is not None else self.command_wait_s()
-        last = [self._reading(quantity)]
+        settled = self.try_wait_settled(lambda: self._reading(quantity), band=band, hold=SETTLE_HOLD_S,
+                                        timeout=timeout if timeout is not None else self.command_wait_s(),
+                                        poll=OUTPUT_POLL_S, ramp_poll=RAMP_POLL_S,
+                                        what=f"output {quantity} to settle")
+        return None if settled is None else settled.value
 
-        def steady() -> bool:
-            value = self._reading(quantity)
-            moving = not abs(value - last[0]) <= band
-            last[0] = value
-            return not moving
-
-        self.try_wait_until(steady, timeout, poll=RAMP_POLL_S, what=f"output {quantity} to stop moving")
-        try:
-            return self.settle_output(quantity, band, max(start + timeout - self.now(), 0.0))[0]
-        except WaitTimeout:
-            return None
+    def settled_within(self, quantity: str, rule: Limit, reference: float,
+                       timeout: float | None = None) -> float | None:
+        """``settled`` with the band a tenth of ``rule``'s tolerance around ``reference`` (the
+        reading the case then judges against that rule)."""
+        return self.settled(quantity, rule.tolerance(reference) / SETTLE_TOLERANCE_DIVISOR, timeout)
 
     def _reading(self, quantity: str) -> float:
         value = self.output()[quantity]
         return float("nan") if value is None else value
 
     def capture(self, name: str, volts_per_div: dict[str, float], *, seconds_per_div: float,
-                pre_trigger: float = 0.1, actions=(), save: bool = True,
+                pre_trigger: float = RECORD_PRE_TRIGGER, actions=(), save: bool = True,
                 offsets_v: dict[str, float] | None = None) -> Record:
         """A forced-trigger record on the bench clock (its time 0 is the forced trigger)."""
+        window = seconds_per_div * DIVISIONS
         record = self.scope.capture(volts_per_div, seconds_per_div=seconds_per_div, trigger=None,
-                                    pre_trigger=pre_trigger, timeout_s=seconds_per_div * 10 * 3 + 2,
-                                    force_after_s=seconds_per_div * 10 * pre_trigger, actions=list(actions),
+                                    pre_trigger=pre_trigger, timeout_s=capture_timeout_s(window),
+                                    force_after_s=window * pre_trigger, actions=list(actions),
                                     offsets_v=offsets_v)
         if save:
             save_record(self, name, record) if self.plots else self._save_samples(name, record)
@@ -418,9 +390,11 @@ class DcBench(BenchView):
         self.session.evidence.attach_file(f"{name} (raw samples, .npz)", path)
 
     def record_during(self, name: str, signals: tuple[str, ...], window_s: float,
-                      action: Callable[[], object], *, pre: float = 0.1) -> tuple[Record, float]:
+                      action: Callable[[], object], *, pre: float = RECORD_PRE_TRIGGER) -> tuple[Record, float]:
         """One forced-trigger record of ``window_s`` on the bench clock, with ``action`` done
-        once the pre-trigger part is filled; (record, the action's bench time)."""
+        RECORD_ACTION_MARGIN_S after the pre-trigger part is filled; (record, the action's
+        bench time). ``timings.record_window_s`` gives the window that reaches a time past the
+        trigger."""
         when: list[float] = []
 
         def act():
@@ -428,24 +402,24 @@ class DcBench(BenchView):
             action()
 
         scales = {signal: self._screen(signal) for signal in signals}
-        record = self.capture(name, {s: v for s, (v, _) in scales.items()}, seconds_per_div=window_s / 10,
+        record = self.capture(name, {s: v for s, (v, _) in scales.items()}, seconds_per_div=window_s / DIVISIONS,
                               pre_trigger=pre, offsets_v={s: o for s, (_, o) in scales.items()},
-                              actions=[(window_s * pre + ACTION_MARGIN_S, act)])
+                              actions=[(window_s * pre + RECORD_ACTION_MARGIN_S, act)])
         return record, (when[0] if when else float("nan"))
 
     def time_current_step(self, start_a: float, end_a: float, allowed_s: float) -> StepTiming:
         """Charge at ``start_a``, settle, step the BMS demand to ``end_a`` and time the output
         current into the current tolerance of the level it settles at (NB/T 33001 adjustment).
 
-        The record lasts twice the allowed time after the step (its first 10 % is before the
-        step), so a pile too slow shows as such."""
+        The record reaches WINDOW_FACTOR × the allowed time past its trigger (its first
+        RECORD_PRE_TRIGGER is before the step), so a pile too slow shows as such."""
         self.start_charging(battery_v=self.battery_voltage_for(max(start_a, end_a)), current_a=start_a)
-        self.settled("I", self.current_tolerance_a(start_a) / 10.0)
+        self.settled_within("I", self.current_error_limit(start_a), start_a)
         band = self.current_tolerance_a(end_a)
-        pre = 0.1
         record, stepped_at = self.record_during(
-            f"current step {start_a:g} A to {end_a:g} A", ("output_current",), allowed_s * 2 / (1 - pre),
-            lambda: self.request(self.vehicle.max_charge_voltage_v, end_a, "cc"), pre=pre)
+            f"current step {start_a:g} A to {end_a:g} A", ("output_current",),
+            record_window_s(WINDOW_FACTOR * allowed_s),
+            lambda: self.request(self.vehicle.max_charge_voltage_v, end_a, "cc"))
         times = record.bench_times("output_current")
         took, final = settling_to_final(times, record.volts("output_current"), band, start=stepped_at)
         detail = f"settled within ±{band:.3g} A of {final} A"
@@ -461,7 +435,7 @@ class DcBench(BenchView):
         """(V/div, centre) showing ``signal`` from a little below 0 to its largest value."""
         top = {"output_current": self.dut.current_range_a[1], "inlet_voltage": self.dut.voltage_range_v[1],
                "aux_voltage": AUX_SUPPLY_MAX_V}[signal] * SCREEN_HEADROOM
-        return top / 7, top / 2
+        return top / SCREEN_DIVISIONS_USED, top / 2
 
     # -- what the vehicle sent, what the pile uploads (4.2.7) ------------------------------
     def sent_bms_info(self, since: float = 0.0) -> dict[str, tuple[object, float | None]]:
@@ -538,7 +512,8 @@ class DcBench(BenchView):
         return self.now()
 
     def output_level_band(self, target: float) -> float:
-        return abs(target) * self.limit("changji:4.2.10.5:power_error").absolute / 100.0
+        """The 4.2.10.5 power tolerance around ``target``."""
+        return self.limit("changji:4.2.10.5:power_error").tolerance(target)
 
     def output_level_points(self) -> tuple[float, float]:
         rated = self.dut.rated_power_kw * 1000.0
@@ -559,12 +534,12 @@ class DcBench(BenchView):
         """A charger still in a handshake (an earlier wake-up restarts one) would hide the start a
         case times, and confuse the BMS about to power up: the platform stops it first."""
         since = self.now()
-        self.wait(CHM_QUIET_S)
+        self.wait(QUIET_S)
         if self.frames.first("CHM", since) is None:
             return
         self.platform.stop()
-        self.try_wait_until(lambda: self.frames.first("CHM", self.now() - CHM_QUIET_S) is None,
-                            self.command_wait_s(), poll=CHM_QUIET_S, what="the charger to end its handshake")
+        self.try_wait_until(lambda: self.frames.first("CHM", self.now() - QUIET_S) is None,
+                            self.command_wait_s(), poll=QUIET_S, what="the charger to end its handshake")
 
     def session_started(self, since: float) -> float | None:
         """The first CHM's own time stamp."""

@@ -25,10 +25,9 @@ from typing import Callable
 
 from bench.api.base import BenchView
 from bench.api.scope import DIVISIONS, Trigger, save_record
-from bench.api.timings import (CLOCK_POLL_S, COMMAND_POLL_S, EVENT_POLL_S, LEVEL_SETTLE_HOLD_S,
-                               MEASUREMENT_SETTLE_S, PILE_CLOCK_RESOLUTION_S, SCOPE_ACTION_MARGIN_S,
-                               SCOPE_PRE_TRIGGER, START_WATCH_LEAD_S)
-from bench.platform.channel import Event
+from bench.api.timings import (CLOCK_POLL_S, COMMAND_POLL_S, EVENT_POLL_S, MEASUREMENT_SETTLE_S,
+                               PILE_CLOCK_RESOLUTION_S, RECORD_ACTION_MARGIN_S, RECORD_PRE_TRIGGER,
+                               SETTLE_HOLD_S, START_WATCH_LEAD_S, capture_timeout_s, record_window_s)
 
 # How far outside the supply band (0.85–1.15 × nominal, limits table) the grid simulator goes
 # for the 4.2.5 over/under-voltage test, as a fraction of nominal (bench choice), and the
@@ -108,31 +107,26 @@ def loaded_output(bench: BenchView, level: float):
 def wait_for_new_level(bench: BenchView, before: float, target: float, since: float,
                        poll: float) -> tuple[float | None, float | None]:
     """(time from ``since`` until the output level is nearer ``target`` than ``before`` and holds
-    steady within the level band for the hold time, the level it settled at); (None, last
-    level) when that does not happen within the command wait.
+    steady within the level band (of its first reading) for SETTLE_HOLD_S, the last level of
+    that window); (None, last level) when that does not happen within the command wait.
 
     Whether the settled level is *right* is judged by the clauses on accuracy (4.2.9.1 duty,
     4.2.10.5 power error), not here: a pile that answers the command late fails 4.2.6, one that
     answers it inaccurately fails those."""
-    hold: list[tuple[float, float]] = []
-    band = bench.output_level_band(target)
     last: list[float | None] = [None]
 
-    def settled() -> bool:
-        level = bench.output_level()
-        last[0] = level
-        if level is None or abs(level - target) >= abs(level - before):
-            hold.clear()
-            return False
-        if hold and abs(level - hold[0][1]) > band:
-            hold.clear()
-        hold.append((bench.now(), level))
-        return hold[-1][0] - hold[0][0] >= LEVEL_SETTLE_HOLD_S
+    def level() -> float | None:
+        last[0] = bench.output_level()
+        return last[0]
 
-    if bench.try_wait_until(settled, bench.command_wait_s(), poll=poll,
-                            what=f"the output level to move to {target:g} {bench.output_level_unit}") is None:
+    settled = bench.try_wait_settled(
+        level, band=bench.output_level_band(target), hold=SETTLE_HOLD_S, timeout=bench.command_wait_s(),
+        poll=poll, from_first=True,
+        accept=lambda v: v is not None and not abs(v - target) >= abs(v - before),
+        what=f"the output level to move to {target:g} {bench.output_level_unit}")
+    if settled is None:
         return None, last[0]
-    return hold[0][0] - since, hold[-1][1]
+    return settled.began - since, settled.last
 
 
 # -- the pile's clock ------------------------------------------------------------------------
@@ -184,27 +178,13 @@ def bench_time_of(bench: BenchView, unix_time: float) -> float:
 
 
 # -- events ----------------------------------------------------------------------------------
-def wait_for_event(bench: BenchView, kind: str, since: float, window_s: float) -> Event | None:
-    """The first event of ``kind`` that reached the platform at or after bench time ``since``,
-    watched for ``window_s``; None when none came."""
-    found: list[Event] = []
-
-    def arrived() -> bool:
-        found[:] = [e for e in bench.platform.events() if e.kind == kind and e.bench_time >= since]
-        return bool(found)
-
-    if bench.try_wait_until(arrived, window_s, poll=EVENT_POLL_S, what=f"a {kind} event at the platform") is None:
-        return None
-    return found[0]
-
-
 def event_delay(bench: BenchView, kind: str, since: float, changed: float, window_s: float, change: str,
                 changed_resolution_s: float = 0.0) -> tuple[float, float | None, str]:
     """(value, uncertainty, detail) of a check on the pile's ``kind`` event: its arrival after
     the bench saw ``change`` at ``changed`` (known to ``changed_resolution_s``; events from
     ``since`` on count). An event that does not come within ``window_s`` gives the time
     watched as a lower bound."""
-    event = wait_for_event(bench, kind, since, window_s)
+    event = bench.wait_for_event(kind, since, window_s)
     if event is None:
         return bench.now() - changed, None, f"no {kind} event at the platform after {change} (value = lower bound)"
     delay = event.bench_time - changed
@@ -263,7 +243,7 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
     grid = bench.session.instrument("grid")
     volts = ratio * bench.dut.nominal_supply_v
     signal, volts_per_div, offset = bench.supply_fault_signal()
-    window = (watch_s + SCOPE_ACTION_MARGIN_S) / (1 - SCOPE_PRE_TRIGGER)
+    window = record_window_s(watch_s + RECORD_ACTION_MARGIN_S)
     applied: list[float] = []
 
     def fault():
@@ -273,9 +253,9 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
     # An edge above the screen never comes: the acquisition is forced, and so on the bench clock.
     never = Trigger(signal, offset + volts_per_div * DIVISIONS, "rising")
     record = bench.scope.capture({signal: volts_per_div}, seconds_per_div=window / DIVISIONS, trigger=never,
-                                 pre_trigger=SCOPE_PRE_TRIGGER, timeout_s=3 * window + 2,
-                                 force_after_s=window * SCOPE_PRE_TRIGGER, offsets_v={signal: offset},
-                                 actions=[(window * SCOPE_PRE_TRIGGER + SCOPE_ACTION_MARGIN_S, fault)])
+                                 pre_trigger=RECORD_PRE_TRIGGER, timeout_s=capture_timeout_s(window),
+                                 force_after_s=window * RECORD_PRE_TRIGGER, offsets_v={signal: offset},
+                                 actions=[(window * RECORD_PRE_TRIGGER + RECORD_ACTION_MARGIN_S, fault)])
     save_record(bench, f"supply at {volts:g} V", record)
     times = record.bench_times(signal)
     start = applied[0]

@@ -16,6 +16,8 @@ from typing import Callable
 import numpy as np
 
 DIVISIONS = 10
+# A signal is spread over 7 of the 8 vertical divisions (room above its largest value).
+SCREEN_DIVISIONS_USED = 7
 
 
 @dataclass

@@ -17,7 +17,8 @@ Both kinds share the scheduling API:
 * ``add_in_flight_source``: socket front ends report messages they have received but not
   answered; a virtual clock advances only when none are in flight.
 
-Wait helpers return the measured time.
+Wait helpers return the measured time; ``wait_settled`` (the one way to wait for a settled
+reading) returns the settled value with it (``Settled``).
 
 Progress: a ``RealClock`` reports its long waits to ``clock.progress`` (a ``WaitProgressHook``,
 e.g. ``bench.session.progress.WaitProgress``; None by default): ``wait_until`` and
@@ -124,9 +125,20 @@ class Handle:
 class Settled:
     """Result of ``wait_settled``: the settled value and how long settling took."""
 
-    value: float
+    value: float    # the mean of the settled window
     elapsed: float  # bench seconds from the start of the wait to the start of the settled window
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (bench time, reading)
+    samples: list[tuple[float, float | None]] = field(default_factory=list)  # (bench time, reading), every one
+    window: list[tuple[float, float]] = field(default_factory=list)  # (bench time, reading) of the settled window
+
+    @property
+    def began(self) -> float:
+        """Bench time of the first reading of the settled window."""
+        return self.window[0][0]
+
+    @property
+    def last(self) -> float:
+        """The last reading of the settled window."""
+        return self.window[-1][1]
 
 
 class Clock:
@@ -213,52 +225,100 @@ class Clock:
     def _advance_to(self, when: float) -> None:
         raise NotImplementedError
 
+    def _reporting(self, what: str, limit_s: float | None):
+        """Context of one wait helper's wait; a real clock reports it as progress."""
+        return contextlib.nullcontext()
+
     def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01,
                    what: str = "condition") -> float:
         """Wait until ``condition()`` is true; return the bench time it took.
 
         Raises WaitTimeout (with the time waited) when it is still false after ``timeout``.
         """
-        start = self.now()
-        deadline = start + timeout
-        while True:
-            if condition():
-                return self.now() - start
-            now = self.now()
-            if now >= deadline:
-                raise WaitTimeout(what, timeout, now - start)
-            self.sleep(min(poll, deadline - now))
+        with self._reporting(what, timeout):
+            start = self.now()
+            deadline = start + timeout
+            while True:
+                if condition():
+                    return self.now() - start
+                now = self.now()
+                if now >= deadline:
+                    raise WaitTimeout(what, timeout, now - start)
+                self.sleep(min(poll, deadline - now))
 
-    def wait_settled(self, read: Callable[[], float], *, band: float, hold: float, timeout: float,
-                     poll: float = 0.05, target: float | None = None,
+    def wait_settled(self, read: Callable[[], float | None], *, band: float, hold: float, timeout: float,
+                     poll: float = 0.05, target: float | None = None, from_first: bool = False,
+                     accept: Callable[[float | None], bool] | None = None, ramp_poll: float | None = None,
                      what: str = "reading to settle") -> Settled:
-        """Wait until readings stay within ±band (of ``target``, or of each other) for ``hold`` s.
+        """Wait until readings stay within ±band for ``hold`` s: the one way the bench waits for
+        a settled value.
 
-        Returns the mean of the settled window and the time from the start of the wait to
-        the first reading of that window.
+        ``read()`` is called at the start and every ``poll`` s. The held window is the run of
+        readings the band holds; it is settled once its last reading is ``hold`` s or more
+        after its first. The band is around:
+
+        * ``target``, when given: a reading outside it empties the window;
+        * with ``from_first``, the window's first reading: a reading outside it starts a new
+          window with itself;
+        * otherwise the readings of the window (they span at most 2 × band): the oldest drop
+          out until they do.
+
+        ``accept``: a reading must satisfy it to count at all; one that does not empties the
+        window (e.g. a duty that has not yet moved away from its value before a command).
+        ``ramp_poll``: a reading still on its way is followed at this coarser pace first, until
+        two readings ``ramp_poll`` apart (the first two at the start) differ by at most the
+        band; the held window starts from the reading after that, at the same instant.
+
+        Returns the mean of the settled window, the time from the start of the wait to the
+        first reading of that window, every reading and the window. Raises WaitTimeout (with
+        the time waited) when nothing settled within ``timeout``.
         """
-        start = self.now()
-        deadline = start + timeout
-        window: list[tuple[float, float]] = []
-        samples: list[tuple[float, float]] = []
-        while True:
-            t, value = self.now(), float(read())
-            samples.append((t, value))
-            window.append((t, value))
-            if target is not None:
-                if abs(value - target) > band:
+        with self._reporting(what, timeout):
+            start = self.now()
+            deadline = start + timeout
+            samples: list[tuple[float, float | None]] = []
+            if ramp_poll is not None:
+                last = read()
+                samples.append((start, last))
+                while True:
+                    t, value = self.now(), read()
+                    samples.append((t, value))
+                    moving = not abs(value - last) <= band
+                    last = value
+                    if not moving:
+                        break
+                    now = self.now()
+                    if now >= deadline:
+                        break  # the held window below still gets its one reading, then times out
+                    self.sleep(min(ramp_poll, deadline - now))
+            window: list[tuple[float, float]] = []
+            while True:
+                t, reading = self.now(), read()
+                samples.append((t, reading))
+                if accept is not None and not accept(reading):
                     window = []
-            else:
-                values = [v for _, v in window]
-                while values and max(values) - min(values) > 2 * band:
-                    window.pop(0)
-                    values.pop(0)
-            if window and window[-1][0] - window[0][0] >= hold:
-                mean = sum(v for _, v in window) / len(window)
-                return Settled(mean, window[0][0] - start, samples)
-            if t >= deadline:
-                raise WaitTimeout(what, timeout, t - start)
-            self.sleep(min(poll, deadline - t))
+                elif target is not None:
+                    value = float(reading)
+                    window.append((t, value))
+                    if abs(value - target) > band:
+                        window = []
+                elif from_first:
+                    value = float(reading)
+                    if window and abs(value - window[0][1]) > band:
+                        window = []
+                    window.append((t, value))
+                else:
+                    window.append((t, float(reading)))
+                    values = [v for _, v in window]
+                    while values and max(values) - min(values) > 2 * band:
+                        window.pop(0)
+                        values.pop(0)
+                if window and window[-1][0] - window[0][0] >= hold:
+                    mean = sum(v for _, v in window) / len(window)
+                    return Settled(mean, window[0][0] - start, samples, window)
+                if t >= deadline:
+                    raise WaitTimeout(what, timeout, t - start)
+                self.sleep(min(poll, deadline - t))
 
     # -- shared helpers for subclasses ------------------------------------------------
     def _pop_due(self, limit: float) -> Timer | None:
@@ -374,18 +434,6 @@ class RealClock(Clock):
         with self._reporting("waiting", duration):
             super().sleep_until(when)
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01,
-                   what: str = "condition") -> float:
-        with self._reporting(what, timeout):
-            return super().wait_until(condition, timeout, poll=poll, what=what)
-
-    def wait_settled(self, read: Callable[[], float], *, band: float, hold: float, timeout: float,
-                     poll: float = 0.05, target: float | None = None,
-                     what: str = "reading to settle") -> Settled:
-        with self._reporting(what, timeout):
-            return super().wait_settled(read, band=band, hold=hold, timeout=timeout, poll=poll,
-                                        target=target, what=what)
-
     def now(self) -> float:
         return time.monotonic() - self._t0
 
@@ -411,6 +459,3 @@ class RealClock(Clock):
             if delay > 0:
                 time.sleep(delay)
 
-
-def make_clock(virtual: bool, epoch: float = 0.0) -> Clock:
-    return VirtualClock(epoch) if virtual else RealClock()

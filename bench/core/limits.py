@@ -5,11 +5,17 @@ figure inline. Judging follows the decision rule "simple acceptance" (DESIGN.md)
 measured value against the limit, no guard band; the expanded uncertainty is reported
 beside it. A reading that is no number (an instrument's 9.9E+37, NaN, None) is
 ``invalid``, never judged.
+
+A tolerance around a reference has one form each: ``relative_pct`` (± x % of the reference,
+never narrower than ± ``floor``) or ``absolute`` (± x). The arithmetic is here: cases give the
+reading and the reference (``judge_reading``), or ask for the tolerance (``tolerance``); the
+check's value is the deviation reading − reference, in the limit's unit.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,15 +55,27 @@ class Limit:
         except KeyError:
             raise BenchError(f"limit {self.key}: no figure {name!r} (has: {', '.join(self.figures) or 'none'})") from None
 
-    def bounds(self, reference: float | None = None) -> tuple[float | None, float | None]:
-        """Lower and upper bound of the judged value (a deviation for relative/absolute limits)."""
+    @property
+    def is_tolerance(self) -> bool:
+        """A ± tolerance around a reference (``relative_pct`` or ``absolute``)."""
+        return self.relative_pct is not None or self.absolute is not None
+
+    def tolerance(self, reference: float | None = None) -> float:
+        """Half-width of a tolerance limit around ``reference``: max(|reference| × relative_pct
+        / 100, floor), or the absolute figure."""
         if self.relative_pct is not None:
             if reference is None:
                 raise BenchError(f"limit {self.key} is relative: judge it with the reference value")
-            tol = max(abs(reference) * self.relative_pct / 100.0, self.floor)
-            return -tol, tol
+            return max(abs(reference) * self.relative_pct / 100.0, self.floor)
         if self.absolute is not None:
-            return -self.absolute, self.absolute
+            return self.absolute
+        raise BenchError(f"limit {self.key} is no tolerance (neither relative_pct nor absolute)")
+
+    def bounds(self, reference: float | None = None) -> tuple[float | None, float | None]:
+        """Lower and upper bound of the judged value (a deviation for relative/absolute limits)."""
+        if self.is_tolerance:
+            tol = self.tolerance(reference)
+            return -tol, tol
         return self.low, self.high
 
     def judge(self, value: float | str | None, *, reference: Any = None, uncertainty: float | None = None,
@@ -78,6 +96,25 @@ class Limit:
             limit_source=self.source, confidence=self.confidence, detail=detail,
         )
 
+    def judge_reading(self, reading: float | None, *, reference: float | None, uncertainty: float | None = None,
+                      operating_point: Mapping[str, Any] | None = None, bench_time: float = 0.0,
+                      detail: str = "") -> Check:
+        """One Check of a ``reading`` against a tolerance limit around ``reference``: the value
+        judged (and kept) is the deviation reading − reference, in the limit's unit. A reading
+        or a reference that is no number gives an invalid check."""
+        if not self.is_tolerance:
+            raise BenchError(f"limit {self.key} is no tolerance: judge the value itself (judge)")
+        if not is_number(reference):
+            return Check(
+                key=self.key, quantity=self.quantity, value=None, unit=self.unit, uncertainty=uncertainty,
+                low=None, high=None, reference=_plain(reference), decision_rule=self.decision_rule,
+                verdict="invalid", operating_point=dict(operating_point or {}), bench_time=bench_time,
+                limit_source=self.source, confidence=self.confidence, detail=detail,
+            )
+        deviation = reading - reference if _is_float(reading) else None
+        return self.judge(deviation, reference=reference, uncertainty=uncertainty, operating_point=operating_point,
+                          bench_time=bench_time, detail=detail)
+
     def _verdict(self, value, reference, low, high) -> Verdict:
         if self.equal:
             if value is None:
@@ -97,6 +134,11 @@ def is_number(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return math.isfinite(value) and abs(value) < INSTRUMENT_INVALID
+
+
+def _is_float(value: Any) -> bool:
+    """A number to subtract from (NaN and the instruments' codes included: they stay invalid)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _plain(value):
@@ -152,5 +194,7 @@ def load_limits(path: str | Path = DEFAULT_TABLE) -> LimitsTable:
             ["low/high"] if "low" in entry or "high" in entry else [])
         if len(forms) != 1:
             raise BenchError(f"{path}: {key}: exactly one of low/high, relative_pct, absolute, equal (got {forms})")
+        if "floor" in entry and "relative_pct" not in entry:
+            raise BenchError(f"{path}: {key}.floor: only with relative_pct")
         limits[key] = Limit(key=key, **entry)
     return LimitsTable(limits, path)

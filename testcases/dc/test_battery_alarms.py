@@ -14,6 +14,7 @@ Fails against a simulated charger with: ignores_battery_alarms (both).
 import pytest
 
 from bench.analysis.dc import first_rise_above
+from bench.api.timings import CAN_TIME_RESOLUTION_S, WINDOW_FACTOR
 
 pytestmark = pytest.mark.dut("dc")
 
@@ -24,8 +25,6 @@ ABNORMAL = "overtemperature"
 OVERVOLTAGE_FACTOR = 1.02
 # The charging current of these cases (bench choice: a third of the DUT's maximum).
 CHARGING_FRACTION = 1 / 3
-# How much longer than the allowed time the bench watches for the stop.
-WATCH_FACTOR = 2.0
 
 
 @pytest.mark.judges("gbt27930:bsm:abnormal_stop_time")
@@ -40,9 +39,9 @@ def test_charger_stops_on_an_abnormal_bsm_status(bench):
         bench.check("gbt27930:bsm:abnormal_stop_time", None, at={"status": ABNORMAL},
                     detail="the bench's BMS sent no abnormal BSM: nothing to time")
         return
-    window = rule.high * WATCH_FACTOR
+    window = rule.high * WINDOW_FACTOR
     took, cst = bench.time_until_frame("CST", bsm.time, window)
-    bench.check("gbt27930:bsm:abnormal_stop_time", took, uncertainty=bench.frame_time_resolution_s,
+    bench.check("gbt27930:bsm:abnormal_stop_time", took, uncertainty=CAN_TIME_RESOLUTION_S,
                 at={"status": ABNORMAL, "charging_a": round(amps, 1)},
                 detail=f"from the first BSM with {ABNORMAL} abnormal; {bench.describe_stop(cst, 'CST', window)}")
 
@@ -63,7 +62,7 @@ def test_charger_stops_within_1_s_on_output_overvoltage(bench):
         bench.check("gbt34657.1:D0.4504:overvoltage_stop_time", None, at=at,
                     detail="the inlet never went above the vehicle's maximum: nothing to time")
         return
-    window = rule.high * WATCH_FACTOR
+    window = rule.high * WINDOW_FACTOR
     took, cst = bench.time_until_frame("CST", crossed, window)
     bench.check("gbt34657.1:D0.4504:overvoltage_stop_time", took, at=at,
                 uncertainty=bench.accuracy("scope", "time", took) + record.sample_interval,

@@ -15,10 +15,10 @@ Fails against a simulated charger with: uploads_missing, uploads_corrupt (the fi
 import pytest
 
 from bench.analysis.dc import quantised
+from bench.api.timings import UPLOAD_POLL_S
 
 pytestmark = pytest.mark.dut("dc")
 
-UPLOAD_POLL_S = 0.5  # bench choice: the 4.2.7 values change rarely
 NOT_UPLOADED = "(not uploaded)"
 
 

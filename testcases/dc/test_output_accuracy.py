@@ -33,7 +33,7 @@ CV_LOAD_A = 50.0
 def test_output_voltage_follows_the_bms_voltage_demand(bench):
     rule = bench.limit("nbt33001:output:voltage_error")
     demands = [v for v in bench.points("dc_voltage_demand_v")
-               if v * (1 + rule.relative_pct / 100.0) < bench.vehicle.max_charge_voltage_v]
+               if v + rule.tolerance(v) < bench.vehicle.max_charge_voltage_v]
     if not demands:
         pytest.skip("every voltage of the grid is too close to the vehicle's maximum charging voltage")
     first = demands[0]
@@ -43,11 +43,10 @@ def test_output_voltage_follows_the_bms_voltage_demand(bench):
     bench.sink_with_load(CV_LOAD_A)
     for volts in demands:
         bench.request(volts, bench.vehicle.max_charge_current_a, "cv")
-        # Settled: within a tenth of the tolerance for the hold time.
-        measured = bench.settled("U", volts * rule.relative_pct / 1000.0)
-        bench.check("nbt33001:output:voltage_error", None if measured is None else measured - volts,
-                    reference=volts, uncertainty=bench.accuracy("analyzer", "voltage", measured or volts),
-                    at={"voltage_demand_v": volts, "load_a": CV_LOAD_A}, detail=f"measured {measured} V")
+        measured = bench.settled_within("U", rule, volts)
+        bench.check_reading("nbt33001:output:voltage_error", measured, reference=volts,
+                            uncertainty=bench.accuracy("analyzer", "voltage", measured or volts),
+                            at={"voltage_demand_v": volts, "load_a": CV_LOAD_A}, detail=f"measured {measured} V")
 
 
 @pytest.mark.judges("nbt33001:output:current_error", "nbt33001:output:current_error_small")
@@ -61,13 +60,12 @@ def test_output_current_follows_the_bms_current_demand(bench):
         battery_v = bench.battery_voltage_for(amps)
         bench.hold_battery(battery_v)
         bench.request(bench.vehicle.max_charge_voltage_v, amps, "cc")
-        # Settled: within a tenth of the tolerance for the hold time.
-        measured = bench.settled("I", bench.current_tolerance_a(amps) / 10.0)
-        error = None if measured is None else measured - amps
-        bench.check(bench.current_error_limit(amps).key, error, reference=amps,
-                    uncertainty=bench.accuracy("analyzer", "current", measured or amps),
-                    at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
-                    detail=f"measured {measured} A")
+        rule = bench.current_error_limit(amps)
+        measured = bench.settled_within("I", rule, amps)
+        bench.check_reading(rule.key, measured, reference=amps,
+                            uncertainty=bench.accuracy("analyzer", "current", measured or amps),
+                            at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
+                            detail=f"measured {measured} A")
 
 
 @pytest.mark.judges("nbt33001:output:current_adjust_time")

@@ -19,6 +19,7 @@ cst_current_delay_s above 0.1 s (fault stop).
 import pytest
 
 from bench.analysis.dc import stop_fall_rate, time_to_current_off, value_at
+from bench.api.timings import FAULT_RECORD_FACTOR, WINDOW_FACTOR, record_window_s
 
 pytestmark = pytest.mark.dut("dc")
 
@@ -27,8 +28,6 @@ pytestmark = pytest.mark.dut("dc")
 STOP_FROM_FRACTION = 2 / 3
 # The rate is measured from this fraction of the charging current (past the turn-over).
 FALL_START_FRACTION = 0.9
-# How much longer than the rule's time each record runs, so a slow pile shows as slow.
-RECORD_FACTOR = 2.0
 
 
 @pytest.mark.judges(
@@ -47,7 +46,7 @@ def test_normal_stop_current_fall_and_residual_voltage(bench):
     at = {"charging_a": round(charging_a, 1)}
 
     with bench.step("the vehicle stops (BST) during a record of the output current"):
-        window = RECORD_FACTOR * charging_a / rate_rule.low / 0.9
+        window = record_window_s(WINDOW_FACTOR * charging_a / rate_rule.low)
         record, stopped_at = bench.record_during("output current at a BMS stop", ("output_current",), window,
                                                  lambda: bench.bms.stop("soc_reached"))
     bst = bench.frames.first("BST", stopped_at)
@@ -66,7 +65,7 @@ def test_normal_stop_current_fall_and_residual_voltage(bench):
     off_at = time_to_current_off(times, amps, end_a, after=bst_at)
     resolution = record.sample_interval
     if off_at is None:  # not within the record: the analyzer, polled, from here on
-        off_at, resolution = bench.wait_current_off(end_a, until=bst_at + off_rule.high * RECORD_FACTOR)
+        off_at, resolution = bench.wait_current_off(end_a, until=bst_at + off_rule.high * WINDOW_FACTOR)
     took = (off_at if off_at is not None else bench.now()) - bst_at
     bench.check("gbt27930:stop:bms_current_off_time", took, uncertainty=resolution, at=at,
                 detail="from the first BST frame" + ("" if off_at is not None else
@@ -76,7 +75,8 @@ def test_normal_stop_current_fall_and_residual_voltage(bench):
         bench.wait_for_session_end()
         after_s = residual_rule.figure("after_s")
         record, opened_at = bench.record_during("inlet voltage after K5-K6 open", ("inlet_voltage",),
-                                                RECORD_FACTOR * after_s / 0.9, bench.open_vehicle_contactors)
+                                                record_window_s(WINDOW_FACTOR * after_s),
+                                                bench.open_vehicle_contactors)
     volts = value_at(record.bench_times("inlet_voltage"), record.volts("inlet_voltage"), opened_at + after_s)
     bench.check("nbt33001:stop:residual_voltage", volts, at=at,
                 uncertainty=None if volts is None else bench.accuracy("scope", "voltage", volts),
@@ -92,8 +92,8 @@ def test_fault_stop_cuts_the_current_within_100_ms(bench):
     at = {"charging_a": round(charging_a, 1), "fault": "emergency stop at the vehicle side"}
     with bench.step("emergency stop during a record of the output current"):
         record, pressed_at = bench.record_during("output current at a fault stop", ("output_current",),
-                                                 10 * rule.high, bench.press_emergency_stop)
-    _, cst = bench.time_until_frame("CST", pressed_at, rule.high * RECORD_FACTOR)
+                                                 FAULT_RECORD_FACTOR * rule.high, bench.press_emergency_stop)
+    _, cst = bench.time_until_frame("CST", pressed_at, rule.high * WINDOW_FACTOR)
     if cst is None:
         bench.check("gbt27930:stop:fault_current_off_time", None, at=at,
                     detail="no CST frame after the emergency stop: nothing to time")
@@ -103,6 +103,6 @@ def test_fault_stop_cuts_the_current_within_100_ms(bench):
     took = (off_at if off_at is not None else times[-1]) - cst.time
     bench.check("gbt27930:stop:fault_current_off_time", took, at=at,
                 uncertainty=bench.accuracy("scope", "time", took) + record.sample_interval,
-                detail=bench.describe_stop(cst, "CST", rule.high * RECORD_FACTOR) + (
+                detail=bench.describe_stop(cst, "CST", rule.high * WINDOW_FACTOR) + (
                     "" if off_at is not None else f"; still above {end_a:g} A at the end of the record: "
                                                   "the time is a lower bound"))

@@ -71,9 +71,9 @@ def test_a_charging_session_run_from_the_platform(bench):
             measured, uploaded = bench.measured_output(), bench.platform.realtime()
         for function, field, quantity, key in UPLOADED:
             ours, theirs = measured[function], getattr(uploaded, field)
-            bench.check(key, None if ours is None or theirs is None else theirs - ours, reference=ours,
-                        uncertainty=None if ours is None else bench.accuracy("analyzer", quantity, ours),
-                        detail=f"uploaded {theirs}, measured {ours} (power analyzer)")
+            bench.check_reading(key, theirs, reference=ours,
+                                uncertainty=None if ours is None else bench.accuracy("analyzer", quantity, ours),
+                                detail=f"uploaded {theirs}, measured {ours} (power analyzer)")
         value, uncertainty, seen = event_delay(bench, "start", start.sent, start.output_on, window,
                                                "the bench saw the output come on",
                                                output_change_resolution_s(COMMAND_POLL_S))
