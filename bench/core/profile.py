@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from bench.core import sim_parameters
 from bench.core.errors import ProfileError
+from bench.core.tomlfile import Table as _Table  # the one TOML table reader (also the register maps')
 from bench.core.tomlfile import read_toml
 
 ROLES = ("scope", "analyzer", "load", "battery", "ev", "grid")
@@ -229,101 +230,6 @@ def _coerce_sim(origin, key: str, value: Any) -> Any:
         return sim_parameters.coerce(key, value)
     except ValueError as exc:
         raise ProfileError(origin, f"sim.{key}", str(exc)) from None
-
-
-_MISSING = object()
-_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-               list: "a list", dict: "a table"}
-
-
-class _Table:
-    """One TOML table being read: tracks its dotted name and which keys were used."""
-
-    def __init__(self, path: Path, name: str, data: Any):
-        self.path = path
-        self.name = name
-        if not isinstance(data, dict):
-            raise ProfileError(path, name, "a table")
-        self.data = data
-        self.used: set[str] = set()
-
-    def key(self, key: str) -> str:
-        return f"{self.name}.{key}" if self.name else key
-
-    def fail(self, key: str, expected: str):
-        raise ProfileError(self.path, self.key(key), expected)
-
-    def get(self, key: str, typ: type, default: Any = _MISSING, unit: str = "") -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if default is _MISSING:
-                self.fail(key, f"missing; expected {_TYPE_NAMES[typ]}" + (f" ({unit})" if unit else ""))
-            return default
-        value = self.data[key]
-        if typ is float and isinstance(value, int) and not isinstance(value, bool):
-            if abs(value) > 1e300:
-                self.fail(key, f"expected a finite number" + (f" ({unit})" if unit else "") + f", got an integer of {len(str(abs(value)))} digits")
-            value = float(value)
-        if typ is float and isinstance(value, float) and not math.isfinite(value):
-            self.fail(key, f"expected a finite number" + (f" ({unit})" if unit else "") + f", got {value!r}")
-        if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
-            self.fail(key, f"expected {_TYPE_NAMES[typ]}" + (f" ({unit})" if unit else "") + f", got {value!r}")
-        return value
-
-    def number(self, key: str, unit: str, default: Any = _MISSING, low: float | None = None,
-               high: float | None = None) -> float:
-        value = self.get(key, float, default, unit)
-        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"{low if low is not None else '-∞'} … {high if high is not None else '∞'}"
-            self.fail(key, f"expected a number in {bounds} {unit}, got {value!r}")
-        return value
-
-    def integer(self, key: str, default: Any = _MISSING, low: int | None = None, high: int | None = None) -> int:
-        value = self.get(key, int, default)
-        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
-            self.fail(key, f"expected an integer in {low} … {high}, got {value!r}")
-        return value
-
-    def choice(self, key: str, choices, default: Any = _MISSING) -> Any:
-        value = self.get(key, str if all(isinstance(c, str) for c in choices) else int, default)
-        if value not in choices and value is not default:
-            self.fail(key, "expected one of " + ", ".join(repr(c) for c in choices) + f", got {value!r}")
-        return value
-
-    def range(self, key: str, unit: str, low: float | None = None) -> tuple[float, float]:
-        value = self.get(key, list, unit=unit)
-        if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                      and abs(v) < 1e300 and math.isfinite(v) for v in value):
-            self.fail(key, f"expected [min, max] in {unit} (finite numbers), got {value!r}")
-        lo, hi = float(value[0]), float(value[1])
-        if lo > hi:
-            self.fail(key, f"expected [min, max] with min ≤ max, got {value!r}")
-        if low is not None and lo < low:
-            self.fail(key, f"expected values ≥ {low:g} {unit}, got {value!r}")
-        return lo, hi
-
-    def file(self, key: str, default: Any = _MISSING) -> Path | None:
-        value = self.get(key, str, default)
-        if value is None:
-            return None
-        target = (self.path.parent / value).resolve()
-        if not target.is_file():
-            self.fail(key, f"an existing file, got {value!r} (looked for {target})")
-        return target
-
-    def table(self, key: str, required: bool = False) -> "_Table | None":
-        self.used.add(key)
-        if key not in self.data:
-            if required:
-                raise ProfileError(self.path, f"[{self.key(key)}]", "missing table")
-            return None
-        return _Table(self.path, self.key(key), self.data[key])
-
-    def finish(self, allowed_extra: tuple[str, ...] = ()) -> None:
-        unknown = [k for k in self.data if k not in self.used and k not in allowed_extra]
-        if unknown:
-            known = sorted(self.used | set(allowed_extra))
-            self.fail(unknown[0], "unknown key; expected one of: " + ", ".join(known))
 
 
 def _check_ocpp_security(t: _Table, endpoint: OcppEndpoint) -> None:

@@ -12,15 +12,7 @@ end in (a fuzz test fails on them). Errors without a kind of their own keep the 
 from __future__ import annotations
 
 from bench.core.errors import InstrumentError, InstrumentLost, ProtocolError
-
-# Modbus Application Protocol Specification V1.1b3 §7 (exception codes).
-MODBUS_EXCEPTIONS = {
-    0x01: "illegal function", 0x02: "illegal data address", 0x03: "illegal data value",
-    0x04: "server device failure", 0x05: "acknowledge", 0x06: "server device busy",
-    0x08: "memory parity error", 0x0A: "gateway path unavailable",
-    0x0B: "gateway target device failed to respond",
-}
-
+from bench.protocols.modbus.protocol import exception_text
 
 # OCPP frames and values from the pile that the bench refuses (PlatformProtocolError kinds).
 FRAME_KINDS = {
@@ -114,9 +106,7 @@ class ModbusExceptionResponse(PlatformError):
         self.registers = registers
         self.where = where
         self.code = code
-        name = MODBUS_EXCEPTIONS.get(code, "unknown exception")
-        super().__init__(endpoint, f"{action} of {registers} ({where}) answered with Modbus exception "
-                                   f"{code:#04x} ({name})")
+        super().__init__(endpoint, f"{action} of {registers} ({where}) answered with {exception_text(code)}")
 
 
 class PlatformValueError(PlatformError):

@@ -3,28 +3,35 @@
 Commands are writes to command registers; real-time values, the clock and the BMS fields
 are reads made when asked; events come from the pile's event FIFO, polled every
 ``event_poll_s`` bench seconds on the clock (and on every ``events()`` call) and
-acknowledged one by one. Map format and FIFO protocol: bench/protocols/platform/README.md.
+acknowledged one by one. Map format and FIFO protocol: bench/protocols/platform/README.md;
+the map and its codec: bench/protocols/modbus/registers.py. Requests go through the bench's one
+Modbus TCP link (instruments/ev/modbus_link.py), which reconnects at the next request after a
+failure closed it.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
-
-from pymodbus.client import ModbusTcpClient
-from pymodbus.exceptions import ModbusException as PymodbusError
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from bench.core.clock import Clock
+from bench.core.errors import InstrumentError, InstrumentLost
 from bench.core.profile import ModbusEndpoint
 from bench.platform.channel import Event, PlatformChannel, Realtime
 from bench.platform.errors import (
-    ModbusExceptionResponse, PlatformError, PlatformLost, PlatformProtocolError, PlatformUnsupported,
+    ModbusExceptionResponse,
+    PlatformError,
+    PlatformLost,
+    PlatformProtocolError,
+    PlatformUnsupported,
     PlatformValueError,
 )
 from bench.platform.log import FROM_PILE, NOTE, TO_PILE, MessageLog
-from bench.protocols.platform.codec import CodecError
-from bench.protocols.platform.registers import Register, RegisterMap, load_map
+from bench.protocols.modbus.registers import CodecError, PileMap, Register, load_pile_map, span
 from bench.protocols.platform.vocabulary import BMS_FIELDS
+from instruments.ev.modbus_link import ModbusExceptionError, ModbusLink
 
 REALTIME_FIELDS = ("voltage", "current", "power", "energy", "state", "clock", "clock_ms")
 EVENT_FIELDS = ("event_count", "event_seq", "event_kind", "event_time", "event_time_ms", "event_detail")
@@ -36,18 +43,19 @@ class ModbusChannel(PlatformChannel):
 
     def __init__(self, endpoint: ModbusEndpoint, clock: Clock, log: MessageLog, *,
                  timeout_s: float = 2.0, event_poll_s: float | None = 1.0,
-                 register_map: RegisterMap | None = None):
+                 register_map: PileMap | None = None):
         super().__init__(clock, log, f"modbus {endpoint.host}:{endpoint.port} unit {endpoint.unit_id}")
-        self.map = register_map or load_map(endpoint.map_file)
+        self.map = register_map or load_pile_map(endpoint.map_file)
         self.timeout_s = timeout_s
-        self._unit = endpoint.unit_id
         self._raw: list[tuple[bool, bytes]] = []
         self._io_lock = threading.RLock()
         self._poll_failing = False
-        self._client = ModbusTcpClient(endpoint.host, port=endpoint.port, timeout=timeout_s, retries=0,
-                                       trace_packet=self._trace)
-        if not self._client.connect():
-            raise PlatformLost(self.endpoint, "cannot connect (refused or unreachable)")
+        self.link = ModbusLink("platform", endpoint.host, endpoint.port, endpoint.unit_id, timeout_s,
+                               trace=self._trace)
+        try:
+            self.link.open()
+        except InstrumentLost:
+            raise PlatformLost(self.endpoint, "cannot connect (refused or unreachable)") from None
         self.log.add(clock.now(), NOTE, self.protocol, f"connected; register map {self.map.name!r}")
         self._poller = (clock.every(event_poll_s, self._poll_tick, first_delay=event_poll_s)
                         if event_poll_s else None)
@@ -57,7 +65,7 @@ class ModbusChannel(PlatformChannel):
             self._poller.cancel()
             self._poller = None
         with self._io_lock:
-            self._client.close()
+            self.link.close()
 
     # -- commands -----------------------------------------------------------------------
     def _start(self):
@@ -177,46 +185,44 @@ class ModbusChannel(PlatformChannel):
         with self._io_lock:
             for address, words, regs in self._encoded(values):
                 text = "write " + ", ".join(f"{r.name}={values[r.name]!r}" for r in regs)
-                self._transact("write", regs, text,
-                               lambda a=address, w=words: self._client.write_registers(a, w, device_id=self._unit))
+                self._transact("write", regs, text, partial(self.link.write, address, words, text, multiple=True))
         return {name: self.map.quantized(name, value) for name, value in values.items()}
 
     def _read(self, names) -> dict:
         values: dict[str, Any] = {}
         with self._io_lock:
             for block in self.map.read_blocks(names):
-                read = (self._client.read_holding_registers if block.table == "holding"
-                        else self._client.read_input_registers)
                 text = "read " + ", ".join(r.name for r in block.registers)
-                response = self._transact("read", block.registers, text,
-                                          lambda b=block, f=read: f(b.address, count=b.count, device_id=self._unit))
-                words = list(response.registers)
-                if len(words) != block.count:
-                    raise PlatformProtocolError(self.endpoint, f"read of {_names(block.registers)} ({_where(block.registers)}): "
-                                                               f"{len(words)} registers in the answer, expected {block.count}")
+                words = self._transact("read", block.registers, text,
+                                       partial(self.link.read, block.table, block.address, block.count, text))
                 for name, part in block.split(words).items():
                     try:
                         values[name] = self.map.decode(name, part)
                     except CodecError as exc:
-                        raise PlatformProtocolError(self.endpoint, f"{name} ({self.map[name].where()}): {exc}") from None
+                        raise PlatformProtocolError(self.endpoint, f"{name} ({self.map[name].span}): {exc}") from None
         return values
 
-    def _transact(self, action: str, regs: tuple[Register, ...], text: str, call: Callable):
-        """One request/answer, both logged; Modbus exceptions and lost links become PlatformErrors."""
+    def _transact(self, action: str, regs: tuple[Register, ...], text: str, call: Callable[[], Any]) -> Any:
+        """One request/answer, both logged; Modbus exceptions, lost links and answers that do
+        not fit the request become PlatformErrors. A link a failure closed is opened again first."""
         self._raw.clear()
         try:
-            response = call()
-        except PymodbusError as exc:
-            self._log_exchange(text, f"no answer: {exc}")
-            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)} ({_where(regs)}): "
+            if not self.link.is_open:
+                self.link.open()
+            result = call()
+        except ModbusExceptionError as exc:
+            self._log_exchange(text, f"exception {exc.code:#04x}")
+            raise ModbusExceptionResponse(self.endpoint, action, _names(regs), span(regs), exc.code) from None
+        except InstrumentLost as exc:
+            self._log_exchange(text, f"no answer: {exc.detail}")
+            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)} ({span(regs)}): "
                                               f"connection lost or no answer within {self.timeout_s:g} s") from None
-        if response.isError():
-            code = getattr(response, "exception_code", 0)
-            self._log_exchange(text, f"exception {code:#04x}")
-            raise ModbusExceptionResponse(self.endpoint, action, _names(regs), _where(regs), code)
-        answer = f"registers {list(response.registers)}" if action == "read" else "ok"
-        self._log_exchange(text, answer)
-        return response
+        except InstrumentError as exc:  # a garbled answer, or one that does not match the request
+            self._log_exchange(text, f"bad answer: {exc.detail}")
+            raise PlatformProtocolError(self.endpoint, f"{action} of {_names(regs)} ({span(regs)}): "
+                                                       f"{exc.detail}") from None
+        self._log_exchange(text, f"registers {result}" if action == "read" else "ok")
+        return result
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         self._raw.append((sending, bytes(data)))
@@ -232,9 +238,3 @@ class ModbusChannel(PlatformChannel):
 
 def _names(regs: tuple[Register, ...]) -> str:
     return ", ".join(repr(r.name) for r in regs)
-
-
-def _where(regs: tuple[Register, ...]) -> str:
-    first, last = regs[0], regs[-1]
-    span = f"{first.address}–{last.end - 1}" if last.end - 1 > first.address else f"{first.address}"
-    return f"{first.table} register {span}"

@@ -1,1 +1,2 @@
-"""EV simulator / relay board: the Modbus register map (ev_simulator_map.toml) and its driver."""
+"""EV simulator / relay board: the Modbus register map (ev_simulator_map.toml) and its driver, over
+the bench's one Modbus TCP link (modbus_link.py, also the platform channel's)."""

@@ -1,7 +1,8 @@
 """EV simulator / relay board over Modbus TCP (driver "modbus-ev-simulator", role "ev").
 
 The board's registers are documented in ev_simulator_map.toml (next to this file; a
-profile may point to its own copy with ``[instruments.ev] options.map = "..."``).
+profile may point to its own copy with ``[instruments.ev] options.map = "..."``), read with
+the bench's one register-map codec (bench/protocols/modbus/registers.py).
 Every write is read back; a setpoint outside the map's allowed values or the DUT's range
 is refused before anything is sent.
 
@@ -20,9 +21,9 @@ from typing import Mapping
 from bench.core.clock import Clock
 from bench.core.errors import InstrumentError, SetpointRefused
 from bench.core.profile import InstrumentConfig
+from bench.protocols.modbus.registers import EV_BOARD_MAP, BoardMap, Register, load_board_map
 from instruments.base import Driver, Identity
 from instruments.ev.modbus_link import ModbusExceptionError, ModbusLink
-from instruments.ev.register_map import DEFAULT_MAP, Register, RegisterMap, load_map
 from instruments.registry import register
 
 # Modbus device identification objects (Modbus Application Protocol V1.1b3, 6.21)
@@ -37,6 +38,7 @@ UNPLUGGED, CONNECTED, S2_CLOSED = 1, 2, 3
 INHIBIT_LINES = ("battery_inhibit", "load_inhibit")
 LAST_LINES = ("cc1",)
 WATCHDOG_REGISTERS = ("watchdog_outputs", "watchdog_outputs_last", "watchdog_unplug")
+DEFAULT_MAP = EV_BOARD_MAP  # the map file next to this driver, unless options.map names another
 
 
 @register("modbus-ev-simulator")
@@ -47,8 +49,8 @@ class ModbusEvSimulator(Driver):
     def __init__(self, config: InstrumentConfig, clock: Clock,
                  dut_guard: Mapping[str, tuple[float, float]] | None = None, *, base_dir: Path | None = None):
         super().__init__(config, clock, dut_guard)
-        self.map: RegisterMap = load_map(map_path(config.options, base_dir))
-        self.link = ModbusLink(config.role, config.resource, config.timeout_s)
+        self.map: BoardMap = load_board_map(map_path(config.options, base_dir))
+        self.link = ModbusLink.for_resource(config.role, config.resource, config.timeout_s)
         self._heartbeat = 0
         self.wiring = dict(config.wiring)  # line → relay output number
         for line, output in self.wiring.items():
@@ -231,27 +233,21 @@ class ModbusEvSimulator(Driver):
     # -- registers ---------------------------------------------------------------------------
     def read_raw(self, name: str) -> int:
         reg = self.map[name]
-        return reg.decode_raw(self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}"))
+        return reg.integer(self.link.read(reg.table, reg.address, reg.count, f"read {reg.label}"))
 
     def read(self, name: str) -> float:
-        reg = self.map[name]
-        return reg.decode(self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}"))
+        return self.read_many(name)[0]
 
     def read_many(self, *names: str) -> list[float]:
-        """Read adjacent registers of one table in one request."""
-        regs = [self.map[n] for n in names]
-        first = regs[0]
-        if any(r.table != first.table for r in regs) or any(
-                b.address != a.address + a.count for a, b in zip(regs, regs[1:])):
+        """Read adjacent registers of one table in one request (numbers, in the map's units)."""
+        blocks = self.map.read_blocks(names)
+        if len(blocks) != 1:
             raise ValueError(f"{names} are not adjacent registers of one table")
-        count = sum(r.count for r in regs)
-        words = self.link.read(first.table, first.address, count,
-                               f"read {', '.join(r.name for r in regs)} ({first.table} {first.address}…)")
-        values, offset = [], 0
-        for reg in regs:
-            values.append(reg.decode(words[offset:offset + reg.count]))
-            offset += reg.count
-        return values
+        block = blocks[0]
+        what = (f"read {block.registers[0].label}" if len(names) == 1
+                else f"read {', '.join(names)} ({block.table} {block.address}…)")
+        words = block.split(self.link.read(block.table, block.address, block.count, what))
+        return [self.map[name].number(words[name]) for name in names]
 
     def write(self, name: str, value: float, quantity: str | None = None) -> None:
         """Check ``value`` against the map (and the guard for ``quantity``), write, read back."""
@@ -260,23 +256,23 @@ class ModbusEvSimulator(Driver):
         if quantity:
             self.guard(quantity, value, reg.unit)
         words = reg.encode(value)
-        self.link.write(reg.address, words, f"write {reg.where}")
-        back = self.link.read(reg.table, reg.address, reg.count, f"read back {reg.where}")
+        self.link.write(reg.address, words, f"write {reg.label}")
+        back = self.link.read(reg.table, reg.address, reg.count, f"read back {reg.label}")
         if back != words:
-            raise InstrumentError(self.role, f"{reg.where}: wrote {value:g} {reg.unit}".rstrip()
-                                  + f", read back {reg.decode(back):g} {reg.unit}".rstrip())
+            raise InstrumentError(self.role, f"{reg.label}: wrote {value:g} {reg.unit}".rstrip()
+                                  + f", read back {reg.number(back):g} {reg.unit}".rstrip())
 
     def _check_allowed(self, reg: Register, value: float, quantity: str) -> None:
         if reg.allowed(value):
             return
         if reg.values:
-            raise InstrumentError(self.role, f"{reg.where}: {value!r} is not one of {reg.allowed_text()}; nothing was sent")
+            raise InstrumentError(self.role, f"{reg.label}: {value!r} is not one of {reg.allowed_text()}; nothing was sent")
         raise SetpointRefused(self.role, quantity, value, reg.minimum, reg.maximum, reg.unit,
                               f"register map ({self.map.path.name})")
 
     def _bits(self, name: str) -> dict[str, bool]:
         reg = self.map[name]
-        words = self.link.read(reg.table, reg.address, reg.count, f"read {reg.where}")
+        words = self.link.read(reg.table, reg.address, reg.count, f"read {reg.label}")
         return {bit: reg.bit(words, bit) for bit in reg.bits}
 
 

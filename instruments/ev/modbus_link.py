@@ -1,4 +1,6 @@
-"""The Modbus TCP transport: pymodbus's ModbusTcpClient with bench errors.
+"""The Modbus TCP transport: pymodbus's ModbusTcpClient with bench errors. The one link of
+the bench to a Modbus device: the EV simulator / relay board's driver and the platform channel
+(the pile's control port) both talk through it.
 
 A Modbus exception response becomes ModbusExceptionError (an InstrumentReportedError)
 naming the role, the request, the function and the exception code. The other failures are
@@ -9,32 +11,32 @@ cannot be decoded → GarbledReply. Nothing of pymodbus leaks out.
 
 A failure that leaves the connection out of step (no answer, reset, closed, undecodable)
 closes it; ``broken`` keeps why, and later requests raise an InstrumentLost of the same
-kind until the link is opened again (the session does that at the start of the next test).
+kind until the link is opened again (the session does that at the start of the next test;
+the platform channel at its next request).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from bench.core.errors import (
-    ConnectionReset, GarbledReply, InstrumentError, InstrumentLost, InstrumentReportedError, InstrumentTimeout,
+    ConnectionReset,
+    GarbledReply,
+    InstrumentError,
+    InstrumentLost,
+    InstrumentReportedError,
+    InstrumentTimeout,
     not_reconnected,
 )
 from bench.core.profile import parse_modbus_resource
+from bench.protocols.modbus.protocol import exception_text
 
-# Exception codes of the Modbus Application Protocol Specification V1.1b3, section 7.
-EXCEPTION_NAMES = {
-    0x01: "illegal function",
-    0x02: "illegal data address",
-    0x03: "illegal data value",
-    0x04: "server device failure",
-    0x05: "acknowledge",
-    0x06: "server device busy",
-    0x08: "memory parity error",
-    0x0A: "gateway path unavailable",
-    0x0B: "gateway target device failed to respond",
-}
+# What the link sees of the wire: (sending, the frame's bytes) → the bytes (pymodbus trace_packet).
+Trace = Callable[[bool, bytes], bytes]
 
 
 class ModbusExceptionError(InstrumentReportedError):
@@ -47,27 +49,38 @@ class ModbusExceptionError(InstrumentReportedError):
         self.what = what
         self.code = code
         self.function = function
-        name = EXCEPTION_NAMES.get(code, "unknown exception")
-        super().__init__(role, f"{what} → Modbus exception {code:#04x} ({name})", command=what)
+        super().__init__(role, f"{what} → {exception_text(code)}", command=what)
 
 
 class ModbusLink:
-    """One Modbus TCP connection to one unit; every call names what it was doing."""
+    """One Modbus TCP connection to one unit; every call names what it was doing.
 
-    def __init__(self, role: str, resource: str, timeout_s: float):
-        parsed = parse_modbus_resource(resource)
-        if parsed is None:
-            raise InstrumentError(role, f"resource {resource!r}: expected 'modbus+tcp://HOST:PORT/UNIT'")
+    ``trace``, when given, sees every frame sent and received (the platform log keeps them).
+    """
+
+    def __init__(self, role: str, host: str, port: int, unit: int, timeout_s: float, *,
+                 resource: str | None = None, trace: Trace | None = None):
         self.role = role
-        self.resource = resource
-        self.host, self.port, self.unit = parsed
+        self.host, self.port, self.unit = host, port, unit
+        self.resource = resource or f"modbus+tcp://{host}:{port}/{unit}"
         self.timeout_s = timeout_s
+        self.trace = trace
         self._client: ModbusTcpClient | None = None
         self.broken: InstrumentError | None = None  # the error that closed the link, until it is opened again
 
+    @classmethod
+    def for_resource(cls, role: str, resource: str, timeout_s: float) -> ModbusLink:
+        """The link a profile's resource string ``modbus+tcp://HOST:PORT/UNIT`` names."""
+        parsed = parse_modbus_resource(resource)
+        if parsed is None:
+            raise InstrumentError(role, f"resource {resource!r}: expected 'modbus+tcp://HOST:PORT/UNIT'")
+        host, port, unit = parsed
+        return cls(role, host, port, unit, timeout_s, resource=resource)
+
     def open(self) -> None:
-        # retries=0: a board that does not answer within the timeout is reported at once.
-        client = ModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s, retries=0)
+        # retries=0: a device that does not answer within the timeout is reported at once.
+        client = ModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s, retries=0,
+                                 trace_packet=self.trace)
         if not client.connect():
             raise InstrumentLost(self.role, f"cannot connect to {self.resource}")
         self._client = client
@@ -95,9 +108,12 @@ class ModbusLink:
             raise InstrumentError(self.role, f"{what}: asked for {count} registers, got {len(registers)}")
         return registers
 
-    def write(self, address: int, words: list[int], what: str) -> None:
-        """Write one register (function 06) or several (16) and check the echo."""
-        if len(words) == 1:
+    def write(self, address: int, words: list[int], what: str, *, multiple: bool = False) -> None:
+        """Write one register (function 06) or several (16; also one with ``multiple``) and
+        check the echo."""
+        echoed: tuple[Any, Any]
+        expected: tuple[int, Any]
+        if len(words) == 1 and not multiple:
             response = self._call(what, "write_register", address, words[0])
             echoed = (getattr(response, "address", None), list(getattr(response, "registers", []))[:1])
             expected = (address, words)
@@ -129,7 +145,7 @@ class ModbusLink:
         except (ConnectionResetError, ConnectionAbortedError) as exc:
             raise self._break(ConnectionReset(
                 self.role, f"{what}: {where} reset the connection ({exc.strerror or exc})", command=what)) from None
-        except ConnectionException as exc:
+        except (ConnectionException, OSError) as exc:  # closed by the device, unreachable
             raise self._break(InstrumentLost(
                 self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)) from None
         except ModbusIOException as exc:
@@ -139,9 +155,6 @@ class ModbusLink:
                     self.role, f"{what}: no answer within {self.timeout_s:g} s ({where})", command=what)) from None
             raise self._break(GarbledReply(
                 self.role, f"{what}: a reply that cannot be decoded ({text}) ({where})", command=what)) from None
-        except OSError as exc:
-            raise self._break(InstrumentLost(
-                self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)) from None
         except ModbusException as exc:
             raise self._break(GarbledReply(self.role, f"{what}: {_first_line(exc)} ({where})", command=what)) from None
         if response is None:

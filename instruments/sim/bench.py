@@ -24,7 +24,7 @@ from bench.core.clock import Clock
 from bench.core.errors import BenchError
 from bench.core.profile import CanSettings, Dut, InstrumentConfig, Profile, parse_modbus_resource
 from bench.protocols.gbt27930.charger import CST_FLAGS, ChargerBehaviour, ChargerStateMachine
-from bench.protocols.platform.registers import load_map
+from bench.protocols.modbus.registers import load_pile_map as load_map
 from instruments.sim.frontends.chroma_61800 import Chroma61800
 from instruments.sim.frontends.chroma_63200a import Chroma63200A
 from instruments.sim.frontends.ev_simulator import DEFAULT_MAP_PATH, EvSimulatorBoard

@@ -21,21 +21,28 @@ import struct
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bench.protocols.modbus.protocol import (
+    ILLEGAL_DATA_ADDRESS,
+    ILLEGAL_DATA_VALUE,
+    ILLEGAL_FUNCTION,
+    MAX_READ,
+    MAX_WRITE,
+    SERVER_DEVICE_FAILURE,
+    exception_text,
+)
 from instruments.sim.command_log import CommandLog
 
-ILLEGAL_FUNCTION = 0x01
-ILLEGAL_DATA_ADDRESS = 0x02
-ILLEGAL_DATA_VALUE = 0x03
-SERVER_DEVICE_FAILURE = 0x04
-
-MAX_READ = 125  # registers per read (Modbus application protocol spec)
-MAX_WRITE = 123
+# A simulated device raises ModbusException with one of these codes (bench.protocols.modbus.protocol).
+__all__ = ["ILLEGAL_DATA_ADDRESS", "ILLEGAL_DATA_VALUE", "ILLEGAL_FUNCTION", "SERVER_DEVICE_FAILURE",
+           "ModbusDevice", "ModbusException", "ModbusFrontEnd", "request_name"]
 
 
 class ModbusException(Exception):
+    """Raised by a simulated device: the front end answers the request with this exception code."""
+
     def __init__(self, code: int):
         self.code = code
-        super().__init__(f"Modbus exception {code:#04x}")
+        super().__init__(exception_text(code))
 
 
 class ModbusDevice(Protocol):

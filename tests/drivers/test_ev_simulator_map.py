@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from bench.core.errors import ProfileError
-from instruments.ev.modbus_ev_simulator import ModbusEvSimulator, map_path
-from instruments.ev.register_map import DEFAULT_MAP, Register, load_map
+from bench.protocols.modbus.registers import Register
+from bench.protocols.modbus.registers import load_board_map as load_map
+from instruments.ev.modbus_ev_simulator import DEFAULT_MAP, ModbusEvSimulator, map_path
 from tests.support.transcript import instrument_config, new_clock
 
 

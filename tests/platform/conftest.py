@@ -14,7 +14,8 @@ from bench.core.profile import ModbusEndpoint, OcppEndpoint
 from bench.platform.log import MessageLog
 from bench.platform.modbus import ModbusChannel
 from bench.platform.ocpp import OcppChannel
-from bench.protocols.platform.registers import load_map, shipped_map
+from bench.protocols.modbus.registers import load_pile_map as load_map
+from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 from instruments.sim.hub import SocketHub
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.platform.modbus_device import PlatformModbusDevice

@@ -14,7 +14,7 @@ from bench.platform.channel import Realtime
 from bench.platform.log import FROM_PILE, NOTE, TO_PILE
 from bench.platform.modbus import ModbusChannel
 from bench.platform.ocpp import OcppChannel
-from bench.protocols.platform.registers import shipped_map
+from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 from tests.platform import scenario
 from tests.platform.conftest import RTC_OFFSET_S
 from tests.platform.fake_port import BMS_VALUES

@@ -8,7 +8,7 @@ from bench.core.errors import BenchError, InstrumentLost
 from bench.platform.errors import (
     ModbusExceptionResponse, PlatformLost, PlatformUnsupported, PlatformValueError,
 )
-from bench.protocols.platform.registers import shipped_map
+from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 
 
 def bench_map(tmp_path, old: str, new: str):

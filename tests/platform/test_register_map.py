@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bench.core.errors import ProfileError
-from bench.protocols.platform import codec
-from bench.protocols.platform.codec import CodecError
+from bench.protocols.modbus import registers as codec
+from bench.protocols.modbus.registers import CodecError, MapError
+from bench.protocols.modbus.registers import load_pile_map as load_map
+from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 from bench.protocols.platform.fields import FIELDS
-from bench.protocols.platform.registers import MapError, load_map, shipped_map
 
 AC, DC = shipped_map("sim-ac-pile"), shipped_map("sim-dc-charger")
 

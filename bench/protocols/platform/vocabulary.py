@@ -58,7 +58,7 @@ def normalize_state(name: str) -> str:
     return key
 
 
-def on_off(value) -> str:
+def on_off(value: object) -> str:
     """'on'/'off' from a bool or a text a plant may use; ValueError otherwise."""
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -68,19 +68,19 @@ def on_off(value) -> str:
     raise ValueError(f"expected 'on' or 'off', got {value!r}")
 
 
-def exact(value) -> Decimal:
+def exact(value: Decimal | float | int | str) -> Decimal:
     """A number as the Decimal of its shortest text (0.1 stays 0.1)."""
     return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
 
 
-def to_bench_unit(value, unit: str) -> float:
+def to_bench_unit(value: Decimal | float | int, unit: str) -> float:
     return float(exact(value) * UNITS[unit][1])
 
 
-def from_bench_unit(value, unit: str) -> Decimal:
+def from_bench_unit(value: Decimal | float | int, unit: str) -> Decimal:
     return exact(value) / UNITS[unit][1]
 
 
-def round_half_up(value, step: str = "1") -> Decimal:
+def round_half_up(value: Decimal | float | int, step: str = "1") -> Decimal:
     """``value`` to a multiple of ``step``, halves away from zero (as a register is written)."""
     return exact(value).quantize(Decimal(step), rounding=ROUND_HALF_UP)

@@ -34,12 +34,13 @@ from typing import Callable, Mapping
 import numpy as np
 
 from bench.core.clock import Clock, Timer
+from bench.protocols.modbus.registers import EV_BOARD_MAP
 from instruments.sim.modbus import (ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE,
                                     ModbusException)
 from instruments.sim.plant.ports import EvSimulatorPort, Signal
 
 # The map file lives with the driver; the simulated board reads it as its documentation.
-DEFAULT_MAP_PATH = Path(__file__).resolve().parents[2] / "ev" / "ev_simulator_map.toml"
+DEFAULT_MAP_PATH = EV_BOARD_MAP
 
 _WIDTH = {"u16": 1, "i16": 1, "u32": 2, "i32": 2}
 

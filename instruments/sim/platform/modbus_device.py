@@ -21,12 +21,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from bench.protocols.platform.codec import CodecError
-from bench.protocols.platform.registers import Register, RegisterMap
+from bench.protocols.modbus.protocol import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
+from bench.protocols.modbus.registers import CodecError, PileMap, Register
 from bench.protocols.platform.vocabulary import BMS_FIELDS, normalize_state, on_off
-from instruments.sim.modbus import (
-    ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE, ModbusException,
-)
+from instruments.sim.modbus import ModbusException
 from instruments.sim.plant.ports import PlatformPort
 
 REALTIME_KEYS = {"voltage": "voltage_v", "current": "current_a", "power": "power_w", "energy": "energy_kwh"}
@@ -34,7 +32,7 @@ MAX_SEQ = 0xFFFE  # 0xFFFF reads as "not available"
 
 
 class PlatformModbusDevice:
-    def __init__(self, register_map: RegisterMap, port: PlatformPort, *, vendor: str = "Simulated",
+    def __init__(self, register_map: PileMap, port: PlatformPort, *, vendor: str = "Simulated",
                  revision: str = "1.0"):
         self.map = register_map
         self.port = port
