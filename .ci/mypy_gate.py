@@ -22,8 +22,20 @@ ERROR = re.compile(r"^(?P<file>[^:]+):\d+(?::\d+)?: error: (?P<message>.*)$")
 
 
 def current_errors() -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context",
-                           "--no-pretty", "--show-error-codes"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--no-pretty",
+            "--show-error-codes",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode not in (0, 1):
         sys.exit(f"mypy failed to run: {done.stderr.strip()[-2000:]}")
     errors = []
@@ -49,9 +61,12 @@ def main(argv: list[str]) -> int:
     for error in new:
         print(f"mypy gate: new error: {error}")
     fixed = sum((allowed - Counter(others)).values())
-    print(f"mypy gate: {len(strict)} errors in the strict primitives, {len(others)} elsewhere "
-          f"({len(new)} not in the baseline of {sum(allowed.values())}; {fixed} fixed since it was recorded"
-          + ("; run `python3.11 .ci/mypy_gate.py --update` to shrink it" if fixed else "") + ")")
+    print(
+        f"mypy gate: {len(strict)} errors in the strict primitives, {len(others)} elsewhere "
+        f"({len(new)} not in the baseline of {sum(allowed.values())}; {fixed} fixed since it was recorded"
+        + ("; run `python3.11 .ci/mypy_gate.py --update` to shrink it" if fixed else "")
+        + ")"
+    )
     return 1 if strict or new else 0
 
 

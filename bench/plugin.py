@@ -30,17 +30,34 @@ DEFAULT_PROFILE = "profiles/sim-ac-7kw.toml"
 
 def pytest_addoption(parser):
     group = parser.getgroup("bench", "charger conformance bench")
-    group.addoption("--profile", default=None, metavar="FILE",
-                    help=f"bench profile (TOML); default {DEFAULT_PROFILE}")
-    group.addoption("--sim-set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override one [sim] parameter for this run (repeatable)")
-    group.addoption("--grid", choices=("quick", "full"), default="full",
-                    help="operating-point grid: full (type test) or quick (detection matrix)")
-    group.addoption("--report-dir", default="reports", metavar="DIR",
-                    help="where run output goes: DIR/<run-id>/<profile>/ (default reports)")
+    group.addoption("--profile", default=None, metavar="FILE", help=f"bench profile (TOML); default {DEFAULT_PROFILE}")
+    group.addoption(
+        "--sim-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one [sim] parameter for this run (repeatable)",
+    )
+    group.addoption(
+        "--grid",
+        choices=("quick", "full"),
+        default="full",
+        help="operating-point grid: full (type test) or quick (detection matrix)",
+    )
+    group.addoption(
+        "--report-dir",
+        default="reports",
+        metavar="DIR",
+        help="where run output goes: DIR/<run-id>/<profile>/ (default reports)",
+    )
     group.addoption("--run-id", default=None, help="name of this run's folder (default: date and time)")
-    group.addoption("--clause", action="append", default=[], metavar="KEY",
-                    help="run only cases of this clause or clause group, e.g. changji:4.2.10 (repeatable)")
+    group.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="run only cases of this clause or clause group, e.g. changji:4.2.10 (repeatable)",
+    )
     parser.addini("bench_profile", "default bench profile", default=DEFAULT_PROFILE)
 
 
@@ -56,8 +73,7 @@ def pytest_configure(config):
     try:
         context = RunContext.from_config(config)
         if context.wants_bench and (hasattr(config, "workerinput") or config.getoption("numprocesses", None)):
-            raise BenchError("the conformance suite runs in one process: a bench has one set of instruments "
-                             "(drop -n)")
+            raise BenchError("the conformance suite runs in one process: a bench has one set of instruments (drop -n)")
         if context.wants_bench:
             context.start_record()
     except BenchError as exc:  # a profile mistake, a run folder that exists: one line, exit 2
@@ -138,8 +154,11 @@ def pytest_collection_modifyitems(config, items):
         keep = []
         for item in items:
             clauses = [m.args[0] for m in item.iter_markers("clause")]
-            (keep if any(c == w or c.startswith(w + ".") or c.startswith(w + ":") for c in clauses for w in wanted)
-             else drop).append(item)
+            (
+                keep
+                if any(c == w or c.startswith(w + ".") or c.startswith(w + ":") for c in clauses for w in wanted)
+                else drop
+            ).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
@@ -154,16 +173,21 @@ def pytest_deselected(items):
     if context.record is None or context.record.cases is None:  # --clause: noted with the cases
         return
     gone = {item.nodeid for item in items}
-    context.note_cases([dataclasses.replace(c, selected=False) if c.nodeid in gone else c
-                        for c in context.record.cases])
+    context.note_cases(
+        [dataclasses.replace(c, selected=False) if c.nodeid in gone else c for c in context.record.cases]
+    )
 
 
 def _case_info(item, selected: bool):
     from bench.report.coverage import CaseInfo
 
-    return CaseInfo(nodeid=item.nodeid, clauses=tuple(m.args[0] for m in item.iter_markers("clause")),
-                    kinds=tuple(m.args[0] for m in item.iter_markers("dut")),
-                    judges=tuple(k for m in item.iter_markers("judges") for k in m.args), selected=selected)
+    return CaseInfo(
+        nodeid=item.nodeid,
+        clauses=tuple(m.args[0] for m in item.iter_markers("clause")),
+        kinds=tuple(m.args[0] for m in item.iter_markers("dut")),
+        judges=tuple(k for m in item.iter_markers("judges") for k in m.args),
+        selected=selected,
+    )
 
 
 def _clause_of(item) -> str | None:
@@ -178,8 +202,10 @@ def pytest_runtest_setup(item):
     context = _context(item.config)
     profile = context.profile()
     if profile.dut.kind not in kinds:
-        pytest.skip(f"{'/'.join(k.upper() for k in kinds)} case; the profile's DUT "
-                    f"({profile.dut.model}) is a {profile.dut.kind.upper()} pile")
+        pytest.skip(
+            f"{'/'.join(k.upper() for k in kinds)} case; the profile's DUT "
+            f"({profile.dut.model}) is a {profile.dut.kind.upper()} pile"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -204,8 +230,9 @@ def _check_declarations(item, judged: set[str]) -> None:
     if missing:
         pytest.fail(f"declared limit key(s) not judged: {', '.join(missing)}", pytrace=False)
     if undeclared:
-        pytest.fail(f"limit key(s) judged without being declared (@pytest.mark.judges): "
-                    f"{', '.join(undeclared)}", pytrace=False)
+        pytest.fail(
+            f"limit key(s) judged without being declared (@pytest.mark.judges): {', '.join(undeclared)}", pytrace=False
+        )
 
 
 # -- the run record: after every test, and at the end -------------------------------------
@@ -360,8 +387,10 @@ def _refuse(config, context, refused) -> None:
             sys.stderr.write(f"bench: type-test refused: {problem.line()}\n")
     if context.record is not None:
         context.record.end_reason = f"refused: {len(refused.problems)} instrument problem(s) (type-test)"
-    pytest.exit(f"bench: type-test refused before energising ({len(refused.problems)} instrument problem(s))",
-                returncode=REFUSED_EXIT_CODE)
+    pytest.exit(
+        f"bench: type-test refused before energising ({len(refused.problems)} instrument problem(s))",
+        returncode=REFUSED_EXIT_CODE,
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import can
 
 from bench.core.canbus import virtual_bus
 from bench.core.clock import VirtualClock
-from bench.protocols.gbt27930.catalogue import BY_NAME, BMS, CHARGER
+from bench.protocols.gbt27930.catalogue import BMS, BY_NAME, CHARGER
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, frame_id
 
 CHARGING = {CHARGER: ("CCS", "CML", "CRO"), BMS: ("BCL", "BSM", "BCS")}
@@ -29,11 +29,18 @@ def frames_for(name: str, src: int, dest: int) -> list[can.Message]:
     spec = BY_NAME[name]
     length = spec.max_length if not spec.uses_transport else max(spec.lengths)
     if not spec.uses_transport:
-        return [can.Message(arbitration_id=frame_id(spec.priority, spec.pgn, dest, src), data=bytes(length),
-                            is_extended_id=True)]
+        return [
+            can.Message(
+                arbitration_id=frame_id(spec.priority, spec.pgn, dest, src), data=bytes(length), is_extended_id=True
+            )
+        ]
     packets = (length + 6) // 7
-    return [can.Message(arbitration_id=frame_id(7, TP_DT_PGN, dest, src), data=bytes([i + 1]) + bytes(7),
-                        is_extended_id=True) for i in range(packets)]
+    return [
+        can.Message(
+            arbitration_id=frame_id(7, TP_DT_PGN, dest, src), data=bytes([i + 1]) + bytes(7), is_extended_id=True
+        )
+        for i in range(packets)
+    ]
 
 
 def run(minutes: float) -> tuple[float, int, int]:
@@ -44,8 +51,10 @@ def run(minutes: float) -> tuple[float, int, int]:
     for bus in (charger, bms):
         bus.on_receive(lambda msg: received.__setitem__(0, received[0] + 1))
     sent = [0]
-    for side, bus, src, dest in ((CHARGER, charger, CHARGER_ADDRESS, BMS_ADDRESS),
-                                 (BMS, bms, BMS_ADDRESS, CHARGER_ADDRESS)):
+    for side, bus, src, dest in (
+        (CHARGER, charger, CHARGER_ADDRESS, BMS_ADDRESS),
+        (BMS, bms, BMS_ADDRESS, CHARGER_ADDRESS),
+    ):
         for name in CHARGING[side]:
             frames = frames_for(name, src, dest)
 
@@ -68,8 +77,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
     wall, sent, received = run(args.minutes)
-    print(f"{args.minutes:g} min of bench time: {wall:.3f} s wall "
-          f"({sent} frames sent, {received} received, {sent / wall:,.0f} frames/s; target < 2 s)")
+    print(
+        f"{args.minutes:g} min of bench time: {wall:.3f} s wall "
+        f"({sent} frames sent, {received} received, {sent / wall:,.0f} frames/s; target < 2 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -43,12 +43,18 @@ def main() -> None:
             shutil.rmtree(run_dir.parent, ignore_errors=True)
     slope, stderr = growth(f["samples"])
     rss = [m for _, m in f["samples"]]
-    print(f"{f['bench_hours']:.2f} h of bench time (DC charging, {f['commands']} platform commands): "
-          f"{f['wall_s']:.1f} s wall ({f['bench_hours'] * 3600.0 / f['wall_s']:.0f}× real time)")
-    print(f"  peak RSS {f['peak_rss_in_run_mb']:.1f} MB while charging, {f['peak_rss_mb']:.1f} MB with the "
-          f"read-back at the end; VmRSS {rss[0]:.1f} → {rss[-1]:.1f} MB after the warm-up")
-    print(f"  RSS growth {slope:.2f} ± {stderr:.2f} MB/h (fit of {len(rss)} samples), of which the simulated "
-          f"instruments' command logs ≈ {sim_log_growth(f):.2f} MB/h; goal < {GOAL_MB_PER_H:g} MB/h")
+    print(
+        f"{f['bench_hours']:.2f} h of bench time (DC charging, {f['commands']} platform commands): "
+        f"{f['wall_s']:.1f} s wall ({f['bench_hours'] * 3600.0 / f['wall_s']:.0f}× real time)"
+    )
+    print(
+        f"  peak RSS {f['peak_rss_in_run_mb']:.1f} MB while charging, {f['peak_rss_mb']:.1f} MB with the "
+        f"read-back at the end; VmRSS {rss[0]:.1f} → {rss[-1]:.1f} MB after the warm-up"
+    )
+    print(
+        f"  RSS growth {slope:.2f} ± {stderr:.2f} MB/h (fit of {len(rss)} samples), of which the simulated "
+        f"instruments' command logs ≈ {sim_log_growth(f):.2f} MB/h; goal < {GOAL_MB_PER_H:g} MB/h"
+    )
     followed = "yes" if not f["missed_commands"] else f["missed_commands"][:3]
     charging = "yes" if not f["not_charging"] else f["not_charging"][:3]
     print(f"  power limit followed after every command: {followed}; charging throughout: {charging}")
@@ -57,15 +63,21 @@ def main() -> None:
     print(f"    {'message':<8} {'bench sent':>11} {'charger rcvd':>13} {'charger sent':>13} {'bench rcvd':>11}")
     names = sorted(set().union(*(f[k] for k in ("bench_sent", "charger_sent", "bench_received", "charger_received"))))
     for name in names:
-        print(f"    {name:<8} {f['bench_sent'].get(name, 0):>11,} {f['charger_received'].get(name, 0):>13,} "
-              f"{f['charger_sent'].get(name, 0):>13,} {f['bench_received'].get(name, 0):>11,}")
+        print(
+            f"    {name:<8} {f['bench_sent'].get(name, 0):>11,} {f['charger_received'].get(name, 0):>13,} "
+            f"{f['charger_sent'].get(name, 0):>13,} {f['bench_received'].get(name, 0):>11,}"
+        )
     sent = sum(f["bench_sent"].values()) + sum(f["charger_sent"].values())
     received = sum(f["bench_received"].values()) + sum(f["charger_received"].values())
     problems = accounting_problems(f)
-    print(f"    total {sent:,} sent, {received:,} received: "
-          + ("every frame accounted for" if not problems else "NOT ACCOUNTED: " + "; ".join(problems)))
-    print(f"    the frame log of the test holds {f['frames_in_log']:,} frames "
-          f"(read back {f['bsm_in_log']:,} BSM of {f['bench_sent'].get('BSM', 0):,} sent)")
+    print(
+        f"    total {sent:,} sent, {received:,} received: "
+        + ("every frame accounted for" if not problems else "NOT ACCOUNTED: " + "; ".join(problems))
+    )
+    print(
+        f"    the frame log of the test holds {f['frames_in_log']:,} frames "
+        f"(read back {f['bsm_in_log']:,} BSM of {f['bench_sent'].get('BSM', 0):,} sent)"
+    )
 
     print("  periodic frames, from receive times (messages received over at least half of the run):")
     print(f"    {'at':<8} {'message':<10} {'count':>9} {'period':>9} {'mean period':>16} {'drift':>12} {'max dev':>12}")
@@ -73,13 +85,17 @@ def main() -> None:
         for name, p in sorted(f[f"periods_at_{side}"].items()):
             if p["span_s"] < f["bench_hours"] * 3600.0 / 2:
                 continue
-            print(f"    {side:<8} {name:<10} {p['count']:>9,} {p['nominal_s'] * 1e3:>7.0f} ms "
-                  f"{p['mean_s'] * 1e3:>13.9f} ms {p['drift_s'] * 1e6:>9.3f} µs "
-                  f"{p['max_deviation_s'] * 1e6:>9.3f} µs")
-    print(f"  platform.log {f['platform_log_lines']:,} lines, sim_history.jsonl {f['sim_history_lines']:,} lines "
-          f"(written as they grew); on disk {sum(f['disk_bytes'].values()) / 1e6:,.1f} MB: "
-          + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in f["disk_bytes"].items() if size > 1e6)
-          + (f"; kept in {f['run_dir']}" if args.keep else ""))
+            print(
+                f"    {side:<8} {name:<10} {p['count']:>9,} {p['nominal_s'] * 1e3:>7.0f} ms "
+                f"{p['mean_s'] * 1e3:>13.9f} ms {p['drift_s'] * 1e6:>9.3f} µs "
+                f"{p['max_deviation_s'] * 1e6:>9.3f} µs"
+            )
+    print(
+        f"  platform.log {f['platform_log_lines']:,} lines, sim_history.jsonl {f['sim_history_lines']:,} lines "
+        f"(written as they grew); on disk {sum(f['disk_bytes'].values()) / 1e6:,.1f} MB: "
+        + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in f["disk_bytes"].items() if size > 1e6)
+        + (f"; kept in {f['run_dir']}" if args.keep else "")
+    )
 
 
 if __name__ == "__main__":

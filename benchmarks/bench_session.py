@@ -41,10 +41,14 @@ def main() -> None:
         findings = emu.monitor.findings
         sizes = {s: p.stat().st_size for s, p in recorder.paths.items()}
         print(f"{args.minutes:g} min of virtual bench time: {wall:.2f} s wall (target < 2 s)")
-        print(f"  {recorder.frames:,} frames recorded; trace sizes "
-              + ", ".join(f"{s} {n / 1e6:.1f} MB" for s, n in sizes.items()))
-        print(f"  phases: {', '.join(p for _, p in emu.monitor.phases)}; BMS {emu.bms.phase}, "
-              f"charger {emu.charger.phase}; monitor findings: {len(findings)}")
+        print(
+            f"  {recorder.frames:,} frames recorded; trace sizes "
+            + ", ".join(f"{s} {n / 1e6:.1f} MB" for s, n in sizes.items())
+        )
+        print(
+            f"  phases: {', '.join(p for _, p in emu.monitor.phases)}; BMS {emu.bms.phase}, "
+            f"charger {emu.charger.phase}; monitor findings: {len(findings)}"
+        )
         emu.close()
 
 

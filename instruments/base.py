@@ -7,8 +7,8 @@ or the simulated bench.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from bench.core.clock import Clock
 from bench.core.errors import SetpointRefused
@@ -42,7 +42,9 @@ class Driver:
     # Quantity → (low, high) the instrument family can take when the profile gives no rating.
     default_rating: Mapping[str, tuple[float, float]] = {}
 
-    def __init__(self, config: InstrumentConfig, clock: Clock, dut_guard: Mapping[str, tuple[float, float]] | None = None):
+    def __init__(
+        self, config: InstrumentConfig, clock: Clock, dut_guard: Mapping[str, tuple[float, float]] | None = None
+    ):
         self.config = config
         self.clock = clock
         self.role = config.role

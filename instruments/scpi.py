@@ -65,7 +65,7 @@ def parse_error_reply(role: str, query: str, reply: str) -> tuple[int, str]:
     """``<code>,"<text>"`` of the error query; GarbledReply for anything else."""
     match = ERROR_REPLY.match(reply)
     if not match:
-        raise GarbledReply(role, f"{query!r} → {_quoted(reply)}: expected <code>,\"<text>\"", command=query)
+        raise GarbledReply(role, f'{query!r} → {_quoted(reply)}: expected <code>,"<text>"', command=query)
     return int(match.group(1)), match.group(2)
 
 
@@ -96,8 +96,14 @@ class ScpiDriver(Driver):
 
     def __init__(self, config, clock, dut_guard=None):
         super().__init__(config, clock, dut_guard)
-        self.link = VisaLink(config.role, config.resource, config.visa_backend, config.timeout_s,
-                             self.read_termination, self.write_termination)
+        self.link = VisaLink(
+            config.role,
+            config.resource,
+            config.visa_backend,
+            config.timeout_s,
+            self.read_termination,
+            self.write_termination,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -125,7 +131,7 @@ class ScpiDriver(Driver):
         if errors:
             code, text = errors[0]
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise InstrumentReportedError(self.role, f"{command!r} → {code},\"{text}\"{more}", command=command)
+            raise InstrumentReportedError(self.role, f'{command!r} → {code},"{text}"{more}', command=command)
 
     def ask(self, query: str) -> str:
         return self.link.query(query)
@@ -144,8 +150,11 @@ class ScpiDriver(Driver):
             if code == 0:
                 return found
             found.append((code, text))
-        raise InstrumentReportedError(self.role, f"{self.error_query!r}: the error queue did not empty after "
-                                                 f"{MAX_ERRORS} reads: {found[:3]}", command=self.error_query)
+        raise InstrumentReportedError(
+            self.role,
+            f"{self.error_query!r}: the error queue did not empty after {MAX_ERRORS} reads: {found[:3]}",
+            command=self.error_query,
+        )
 
     def drain_errors(self) -> None:
         self.read_errors()

@@ -20,14 +20,19 @@ does that at the start of the next test).
 from __future__ import annotations
 
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 import numpy
 import pyvisa
 from pyvisa import errors as visa_errors
 
 from bench.core.errors import (
-    BlockLengthMismatch, ConnectionReset, GarbledReply, InstrumentError, InstrumentLost, InstrumentTimeout,
+    BlockLengthMismatch,
+    ConnectionReset,
+    GarbledReply,
+    InstrumentError,
+    InstrumentLost,
+    InstrumentTimeout,
     not_reconnected,
 )
 
@@ -36,8 +41,20 @@ from bench.core.errors import (
 # batches). A header announcing more is taken for a lie rather than waited for.
 MAX_BLOCK_BYTES = 64 * 1024 * 1024
 # numpy dtypes of the struct codes query_block takes.
-_DTYPES = {"B": "u1", "b": "i1", "H": "u2", "h": "i2", "I": "u4", "i": "i4", "L": "u4", "l": "i4",
-           "Q": "u8", "q": "i8", "f": "f4", "d": "f8"}
+_DTYPES = {
+    "B": "u1",
+    "b": "i1",
+    "H": "u2",
+    "h": "i2",
+    "I": "u4",
+    "i": "i4",
+    "L": "u4",
+    "l": "i4",
+    "Q": "u8",
+    "q": "i8",
+    "f": "f4",
+    "d": "f8",
+}
 
 
 def resource_manager(backend: str) -> pyvisa.ResourceManager:
@@ -70,8 +87,16 @@ def _no_delay(inst) -> None:
             pass
 
 
-def read_definite_block(read: Callable[[int], bytes | None], waiting: Callable[[], int], *, role: str,
-                        command: str, where: str, timeout_s: float, terminator: bytes = b"\n") -> bytes:
+def read_definite_block(
+    read: Callable[[int], bytes | None],
+    waiting: Callable[[], int],
+    *,
+    role: str,
+    command: str,
+    where: str,
+    timeout_s: float,
+    terminator: bytes = b"\n",
+) -> bytes:
     """Read one IEEE 488.2 definite-length block (``#`` + N + N length digits + bytes + LF).
 
     ``read(n)`` returns exactly ``n`` bytes, or None when they did not all come within the
@@ -112,23 +137,36 @@ def read_definite_block(read: Callable[[int], bytes | None], waiting: Callable[[
     if terminator:
         end = read(len(terminator))
         if end is None:
-            raise mismatch(f"after the {length} bytes the block header announced, no terminator came "
-                           f"within {timeout_s:g} s (the block is longer than its header says, or cut short)")
+            raise mismatch(
+                f"after the {length} bytes the block header announced, no terminator came "
+                f"within {timeout_s:g} s (the block is longer than its header says, or cut short)"
+            )
         if end != terminator:
-            raise mismatch(f"the block goes on past the {length} bytes its header announced "
-                           f"({end!r} where the terminator should be)")
+            raise mismatch(
+                f"the block goes on past the {length} bytes its header announced "
+                f"({end!r} where the terminator should be)"
+            )
     extra = waiting()
     if extra:
-        raise mismatch(f"{extra} more byte(s) follow the block's terminator: the block is longer than the "
-                       f"{length} bytes its header announced")
+        raise mismatch(
+            f"{extra} more byte(s) follow the block's terminator: the block is longer than the "
+            f"{length} bytes its header announced"
+        )
     return data
 
 
 class VisaLink:
     """One open VISA session, line-terminated, with bench errors."""
 
-    def __init__(self, role: str, resource: str, backend: str, timeout_s: float,
-                 read_termination: str = "\n", write_termination: str = "\n"):
+    def __init__(
+        self,
+        role: str,
+        resource: str,
+        backend: str,
+        timeout_s: float,
+        read_termination: str = "\n",
+        write_termination: str = "\n",
+    ):
         self.role = role
         self.resource = resource
         self.backend = backend
@@ -208,25 +246,41 @@ class VisaLink:
         except visa_errors.VisaIOError as exc:
             if exc.error_code == pyvisa.constants.StatusCode.error_timeout:
                 if self._peer_closed():
-                    raise self._break(InstrumentLost(
-                        self.role, f"connection closed by the instrument ({where}) during {what!r}", command=what)) from None
-                raise self._break(InstrumentTimeout(
-                    self.role, f"no answer within {self.timeout_s:g} s to {what!r} ({where})", command=what)) from None
-            raise self._break(InstrumentLost(
-                self.role, f"connection to {where} lost during {what!r} ({exc.abbreviation})", command=what)) from None
+                    raise self._break(
+                        InstrumentLost(
+                            self.role, f"connection closed by the instrument ({where}) during {what!r}", command=what
+                        )
+                    ) from None
+                raise self._break(
+                    InstrumentTimeout(
+                        self.role, f"no answer within {self.timeout_s:g} s to {what!r} ({where})", command=what
+                    )
+                ) from None
+            raise self._break(
+                InstrumentLost(
+                    self.role, f"connection to {where} lost during {what!r} ({exc.abbreviation})", command=what
+                )
+            ) from None
         except InstrumentTimeout as exc:  # from the block reader: nothing came
             if self._peer_closed():
-                raise self._break(InstrumentLost(
-                    self.role, f"connection closed by the instrument ({where}) during {what!r}", command=what)) from None
+                raise self._break(
+                    InstrumentLost(
+                        self.role, f"connection closed by the instrument ({where}) during {what!r}", command=what
+                    )
+                ) from None
             raise self._break(exc) from None
         except (BlockLengthMismatch, GarbledReply) as exc:  # from the block reader: out of step
             raise self._break(exc) from None
         except (ConnectionResetError, ConnectionAbortedError) as exc:
-            raise self._break(ConnectionReset(
-                self.role, f"{where} reset the connection during {what!r} ({exc.strerror or exc})", command=what)) from None
+            raise self._break(
+                ConnectionReset(
+                    self.role, f"{where} reset the connection during {what!r} ({exc.strerror or exc})", command=what
+                )
+            ) from None
         except (OSError, EOFError) as exc:
-            raise self._break(InstrumentLost(
-                self.role, f"connection to {where} lost during {what!r} ({exc})", command=what)) from None
+            raise self._break(
+                InstrumentLost(self.role, f"connection to {where} lost during {what!r} ({exc})", command=what)
+            ) from None
         except UnicodeDecodeError as exc:
             raw = bytes(exc.object[:40]) if isinstance(exc.object, (bytes, bytearray)) else b"?"
             raise GarbledReply(self.role, f"{what!r} → {raw!r}: not ASCII text ({where})", command=what) from None
@@ -248,8 +302,12 @@ class VisaLink:
         dtype = numpy.dtype(_DTYPES[datatype]).newbyteorder(">" if big_endian else "<")
         data = self.query_raw_block(command)
         if len(data) % dtype.itemsize:
-            raise GarbledReply(self.role, f"{command!r}: a block of {len(data)} bytes is no whole number of "
-                                          f"{dtype.itemsize}-byte values ({self.resource})", command=command)
+            raise GarbledReply(
+                self.role,
+                f"{command!r}: a block of {len(data)} bytes is no whole number of "
+                f"{dtype.itemsize}-byte values ({self.resource})",
+                command=command,
+            )
         return numpy.frombuffer(data, dtype=dtype).copy()
 
     def query_raw_block(self, command: str) -> bytes:
@@ -265,7 +323,14 @@ class VisaLink:
 
         def transfer():
             self._inst.write(command)
-            return read_definite_block(read, self._waiting, role=self.role, command=command, where=self.resource,
-                                       timeout_s=self.timeout_s, terminator=self.read_termination.encode("ascii"))
+            return read_definite_block(
+                read,
+                self._waiting,
+                role=self.role,
+                command=command,
+                where=self.resource,
+                timeout_s=self.timeout_s,
+                terminator=self.read_termination.encode("ascii"),
+            )
 
         return self._call(command, transfer)

@@ -1,4 +1,4 @@
-"""Before energising (DESIGN.md "Safety net outside Python"): the bench reads the E-stop /
+"""Before energising (docs/design.md#safety-net-outside-python): the bench reads the E-stop /
 interlock input of the EV simulator / relay board and, for a DC charger, checks that the inlet
 is dead (below 60 V). Otherwise it refuses with one line naming what, and switches nothing on:
 the simulated plant's own history shows no output, contactor, relay or inhibit line moved.
@@ -23,7 +23,7 @@ from bench.core.profile import load_profile
 from bench.session.session import BenchSession, EnergiseRefused
 from instruments import registry
 from instruments.sim.bench import START_CONDITIONS_ENV
-from tests.support.runs import ENERGISING, ROOT, PYTEST_ARGS, sim_history
+from tests.support.runs import ENERGISING, PYTEST_ARGS, ROOT, sim_history
 
 # What would count as switched on beyond ENERGISING: an inhibit line made, the CC1 line made.
 RELEASED = {("battery", "inhibit"): False, ("load", "inhibit"): False, ("ev", "cc1"): True}
@@ -50,17 +50,22 @@ def refusal(tmp_path, monkeypatch, name: str, **conditions) -> tuple[str, list]:
 
 def switched_on(history: list) -> list:
     """Entries after power-up (t = 0 power-on states excluded by value) that energise anything."""
-    return [entry for entry in history
-            if ((entry[1], entry[2]) in ENERGISING and entry[3] is True)
-            or RELEASED.get((entry[1], entry[2]), object()) == entry[3]]
+    return [
+        entry
+        for entry in history
+        if ((entry[1], entry[2]) in ENERGISING and entry[3] is True)
+        or RELEASED.get((entry[1], entry[2]), object()) == entry[3]
+    ]
 
 
 @pytest.mark.parametrize("name", ["sim-dc-60kw", "sim-ac-7kw"])
 def test_an_open_estop_input_refuses_before_anything_is_switched_on(tmp_path, monkeypatch, name):
     message, history = refusal(tmp_path, monkeypatch, name, estop_input=True)
     assert "\n" not in message
-    assert message == ("refused before energising: E-stop / interlock input active (EV simulator status bit "
-                       f"estop_input); {SAFE_STATE_TAIL}")
+    assert message == (
+        "refused before energising: E-stop / interlock input active (EV simulator status bit "
+        f"estop_input); {SAFE_STATE_TAIL}"
+    )
     assert history, "the simulated plant kept no history"
     assert switched_on(history) == [], "something was switched on before the refusal"
 
@@ -91,7 +96,11 @@ def test_a_dead_inlet_and_a_closed_estop_input_energise(tmp_path, monkeypatch):
         assert not ev.faults()["watchdog_expired"]
         # The safety net is armed: the inhibit lines are made, the watchdog knows what to open.
         wiring = session.profile.instruments["ev"].wiring
-        assert [ev.read_raw(f"output_{wiring[line]}") for line in ("battery_inhibit", "load_inhibit", "cc1")] == [1, 1, 0]
+        assert [ev.read_raw(f"output_{wiring[line]}") for line in ("battery_inhibit", "load_inhibit", "cc1")] == [
+            1,
+            1,
+            0,
+        ]
         bits = {line: 1 << (output - 1) for line, output in wiring.items()}
         assert ev.read_raw("watchdog_outputs") == sum(bits.values())
         assert ev.read_raw("watchdog_outputs_last") == bits["cc1"]
@@ -127,12 +136,15 @@ def test_the_board_refuses_to_close_a_relay_while_the_estop_input_is_open(tmp_pa
         sim.stop()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("not json", "not JSON"),
-    ('{"estop_input": "yes"}', "expected"),
-    ('{"inlet_voltage_v": -5}', "expected"),
-    ('{"inlet_v": 400}', "expected"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("not json", "not JSON"),
+        ('{"estop_input": "yes"}', "expected"),
+        ('{"inlet_voltage_v": -5}', "expected"),
+        ('{"inlet_v": 400}', "expected"),
+    ],
+)
 def test_a_malformed_start_condition_is_one_line(monkeypatch, text, expected):
     from instruments.sim.bench import start_conditions
 
@@ -146,9 +158,27 @@ def test_a_malformed_start_condition_is_one_line(monkeypatch, text, expected):
 def test_a_refused_run_ends_with_one_line_and_switches_nothing_on(tmp_path):
     """The way a lab meets it: the conformance suite on a bench whose E-stop is pressed."""
     env = {**os.environ, START_CONDITIONS_ENV: json.dumps({"estop_input": True})}
-    done = subprocess.run([sys.executable, "-m", "pytest", "testcases/dc/test_stopping.py", "--profile", "profiles/sim-dc-60kw.toml",
-                           "--report-dir", str(tmp_path / "reports"), "--run-id", "estop", "-q", *PYTEST_ARGS],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "testcases/dc/test_stopping.py",
+            "--profile",
+            "profiles/sim-dc-60kw.toml",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--run-id",
+            "estop",
+            "-q",
+            *PYTEST_ARGS,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     output = done.stdout + done.stderr
     # Refused before energising, as a type test's refusal: one line, exit code 3.
     lines = [line for line in output.splitlines() if "refused before energising" in line]

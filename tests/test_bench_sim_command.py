@@ -21,14 +21,18 @@ from bench.platform.log import MessageLog
 from instruments import registry
 
 ROOT = Path(__file__).resolve().parents[1]
-CHM_ID = 0x1826F456  # CHM, priority 6, charger 0x56 → BMS 0xF4 (GB/T 27930, standards.md §3)
+CHM_ID = 0x1826F456  # CHM, priority 6, charger 0x56 → BMS 0xF4 (GB/T 27930, docs/limits.md §3)
 
 
 @pytest.fixture
 def served():
-    process = subprocess.Popen([sys.executable, "-m", "bench.cli", "sim", "--profile", "profiles/sim-dc-60kw.toml",
-                                "--duration", "30"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "sim", "--profile", "profiles/sim-dc-60kw.toml", "--duration", "30"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

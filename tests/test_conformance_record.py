@@ -19,8 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
-    done = subprocess.run(conformance_command(reports, "readme"), cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(conformance_command(reports, "readme"), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return reports / "readme", done.stdout
 
@@ -72,5 +71,6 @@ def test_the_run_prints_its_totals_and_bench_time(run):
     _, out = run
     lines = [line for line in out.splitlines() if line.startswith("bench: sim-")]
     assert len(lines) == 2 and all("bench time" in line and "checks passed" in line for line in lines)
-    assert any(line.startswith("bench conformance: 2 profile(s)") and "bench time covered" in line
-               for line in out.splitlines())
+    assert any(
+        line.startswith("bench conformance: 2 profile(s)") and "bench time covered" in line for line in out.splitlines()
+    )

@@ -15,7 +15,7 @@ from bench.core.limits import load_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CASE = '''
+CASE = """
 import pytest
 
 pytestmark = pytest.mark.dut("ac")
@@ -24,16 +24,26 @@ pytestmark = pytest.mark.dut("ac")
 @pytest.mark.judges({declared})
 def test_case(bench):
     {body}
-'''
+"""
 VARIANTS = {
-    "judges what it declares": ('"changji:4.2.9.5:pwm_frequency"', 'bench.check("changji:4.2.9.5:pwm_frequency", 1000.0)',
-                                0, None),
-    "returns early without judging": ('"changji:4.2.9.5:pwm_frequency"', "return",
-                                      1, "declared limit key(s) not judged: changji:4.2.9.5:pwm_frequency"),
-    "judges an undeclared key": ('"changji:4.2.9.5:pwm_frequency"',
-                                 'bench.check("changji:4.2.9.5:pwm_frequency", 1000.0); '
-                                 'bench.check("gbt18487.1:A:cp_state1_voltage", 12.0)',
-                                 1, "judged without being declared (@pytest.mark.judges): gbt18487.1:A:cp_state1_voltage"),
+    "judges what it declares": (
+        '"changji:4.2.9.5:pwm_frequency"',
+        'bench.check("changji:4.2.9.5:pwm_frequency", 1000.0)',
+        0,
+        None,
+    ),
+    "returns early without judging": (
+        '"changji:4.2.9.5:pwm_frequency"',
+        "return",
+        1,
+        "declared limit key(s) not judged: changji:4.2.9.5:pwm_frequency",
+    ),
+    "judges an undeclared key": (
+        '"changji:4.2.9.5:pwm_frequency"',
+        'bench.check("changji:4.2.9.5:pwm_frequency", 1000.0); bench.check("gbt18487.1:A:cp_state1_voltage", 12.0)',
+        1,
+        "judged without being declared (@pytest.mark.judges): gbt18487.1:A:cp_state1_voltage",
+    ),
 }
 
 
@@ -43,10 +53,34 @@ def test_a_case_judges_exactly_what_it_declares(tmp_path, variant):
     case = tmp_path / "test_declared.py"
     case.write_text(CASE.format(declared=declared, body=body), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(case), "-p", "bench.plugin", "--profile", "profiles/sim-ac-7kw.toml",
-         "--report-dir", str(tmp_path / "reports"), "--run-id", "d", "-q", "-p", "no:hypothesispytest",
-         "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(ROOT)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(case),
+            "-p",
+            "bench.plugin",
+            "--profile",
+            "profiles/sim-ac-7kw.toml",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--run-id",
+            "d",
+            "-q",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == code, done.stdout[-2000:]
     if says:
         assert says in done.stdout
@@ -58,7 +92,11 @@ def test_every_case_of_the_suite_declares_known_keys():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                declared = [arg.value for deco in node.decorator_list if isinstance(deco, ast.Call)
-                            and getattr(deco.func, "attr", "") == "judges" for arg in deco.args]
+                declared = [
+                    arg.value
+                    for deco in node.decorator_list
+                    if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "judges"
+                    for arg in deco.args
+                ]
                 assert declared, f"{path.name}::{node.name} declares no limit keys"
                 assert set(declared) <= keys, f"{path.name}::{node.name}: {set(declared) - keys} not in the table"

@@ -1,5 +1,5 @@
 """One clock, two speeds: the same simulated session, run twice, gives the same CAN traces and
-the same measured values, byte for byte (DESIGN.md "One clock, two speeds").
+the same measured values, byte for byte (docs/design.md#one-clock-two-speeds).
 
 Everything that varies run to run on real hardware — noise, the grid's phase, the order of
 frames — comes from the profile's seed and the virtual clock, so two runs of one profile
@@ -22,8 +22,6 @@ from tests.support.nodes import FakeNode
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 def run_session(run_dir: Path) -> dict:
     """A DC charging session: start, measure, change the power, capture, stop."""
     profile = load_profile(ROOT / "profiles/sim-dc-60kw.toml", registry.transports())
@@ -40,9 +38,13 @@ def run_session(run_dir: Path) -> dict:
             measured.append(tuple(sorted(bench.output().items())))
             measured.append(bench.battery.measure())
         bench.command_output_level(30_000.0)
-        record = bench.capture("current after a power change", {"output_current": 20.0, "inlet_voltage": 100.0},
-                               seconds_per_div=0.2, save=False,
-                               offsets_v={"output_current": 80.0, "inlet_voltage": 400.0})
+        record = bench.capture(
+            "current after a power change",
+            {"output_current": 20.0, "inlet_voltage": 100.0},
+            seconds_per_div=0.2,
+            save=False,
+            offsets_v={"output_current": 80.0, "inlet_voltage": 400.0},
+        )
         measured.append(bench.output_level())
         bench.stop_by_bms()
         bench.wait(2.0)

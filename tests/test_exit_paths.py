@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CASE = '''
+CASE = """
 import os, signal, time
 import pytest
 
@@ -25,7 +25,7 @@ def test_exit(bench):
     bench.deliver()
     bench.wait(1.0)
     {exit}
-'''
+"""
 EXITS = {
     "failing check": 'bench.check_reading("changji:4.2.10.5:power_error", 13000.0, reference=12000.0)',
     "exception": 'raise RuntimeError("something broke in the middle of charging")',
@@ -40,10 +40,36 @@ def run_case(exit_path: str, tmp_path: Path):
     case = tmp_path / "test_exit_path.py"
     case.write_text(CASE.format(exit=EXITS[exit_path]), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(case), "-p", "bench.plugin", "--profile", "profiles/sim-dc-60kw.toml",
-         "--report-dir", str(tmp_path / "reports"), "--run-id", "exit", "-q", "-p", "no:hypothesispytest",
-         "-p", "no:cacheprovider", "-o", "addopts=", "--timeout", "3", "--rootdir", str(ROOT)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(case),
+            "-p",
+            "bench.plugin",
+            "--profile",
+            "profiles/sim-dc-60kw.toml",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--run-id",
+            "exit",
+            "-q",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--timeout",
+            "3",
+            "--rootdir",
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     run_dir = tmp_path / "reports" / "exit" / "sim-dc-60kw"
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     history = [json.loads(line) for line in (run_dir / "sim_history.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -60,7 +86,12 @@ def test_the_safe_state_runs_on_every_exit_path(exit_path, tmp_path):
         assert step in done, f"{exit_path}: {step!r} not done: {summary['safe_state']}"
     # From the simulated instruments: the charger stopped, K5/K6 opened, then the battery went off.
     stop = next(t for t, actor, what, value in history if actor == "charger" and what == "stop")
-    k5k6 = next(t for t, actor, what, value in history if actor == "ev" and what == "k5k6" and value is False and t >= stop)
-    battery = next(t for t, actor, what, value in history
-                   if actor == "battery" and what == "output" and value is False and t >= stop)
+    k5k6 = next(
+        t for t, actor, what, value in history if actor == "ev" and what == "k5k6" and value is False and t >= stop
+    )
+    battery = next(
+        t
+        for t, actor, what, value in history
+        if actor == "battery" and what == "output" and value is False and t >= stop
+    )
     assert stop <= k5k6 <= battery

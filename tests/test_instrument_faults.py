@@ -32,16 +32,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.figures import record as record_figure
-
 from bench.core.errors import (
-    BenchError, BlockLengthMismatch, BusOff, CanBusError, ConnectionReset, GarbledReply, InstrumentLost,
-    InstrumentReportedError, InstrumentTimeout,
+    BenchError,
+    BlockLengthMismatch,
+    BusOff,
+    CanBusError,
+    ConnectionReset,
+    GarbledReply,
+    InstrumentLost,
+    InstrumentReportedError,
+    InstrumentTimeout,
 )
 from instruments.ev.modbus_link import ModbusExceptionError
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.scpi import ScpiFrontEnd
 from instruments.sim.test_controls import FAULT_PLAN_ENV, attach_faults, parse_fault_plan
+from tests.figures import record as record_figure
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +57,7 @@ POWER = "testcases/dc/test_power_error.py::test_output_power_within_2_percent_of
 POWER_20, POWER_40 = f"{POWER}[0.2]", f"{POWER}[0.4]"
 NORMAL_STOP = "testcases/dc/test_stopping.py::test_normal_stop_current_fall_and_residual_voltage"
 FAULT_STOP = "testcases/dc/test_stopping.py::test_fault_stop_cuts_the_current_within_100_ms"
-DC_STEPS = 7  # the DC safe-state sequence (DESIGN.md "Safe state")
+DC_STEPS = 7  # the DC safe-state sequence (docs/design.md#safe-state)
 CHILD_TIMEOUT_S = 120
 
 
@@ -66,39 +72,83 @@ class Case:
 
 
 CASES = [
-    Case("no answer for N s",
-         {"role": "analyzer", "kind": "timeout", "duration_s": 0.25,
-          "trigger": {"command": ":NUMeric:NORMal:VALue?"}},
-         (POWER_20, POWER_40), "InstrumentTimeout", ("analyzer: timeout:", "':NUMeric:NORMal:VALue?'"), "reconnected"),
-    Case("no answer for ever",
-         {"role": "scope", "kind": "timeout", "duration_s": None, "trigger": {"command": ":TER?"}},
-         (NORMAL_STOP, POWER_20), "InstrumentTimeout", ("scope: timeout:", "':TER?'"), "still lost"),
-    Case("connection reset",
-         {"role": "battery", "kind": "reset", "trigger": {"command": "OUTP ON"}},
-         (POWER_20, POWER_40), "ConnectionReset", ("battery: connection reset:", "'OUTP ON'"), "reconnected"),
-    Case("garbled reply",
-         {"role": "battery", "kind": "garbled", "trigger": {"command": "MEAS:CURR?", "nth": 3}},
-         (POWER_20, POWER_40), "GarbledReply", ("battery: garbled reply:", "'MEAS:CURR?'"), "kept answering"),
-    Case("SCPI error-queue entry",
-         {"role": "battery", "kind": "scpi_error", "error": [-222, "Data out of range"],
-          "trigger": {"command": "CURR:LIM:NEG"}},
-         (POWER_20, POWER_40), "InstrumentReportedError",
-         ("battery: instrument error:", "'CURR:LIM:NEG ", '-222,"Data out of range"'), "kept answering"),
-    Case("block header that lies",
-         {"role": "scope", "kind": "block_length", "claim": 2.0, "trigger": {"command": ":WAV:DATA?"}},
-         (NORMAL_STOP, FAULT_STOP), "BlockLengthMismatch", ("scope: block length:", "':WAV:DATA?'", "announced"),
-         "reconnected"),
-    Case("Modbus exception",
-         {"role": "ev", "kind": "modbus_exception", "code": 4, "trigger": {"command": "6@111", "nth": 2}},
-         (POWER_20, POWER_40), "ModbusExceptionError",
-         ("ev: write vehicle_contactors (holding 111)", "Modbus exception 0x04 (server device failure)"),
-         "kept answering"),
-    Case("CAN bus-off",
-         {"role": "can", "kind": "bus_off", "duration_s": 0.5, "trigger": {"at_s": 3.0}},
-         (POWER_20, POWER_40), "BusOff", ("can: bus-off:", "not sent", "sending refused"), "reconnected"),
-    Case("CAN error frames",
-         {"role": "can", "kind": "error_frames", "duration_s": 0.5, "trigger": {"at_s": 3.0}},
-         (POWER_20, POWER_40), "CanBusError", ("can: bus error:", "error frame", "error passive"), "reconnected"),
+    Case(
+        "no answer for N s",
+        {"role": "analyzer", "kind": "timeout", "duration_s": 0.25, "trigger": {"command": ":NUMeric:NORMal:VALue?"}},
+        (POWER_20, POWER_40),
+        "InstrumentTimeout",
+        ("analyzer: timeout:", "':NUMeric:NORMal:VALue?'"),
+        "reconnected",
+    ),
+    Case(
+        "no answer for ever",
+        {"role": "scope", "kind": "timeout", "duration_s": None, "trigger": {"command": ":TER?"}},
+        (NORMAL_STOP, POWER_20),
+        "InstrumentTimeout",
+        ("scope: timeout:", "':TER?'"),
+        "still lost",
+    ),
+    Case(
+        "connection reset",
+        {"role": "battery", "kind": "reset", "trigger": {"command": "OUTP ON"}},
+        (POWER_20, POWER_40),
+        "ConnectionReset",
+        ("battery: connection reset:", "'OUTP ON'"),
+        "reconnected",
+    ),
+    Case(
+        "garbled reply",
+        {"role": "battery", "kind": "garbled", "trigger": {"command": "MEAS:CURR?", "nth": 3}},
+        (POWER_20, POWER_40),
+        "GarbledReply",
+        ("battery: garbled reply:", "'MEAS:CURR?'"),
+        "kept answering",
+    ),
+    Case(
+        "SCPI error-queue entry",
+        {
+            "role": "battery",
+            "kind": "scpi_error",
+            "error": [-222, "Data out of range"],
+            "trigger": {"command": "CURR:LIM:NEG"},
+        },
+        (POWER_20, POWER_40),
+        "InstrumentReportedError",
+        ("battery: instrument error:", "'CURR:LIM:NEG ", '-222,"Data out of range"'),
+        "kept answering",
+    ),
+    Case(
+        "block header that lies",
+        {"role": "scope", "kind": "block_length", "claim": 2.0, "trigger": {"command": ":WAV:DATA?"}},
+        (NORMAL_STOP, FAULT_STOP),
+        "BlockLengthMismatch",
+        ("scope: block length:", "':WAV:DATA?'", "announced"),
+        "reconnected",
+    ),
+    Case(
+        "Modbus exception",
+        {"role": "ev", "kind": "modbus_exception", "code": 4, "trigger": {"command": "6@111", "nth": 2}},
+        (POWER_20, POWER_40),
+        "ModbusExceptionError",
+        ("ev: write vehicle_contactors (holding 111)", "Modbus exception 0x04 (server device failure)"),
+        "kept answering",
+    ),
+    Case(
+        "CAN bus-off",
+        {"role": "can", "kind": "bus_off", "duration_s": 0.5, "trigger": {"at_s": 3.0}},
+        (POWER_20, POWER_40),
+        "BusOff",
+        ("can: bus-off:", "not sent", "sending refused"),
+        "reconnected",
+    ),
+    Case(
+        "CAN error frames",
+        {"role": "can", "kind": "error_frames", "duration_s": 0.5, "trigger": {"at_s": 3.0}},
+        (POWER_20, POWER_40),
+        "CanBusError",
+        ("can: bus error:", "error frame", "error passive"),
+        "reconnected",
+    ),
 ]
 BAD_PLAN = [{"role": "analyzer", "kind": "modbus_exception", "trigger": {"command": "6"}}]
 
@@ -111,15 +161,40 @@ def _child_env(plan) -> dict:
 
 
 def _run(name: str, plan, tests, reports: Path) -> dict:
-    command = [sys.executable, "-m", "pytest", *tests, "--profile", PROFILE, "--report-dir", str(reports),
-               "--run-id", name, "-q", "-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-o", "addopts=",
-               "--rootdir", str(ROOT)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *tests,
+        "--profile",
+        PROFILE,
+        "--report-dir",
+        str(reports),
+        "--run-id",
+        name,
+        "-q",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(ROOT),
+    ]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env=_child_env(plan), capture_output=True, text=True,
-                            timeout=CHILD_TIMEOUT_S)
+    result = subprocess.run(
+        command, cwd=ROOT, env=_child_env(plan), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+    )
     run_dir = reports / name / Path(PROFILE).stem
-    found = {"returncode": result.returncode, "output": (result.stdout + result.stderr)[-3000:],
-             "wall_s": round(time.monotonic() - started, 2), "summary": None, "events": [], "faults": []}
+    found = {
+        "returncode": result.returncode,
+        "output": (result.stdout + result.stderr)[-3000:],
+        "wall_s": round(time.monotonic() - started, 2),
+        "summary": None,
+        "events": [],
+        "faults": [],
+    }
     summary_path = run_dir / "summary.json"
     if summary_path.exists():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -130,8 +205,11 @@ def _run(name: str, plan, tests, reports: Path) -> dict:
         found["events"] = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
     history = run_dir / "sim_history.jsonl"
     if history.exists():
-        found["faults"] = [entry for entry in map(json.loads, history.read_text(encoding="utf-8").splitlines())
-                           if entry[2] == "fault_injected"]
+        found["faults"] = [
+            entry
+            for entry in map(json.loads, history.read_text(encoding="utf-8").splitlines())
+            if entry[2] == "fault_injected"
+        ]
     return found
 
 
@@ -140,8 +218,10 @@ def _run_all(folder: Path) -> dict:
     jobs = {case.name: ([case.fault], case.tests) for case in CASES}
     jobs["bad plan"] = (BAD_PLAN, (POWER_20,))
     with ThreadPoolExecutor(max_workers=2) as pool:  # two cores
-        futures = {name: pool.submit(_run, f"fault{index}", plan, tests, reports)
-                   for index, (name, (plan, tests)) in enumerate(jobs.items())}
+        futures = {
+            name: pool.submit(_run, f"fault{index}", plan, tests, reports)
+            for index, (name, (plan, tests)) in enumerate(jobs.items())
+        }
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -182,9 +262,11 @@ def ending(case: Case, run: dict) -> str:
         end = "never answered again: still lost at the end of the run"
     else:
         end = "the instrument kept answering"
-    return (f"{_short(hit['nodeid'])} {hit['outcome']} ({case.error}); safe state ran "
-            f"({len(record['steps'])} steps{', skipped: ' + ', '.join(skipped) if skipped else ''}); {end}; "
-            f"{_short(later['nodeid'])} {later['outcome']}")
+    return (
+        f"{_short(hit['nodeid'])} {hit['outcome']} ({case.error}); safe state ran "
+        f"({len(record['steps'])} steps{', skipped: ' + ', '.join(skipped) if skipped else ''}); {end}; "
+        f"{_short(later['nodeid'])} {later['outcome']}"
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -233,16 +315,25 @@ def test_an_injected_fault_errs_the_case_it_hits_and_the_run_goes_on(runs, case)
 
 
 def test_the_kinds_are_distinct_and_the_unreachable_ones_are_lost():
-    kinds = [InstrumentTimeout, ConnectionReset, GarbledReply, InstrumentReportedError, BusOff,
-             BlockLengthMismatch, CanBusError]
+    kinds = [
+        InstrumentTimeout,
+        ConnectionReset,
+        GarbledReply,
+        InstrumentReportedError,
+        BusOff,
+        BlockLengthMismatch,
+        CanBusError,
+    ]
     assert len({k.kind for k in kinds}) == len(kinds)
     for lost in (InstrumentTimeout, ConnectionReset, BusOff):  # every `except InstrumentLost` still holds
         assert issubclass(lost, InstrumentLost)
     for answered in (GarbledReply, InstrumentReportedError, CanBusError, ModbusExceptionError):
         assert not issubclass(answered, InstrumentLost)
     assert issubclass(ModbusExceptionError, InstrumentReportedError)
-    assert str(InstrumentTimeout("load", "no answer within 2 s to 'MEAS:VOLT?'")) == \
-        "load: timeout: no answer within 2 s to 'MEAS:VOLT?'"
+    assert (
+        str(InstrumentTimeout("load", "no answer within 2 s to 'MEAS:VOLT?'"))
+        == "load: timeout: no answer within 2 s to 'MEAS:VOLT?'"
+    )
 
 
 # == a bad plan is one line ====================================================================
@@ -272,14 +363,17 @@ def test_a_bad_fault_plan_is_one_line(name):
     assert text.startswith(f"${FAULT_PLAN_ENV}: ") and "\n" not in text, text
 
 
-@pytest.mark.parametrize("plan, says", [
-    ('[{"role": "nobody", "kind": "reset"}]', "role: the profile has no such instrument"),
-    ('[{"role": "load", "kind": "modbus_exception", "trigger": {"command": "6"}}]', "a SCPI instrument cannot"),
-    ('[{"role": "ev", "kind": "block_length"}]', "a Modbus instrument cannot"),
-    ('[{"role": "ev", "kind": "reset", "trigger": {"command": "MEAS:VOLT?"}}]', 'expected "<function>'),
-    ('[{"role": "load", "kind": "reset", "trigger": {"command": "6@1"}}]', "expected an SCPI command"),
-    ('[{"role": "can", "kind": "bus_off", "duration_s": 1}]', "role: the profile has no such instrument"),
-])
+@pytest.mark.parametrize(
+    "plan, says",
+    [
+        ('[{"role": "nobody", "kind": "reset"}]', "role: the profile has no such instrument"),
+        ('[{"role": "load", "kind": "modbus_exception", "trigger": {"command": "6"}}]', "a SCPI instrument cannot"),
+        ('[{"role": "ev", "kind": "block_length"}]', "a Modbus instrument cannot"),
+        ('[{"role": "ev", "kind": "reset", "trigger": {"command": "MEAS:VOLT?"}}]', 'expected "<function>'),
+        ('[{"role": "load", "kind": "reset", "trigger": {"command": "6@1"}}]', "expected an SCPI command"),
+        ('[{"role": "can", "kind": "bus_off", "duration_s": 1}]', "role: the profile has no such instrument"),
+    ],
+)
 def test_a_fault_that_does_not_fit_its_instrument_is_one_line(plan, says):
     servers = {"load": ScpiFrontEnd("load"), "ev": ModbusFrontEnd("ev", device=None, unit_id=1)}
     with pytest.raises(BenchError) as error:
@@ -309,8 +403,11 @@ def test_print_the_faults_injected_and_how_each_ended(runs):
             lines.append(f"  {case.fault['role']} {case.fault['kind']}: {ending(case, run)}  [{run['wall_s']:.1f} s]")
         except StopIteration:
             lines.append(f"  {case.fault['role']} {case.fault['kind']}: the run did not reach its cases")
-    record_figure("instrument faults", "faults injected",
-           f"{injected} in {len(CASES)} runs of the suite ({runs['_wall_s']:.1f} s wall, two at a time)")
+    record_figure(
+        "instrument faults",
+        "faults injected",
+        f"{injected} in {len(CASES)} runs of the suite ({runs['_wall_s']:.1f} s wall, two at a time)",
+    )
     problems = [line for line in lines if "no run record" in line or "did not reach" in line]
     assert not problems, problems
     assert injected == len(CASES)

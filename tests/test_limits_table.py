@@ -32,13 +32,15 @@ def test_every_limit_has_a_source_and_a_confidence():
     for limit in TABLE.values():
         assert limit.source.strip() and limit.confidence in ("T", "I", "U"), limit.key
         if limit.confidence == "U":
-            assert "standards.md" in limit.source or limit.note, f"{limit.key}: a U figure says where it comes from"
+            assert "docs/limits.md" in limit.source or limit.note, f"{limit.key}: a U figure says where it comes from"
 
 
 def test_simple_acceptance_on_the_boundary_and_exclusive_bounds():
     power = TABLE["changji:4.2.10.5:power_error"]  # ±2 % of the set power (here 12 kW: ±240 W)
-    assert (power.judge_reading(12240.0, reference=12000.0).verdict == "pass"
-            and power.judge_reading(12240.012, reference=12000.0).verdict == "fail")
+    assert (
+        power.judge_reading(12240.0, reference=12000.0).verdict == "pass"
+        and power.judge_reading(12240.012, reference=12000.0).verdict == "fail"
+    )
     aux = TABLE["changji:4.2.10.4:aux_off_duration"]  # "more than 10 s"
     assert aux.judge(10.0).verdict == "fail" and aux.judge(10.01).verdict == "pass"
 

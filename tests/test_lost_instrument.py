@@ -18,7 +18,7 @@ from bench.session.safe_state import CURRENT_OFF_A
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CASE = '''
+CASE = """
 import pytest
 
 pytestmark = pytest.mark.dut("dc")
@@ -30,7 +30,7 @@ def test_charging_when_the_{role}_is_lost(bench, bench_session):
     bench_session.sim.drop("{role}")
     bench.wait(0.5)
     {use}
-'''
+"""
 USE = {
     "analyzer": "bench.output()",
     "ev": "bench.ev.inlet_voltage()",
@@ -41,10 +41,34 @@ def run_with_lost(role: str, tmp_path: Path):
     case = tmp_path / f"test_lost_{role}.py"
     case.write_text(CASE.format(role=role, use=USE[role]), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(case), "-p", "bench.plugin", "--profile", "profiles/sim-dc-60kw.toml",
-         "--report-dir", str(tmp_path / "reports"), "--run-id", "lost", "-q", "-p", "no:hypothesispytest",
-         "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(ROOT)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(case),
+            "-p",
+            "bench.plugin",
+            "--profile",
+            "profiles/sim-dc-60kw.toml",
+            "--report-dir",
+            str(tmp_path / "reports"),
+            "--run-id",
+            "lost",
+            "-q",
+            "-p",
+            "no:hypothesispytest",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--rootdir",
+            str(ROOT),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     run_dir = tmp_path / "reports" / "lost" / "sim-dc-60kw"
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     history = [json.loads(line) for line in (run_dir / "sim_history.jsonl").read_text(encoding="utf-8").splitlines()]

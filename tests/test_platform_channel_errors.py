@@ -33,10 +33,12 @@ from tests.platform.raw_charge_point import wait_for  # real-time wait: a frame 
 from tests.support.nodes import FakeNode
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILES = {("ac", "modbus"): "sim-ac-7kw", ("ac", "ocpp16"): "sim-ac-7kw-ocpp",
-            ("dc", "modbus"): "sim-dc-60kw", ("dc", "ocpp16"): "sim-dc-60kw-ocpp"}
-
-
+PROFILES = {
+    ("ac", "modbus"): "sim-ac-7kw",
+    ("ac", "ocpp16"): "sim-ac-7kw-ocpp",
+    ("dc", "modbus"): "sim-dc-60kw",
+    ("dc", "ocpp16"): "sim-dc-60kw-ocpp",
+}
 
 
 @pytest.fixture
@@ -101,9 +103,15 @@ def assert_ac_order(history) -> None:
     times = [load_off, s2_open, contactor_open, unplugged]
     assert None not in times and times == sorted(times), history
     # order within one instant: the list is in the order things happened
-    order = [next(i for i, e in enumerate(history) if (e[1], e[2], e[3]) == key)
-             for key in (("ev", "load_current_a", 0.0), ("ev", "s2", False), ("pile", "contactor", False),
-                         ("ev", "plugged", False))]
+    order = [
+        next(i for i, e in enumerate(history) if (e[1], e[2], e[3]) == key)
+        for key in (
+            ("ev", "load_current_a", 0.0),
+            ("ev", "s2", False),
+            ("pile", "contactor", False),
+            ("ev", "plugged", False),
+        )
+    ]
     assert order == sorted(order), history
 
 
@@ -128,8 +136,7 @@ def test_a_charge_point_with_the_wrong_id(delivering):
         intruder.connect()
     with pytest.raises(PlatformRefused) as caught:
         bench.platform.realtime()
-    one_line(caught.value, "refused a charge point with id 'SIM-AC7-9999'", "'SIM-AC7-0001'",
-             session.platform.url)
+    one_line(caught.value, "refused a charge point with id 'SIM-AC7-9999'", "'SIM-AC7-0001'", session.platform.url)
     assert bench.output_active(), "the refused intruder must not have disturbed the pile"
     end_and_check_safe(session, node)
 
@@ -141,8 +148,9 @@ def test_a_malformed_ocpp_frame(delivering):
     wait_for(lambda: session.platform.errors)
     with pytest.raises(PlatformProtocolError) as caught:
         bench.platform.realtime()
-    one_line(caught.value, "malformed OCPP frame from charge point 'SIM-DC60-0001'", "not valid JSON",
-             session.platform.url)
+    one_line(
+        caught.value, "malformed OCPP frame from charge point 'SIM-DC60-0001'", "not valid JSON", session.platform.url
+    )
     end_and_check_safe(session, node)  # the connection stayed usable: the platform stop is sent
 
 
@@ -155,8 +163,13 @@ def test_a_modbus_exception_response(delivering):
     session.sim.plant.platform.set_power_limit = refuse  # the pile refuses the setpoint
     with pytest.raises(ModbusExceptionResponse) as caught:
         bench.platform.set_power_limit(30_000)
-    one_line(caught.value, "write of 'power_limit'", "holding register", "Modbus exception 0x03 (illegal data value)",
-             session.platform.endpoint)
+    one_line(
+        caught.value,
+        "write of 'power_limit'",
+        "holding register",
+        "Modbus exception 0x03 (illegal data value)",
+        session.platform.endpoint,
+    )
     end_and_check_safe(session, node)
 
 

@@ -47,60 +47,66 @@ pwm_frequency_hz = 1000.0
 """
 
 CASES = {
-    "toml syntax": (
-        ('rated_power_kw = 7.0', 'rated_power_kw = = 7.0'),
-        "(syntax): valid TOML"),
+    "toml syntax": (("rated_power_kw = 7.0", "rated_power_kw = = 7.0"), "(syntax): valid TOML"),
     "missing table": (
-        ('[dut.ocpp]\nport = 0\ncharge_point_id = "CP1"\n', ''),
-        '[dut.ocpp]: missing table; control = "ocpp16" needs port and charge_point_id'),
-    "unknown key": (
-        ('serial = "S1"', 'serial = "S1"\nserail = "S2"'),
-        "dut.serail: unknown key; expected one of:"),
+        ('[dut.ocpp]\nport = 0\ncharge_point_id = "CP1"\n', ""),
+        '[dut.ocpp]: missing table; control = "ocpp16" needs port and charge_point_id',
+    ),
+    "unknown key": (('serial = "S1"', 'serial = "S1"\nserail = "S2"'), "dut.serail: unknown key; expected one of:"),
     "wrong type": (
-        ('rated_power_kw = 7.0', 'rated_power_kw = "seven"'),
-        "dut.rated_power_kw: expected a number (kW), got 'seven'"),
-    "missing value": (
-        ('model = "M"\n', ''),
-        "dut.model: missing; expected a string"),
-    "value out of range": (
-        ('phases = 1', 'phases = 2'),
-        "dut.phases: expected one of 1, 3, got 2"),
+        ("rated_power_kw = 7.0", 'rated_power_kw = "seven"'),
+        "dut.rated_power_kw: expected a number (kW), got 'seven'",
+    ),
+    "missing value": (('model = "M"\n', ""), "dut.model: missing; expected a string"),
+    "value out of range": (("phases = 1", "phases = 2"), "dut.phases: expected one of 1, 3, got 2"),
     "contradicting ratings": (
-        ('rated_power_kw = 7.0', 'rated_power_kw = 22.0'),
-        "dut.rated_power_kw: ≈ phases × supply voltage × maximum current (7.04 kW within 10 %), got 22"),
+        ("rated_power_kw = 7.0", "rated_power_kw = 22.0"),
+        "dut.rated_power_kw: ≈ phases × supply voltage × maximum current (7.04 kW within 10 %), got 22",
+    ),
     "current above the duty table": (
-        ('current_range_a = [6.0, 32.0]', 'current_range_a = [6.0, 80.0]'),
-        "dut.current_range_a: a maximum ≤ 63 A (GB/T 18487.1 duty table), got 80"),
+        ("current_range_a = [6.0, 32.0]", "current_range_a = [6.0, 80.0]"),
+        "dut.current_range_a: a maximum ≤ 63 A (GB/T 18487.1 duty table), got 80",
+    ),
     "min above max": (
-        ('voltage_range_v = [187.0, 253.0]', 'voltage_range_v = [253.0, 187.0]'),
-        "dut.voltage_range_v: expected [min, max] with min ≤ max"),
+        ("voltage_range_v = [187.0, 253.0]", "voltage_range_v = [253.0, 187.0]"),
+        "dut.voltage_range_v: expected [min, max] with min ≤ max",
+    ),
     "connector of the other kind": (
         ('connector = "GB/T 20234.2"', 'connector = "GB/T 20234.3"'),
-        "dut.connector: 'GB/T 20234.2' for a AC pile, got 'GB/T 20234.3'"),
+        "dut.connector: 'GB/T 20234.2' for a AC pile, got 'GB/T 20234.3'",
+    ),
     "unknown driver": (
         ('driver = "keysight-infiniivision"', 'driver = "keysight-infinivision"'),
-        "instruments.scope.driver: unknown driver 'keysight-infinivision'; expected one of:"),
+        "instruments.scope.driver: unknown driver 'keysight-infinivision'; expected one of:",
+    ),
     "unparsable VISA resource": (
         ('resource = "TCPIP0::127.0.0.1::0::SOCKET"', 'resource = "TCPIP0:127.0.0.1:5025"'),
-        "instruments.scope.resource: a VISA resource string such as 'TCPIP0::192.168.1.20::5025::SOCKET';"),
+        "instruments.scope.resource: a VISA resource string such as 'TCPIP0::192.168.1.20::5025::SOCKET';",
+    ),
     "unparsable Modbus resource": (
         ('resource = "modbus+tcp://127.0.0.1:0/1"', 'resource = "127.0.0.1:502"'),
-        "instruments.ev.resource: a Modbus TCP resource 'modbus+tcp://HOST:PORT/UNIT' (unit 0–247), got '127.0.0.1:502'"),
+        "instruments.ev.resource: a Modbus TCP resource 'modbus+tcp://HOST:PORT/UNIT' (unit 0–247), got '127.0.0.1:502'",
+    ),
     "unknown instrument role": (
-        ('[instruments.ev]', '[instruments.evsim]'),
-        "instruments.evsim: unknown instrument role; expected one of: scope, analyzer, load, battery, ev, grid"),
+        ("[instruments.ev]", "[instruments.evsim]"),
+        "instruments.evsim: unknown instrument role; expected one of: scope, analyzer, load, battery, ev, grid",
+    ),
     "required role missing": (
-        ('[instruments.ev]\ndriver = "modbus-ev-simulator"\nresource = "modbus+tcp://127.0.0.1:0/1"\n', ''),
-        "[instruments.ev]: missing table; a AC bench needs a ev"),
+        ('[instruments.ev]\ndriver = "modbus-ev-simulator"\nresource = "modbus+tcp://127.0.0.1:0/1"\n', ""),
+        "[instruments.ev]: missing table; a AC bench needs a ev",
+    ),
     "unknown sim parameter": (
-        ('pwm_frequency_hz = 1000.0', 'pwm_frequency = 1000.0'),
-        "sim.pwm_frequency: unknown [sim] parameter; expected one of:"),
+        ("pwm_frequency_hz = 1000.0", "pwm_frequency = 1000.0"),
+        "sim.pwm_frequency: unknown [sim] parameter; expected one of:",
+    ),
     "sim value of the wrong type": (
-        ('pwm_frequency_hz = 1000.0', 'pwm_frequency_hz = "fast"'),
-        "sim.pwm_frequency_hz: expected float (Hz)"),
+        ("pwm_frequency_hz = 1000.0", 'pwm_frequency_hz = "fast"'),
+        "sim.pwm_frequency_hz: expected float (Hz)",
+    ),
     "channel number out of range": (
-        ('channels = { cp = 1 }', 'channels = { cp = 0 }'),
-        "instruments.scope.channels.cp: expected an integer in 1 … 64, got 0"),
+        ("channels = { cp = 1 }", "channels = { cp = 0 }"),
+        "instruments.scope.channels.cp: expected an integer in 1 … 64, got 0",
+    ),
 }
 
 

@@ -34,8 +34,10 @@ def write(tmp_path: Path, data: bytes | str, name: str = "p.toml") -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", ["binary", "utf-16", "bom", "directory", "deep arrays", "deep tables",
-                                  "huge integer", "empty", "endless integer"])
+@pytest.mark.parametrize(
+    "case",
+    ["binary", "utf-16", "bom", "directory", "deep arrays", "deep tables", "huge integer", "empty", "endless integer"],
+)
 def test_a_hostile_file_is_one_profile_error(tmp_path, case):
     data = {
         "binary": bytes(range(256)) * 4,
@@ -64,7 +66,7 @@ def test_nan_and_inf_are_refused_in_every_numeric_key(tmp_path, bad, figures):
         match = NUMBER_LINE.match(line)
         if not match:
             continue
-        changed = lines[:index] + [f"{match.group(1)} = {bad}"] + lines[index + 1:]
+        changed = lines[:index] + [f"{match.group(1)} = {bad}"] + lines[index + 1 :]
         text = refused(write(tmp_path, "\n".join(changed) + "\n", f"n{index}.toml"))
         assert match.group(1) in text and "finite" in text, text
         count += 1

@@ -70,7 +70,7 @@ class Screen:
         else:
             self.row -= 1
 
-    def feed(self, data: str) -> "Screen":
+    def feed(self, data: str) -> Screen:
         i = 0
         while i < len(data):
             ch = data[i]
@@ -84,7 +84,7 @@ class Screen:
                         if params == "2":
                             line[:] = [" "] * self.columns
                         elif params in ("", "0"):
-                            line[self.col:] = [" "] * (self.columns - self.col)
+                            line[self.col :] = [" "] * (self.columns - self.col)
                     i += len(match.group(0))
                     continue
                 if nxt == "D":
@@ -96,7 +96,7 @@ class Screen:
                 elif nxt == "8":
                     self.row, self.col = self.saved
                 else:
-                    raise AssertionError(f"unexpected escape {data[i:i + 2]!r}")
+                    raise AssertionError(f"unexpected escape {data[i : i + 2]!r}")
                 i += 2
                 continue
             if ch == "\r":
@@ -117,8 +117,9 @@ class Screen:
         return "\n".join(self.scrolled_off + [self.text(r) for r in range(self.rows)])
 
 
-def run_wait(progress: WaitProgress, wall: FakeWall, what: str, limit: float | None,
-             duration: float, step: float = 0.01) -> None:
+def run_wait(
+    progress: WaitProgress, wall: FakeWall, what: str, limit: float | None, duration: float, step: float = 0.01
+) -> None:
     token = progress.begin(what, limit)
     start = wall.t
     for k in range(1, round(duration / step) + 1):
@@ -159,8 +160,11 @@ def test_on_a_pipe_plain_lines_at_most_one_every_5_s():
     assert "\r" not in out and "\x1b" not in out
     assert out.startswith("\n")  # never runs on from pytest's half-written line
     lines = out.strip("\n").split("\n")
-    assert lines[:3] == ["4.2.6 output at 30 kW: 2.0 s of 60 s", "4.2.6 output at 30 kW: 7.0 s of 60 s",
-                         "4.2.6 output at 30 kW: 12.0 s of 60 s"]
+    assert lines[:3] == [
+        "4.2.6 output at 30 kW: 2.0 s of 60 s",
+        "4.2.6 output at 30 kW: 7.0 s of 60 s",
+        "4.2.6 output at 30 kW: 12.0 s of 60 s",
+    ]
     elapsed = [float(re.search(r": (\d+\.\d) s of 60 s$", line).group(1)) for line in lines]
     assert all(b - a >= 5.0 - 1e-9 for a, b in zip(elapsed, elapsed[1:]))
     assert len(lines) == 12  # 2, 7, … 57 s: nothing in between, nothing at the end
@@ -176,10 +180,12 @@ def test_on_a_pipe_the_exact_format():
         wall.t = start + second + 0.4
         progress.tick()
     progress.end(token)
-    assert stream.getvalue() == ("\n4.2.6 output at 30 kW: 2.4 s of 60 s\n"
-                                 "4.2.6 output at 30 kW: 7.4 s of 60 s\n"
-                                 "4.2.6 output at 30 kW: 12.4 s of 60 s\n"
-                                 "4.2.6 output at 30 kW: 17.4 s of 60 s\n")
+    assert stream.getvalue() == (
+        "\n4.2.6 output at 30 kW: 2.4 s of 60 s\n"
+        "4.2.6 output at 30 kW: 7.4 s of 60 s\n"
+        "4.2.6 output at 30 kW: 12.4 s of 60 s\n"
+        "4.2.6 output at 30 kW: 17.4 s of 60 s\n"
+    )
 
 
 # -- terminal form ------------------------------------------------------------------------
@@ -228,11 +234,11 @@ def test_on_a_terminal_pytests_half_written_line_survives(row):
     assert screen.text(here - 1) == "tests/test_dc.py .."
 
     progress.end(token)
-    screen.feed(stream.getvalue()[len(drawn):]).feed(".")  # pytest goes on where it was
+    screen.feed(stream.getvalue()[len(drawn) :]).feed(".")  # pytest goes on where it was
     lines = screen.all_text().splitlines()
     assert "output at 30 kW" not in screen.all_text()
     assert screen.text(screen.row) == "tests/test_dc.py ..."
-    assert all(line == "" for line in lines[lines.index("tests/test_dc.py ...") + 1:])
+    assert all(line == "" for line in lines[lines.index("tests/test_dc.py ...") + 1 :])
 
 
 def test_a_line_wider_than_the_terminal_is_cut_so_it_never_wraps():
@@ -315,17 +321,21 @@ def test_the_real_clock_ticks_the_reporter_from_inside_its_waits():
     took = clock.wait_until(lambda: clock.now() - start >= 0.6, 5.0, what="output at 30 kW")
     assert took >= 0.6
     clock.sleep(0.55)  # a single plain sleep updates too
-    clock.sleep(0.1)   # not longer than min_wait_s: not reported at all
+    clock.sleep(0.1)  # not longer than min_wait_s: not reported at all
     settle_start = clock.now()
-    clock.wait_settled(lambda: min(clock.now() - settle_start, 0.3), band=0.001, hold=0.2, timeout=3.0,
-                       what="output voltage to settle")
+    clock.wait_settled(
+        lambda: min(clock.now() - settle_start, 0.3), band=0.001, hold=0.2, timeout=3.0, what="output voltage to settle"
+    )
 
     lines = [line for line in stream.getvalue().split("\n") if line]
     waits = [re.fullmatch(r"4\.2\.6 (.+): (\d+\.\d) s of ([\d.]+) s", line).groups() for line in lines]
     whats = [what for what, _, _ in waits]
     assert sorted(set(whats), key=whats.index) == ["output at 30 kW", "waiting", "output voltage to settle"]
     assert {(what, limit) for what, _, limit in waits} == {
-        ("output at 30 kW", "5"), ("waiting", "0.55"), ("output voltage to settle", "3")}
+        ("output at 30 kW", "5"),
+        ("waiting", "0.55"),
+        ("output voltage to settle", "3"),
+    }
     assert all(float(elapsed) >= 0.2 for _, elapsed, _ in waits)  # nothing before min_wait_s
     assert whats.count("output at 30 kW") >= 2  # updated during the wait, from inside the clock
 
@@ -340,8 +350,7 @@ def test_the_real_clock_reports_each_wait_once_and_ticks_at_most_every_0_1_s():
     with pytest.raises(WaitTimeout):
         clock.wait_until(lambda: False, 0.3, poll=0.01, what="never")
     begins = [(c, i + 1) for i, c in enumerate(spy.calls) if c[0] == "begin"]
-    assert [c for c, _ in begins] == [("begin", "waiting", 0.5), ("begin", "ready", 60.0),
-                                      ("begin", "never", 0.3)]
+    assert [c for c, _ in begins] == [("begin", "waiting", 0.5), ("begin", "ready", 60.0), ("begin", "never", 0.3)]
     ends = [c for c in spy.calls if c[0] == "end"]
     assert ends == [("end", token) for _, token in begins]  # each ended, also when it raised
     ticks = len([c for c in spy.calls if c[0] == "tick"])
@@ -378,7 +387,7 @@ def test_a_failing_stream_never_breaks_a_wait():
 
 
 # -- end to end: pytest on a pseudo-terminal -------------------------------------------------
-CONFTEST = '''
+CONFTEST = """
 import os, sys
 import pytest
 from bench.session.progress import WaitProgress
@@ -402,9 +411,9 @@ def progress(request):
     progress.case = request.node.name
     yield progress
     progress.case = ""
-'''
+"""
 
-TEST = '''
+TEST = """
 from bench.core.clock import RealClock
 
 def test_one(progress):
@@ -415,7 +424,7 @@ def test_long_wait(progress):
     clock.progress = progress
     start = clock.now()
     clock.wait_until(lambda: clock.now() - start >= 0.8, 60.0, what="output at 30 kW")
-'''
+"""
 
 
 def test_end_to_end_pytest_on_a_pseudo_terminal(tmp_path):
@@ -427,9 +436,25 @@ def test_end_to_end_pytest_on_a_pseudo_terminal(tmp_path):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TERM": "xterm"}
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("NO_COLOR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             "-p", "no:randomly", "test_wait.py"],
-                            cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-p",
+            "no:randomly",
+            "test_wait.py",
+        ],
+        cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+    )
     os.close(slave)
     chunks = []
     deadline = time.monotonic() + 60

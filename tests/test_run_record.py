@@ -15,8 +15,17 @@ import sys
 import pytest
 
 from bench.report.schema import schema_errors
-from tests.support.runs import (ROOT, checks_written, conformance_command, kill, pytest_command, read_summary,
-                                start, wait_for_tests, wait_no_process)
+from tests.support.runs import (
+    ROOT,
+    checks_written,
+    conformance_command,
+    kill,
+    pytest_command,
+    read_summary,
+    start,
+    wait_for_tests,
+    wait_no_process,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +85,9 @@ def test_sigkill_of_bench_conformance_stops_its_child_with_the_safe_state(tmp_pa
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_to_bench_conformance_stops_the_run_with_the_safe_state(tmp_path, signum):
     run_dir = tmp_path / "reports" / "stop" / "sim-dc-60kw"
-    parent = start(conformance_command(tmp_path / "reports", "stop", "--profile", "profiles/sim-dc-60kw.toml"),
-                   tmp_path / "log")
+    parent = start(
+        conformance_command(tmp_path / "reports", "stop", "--profile", "profiles/sim-dc-60kw.toml"), tmp_path / "log"
+    )
     wait_for_tests(run_dir / "summary.json", 21, parent)  # past the AC cases (skipped): charging
     parent.send_signal(signum)
     code = parent.wait(timeout=60)
@@ -93,14 +103,20 @@ def test_a_signal_to_bench_conformance_stops_the_run_with_the_safe_state(tmp_pat
 
 def test_a_run_folder_is_never_reused(tmp_path):
     (tmp_path / "reports" / "taken").mkdir(parents=True)
-    done = subprocess.run(conformance_command(tmp_path / "reports", "taken"), cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        conformance_command(tmp_path / "reports", "taken"), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().count("\n") == 0 and "never reused" in done.stderr, done.stderr
     (tmp_path / "reports" / "again" / "sim-ac-7kw").mkdir(parents=True)
-    direct = subprocess.run(pytest_command("profiles/sim-ac-7kw.toml", tmp_path / "reports", "again"), cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    direct = subprocess.run(
+        pytest_command("profiles/sim-ac-7kw.toml", tmp_path / "reports", "again"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert direct.returncode == 2
     assert "never reused" in direct.stdout + direct.stderr
     assert not list((tmp_path / "reports" / "again" / "sim-ac-7kw").iterdir()), "the old folder was written to"
@@ -110,8 +126,13 @@ def test_a_profile_mistake_is_one_line_and_exit_2(tmp_path):
     from tests.support.runs import profile_copy
 
     broken = profile_copy(tmp_path, "sim-dc-60kw", **{r"^rated_power_kw = .*$": 'rated_power_kw = "sixty"'})
-    done = subprocess.run(conformance_command(tmp_path / "reports", "bad", "--profile", str(broken)), cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        conformance_command(tmp_path / "reports", "bad", "--profile", str(broken)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert len(lines) == 1, lines
@@ -121,9 +142,24 @@ def test_a_profile_mistake_is_one_line_and_exit_2(tmp_path):
 
 def test_a_failing_case_prints_its_checks_not_the_plugin_source(tmp_path):
     done = subprocess.run(
-        pytest_command("profiles/sim-ac-7kw.toml", tmp_path / "reports", "fail", "--clause", "changji:4.2.9.5",
-                       "--grid", "quick", "--sim-set", "pwm_duty_offset_pct=0.7", "-k", "follow"),
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        pytest_command(
+            "profiles/sim-ac-7kw.toml",
+            tmp_path / "reports",
+            "fail",
+            "--clause",
+            "changji:4.2.9.5",
+            "--grid",
+            "quick",
+            "--sim-set",
+            "pwm_duty_offset_pct=0.7",
+            "-k",
+            "follow",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stdout[-2000:]
     assert "check(s) did not pass" in done.stdout
     assert "changji:4.2.9.5:duty_error" in done.stdout and "→ FAIL" in done.stdout

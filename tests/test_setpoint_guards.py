@@ -1,5 +1,5 @@
 """Setpoints outside the instrument's or the DUT's range are refused before anything is
-sent, with a message naming whose range it was (DESIGN.md "Safe state")."""
+sent, with a message naming whose range it was (docs/design.md#safe-state)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ PROFILE = load_profile("profiles/sim-dc-60kw.toml", registry.transports())
 def battery():
     clock = VirtualClock()
     port = FakeBatteryPort()
-    front_end = ItechIT6000C("battery", clock, ("ITECH Electronics", "IT6054C-800-225", "1", "1"), {1: port},
-                             np.random.default_rng(1))
+    front_end = ItechIT6000C(
+        "battery", clock, ("ITECH Electronics", "IT6054C-800-225", "1", "1"), {1: port}, np.random.default_rng(1)
+    )
     hub = SocketHub(clock)
     resource = f"TCPIP0::127.0.0.1::{hub.serve(front_end)}::SOCKET"
     hub.start()
     config = PROFILE.instruments["battery"]
-    driver = registry.driver_class(config.driver)(dataclasses.replace(config, resource=resource), clock,
-                                                  dut_guards(PROFILE)["battery"])
+    driver = registry.driver_class(config.driver)(
+        dataclasses.replace(config, resource=resource), clock, dut_guards(PROFILE)["battery"]
+    )
     driver.open()
     yield driver, front_end, port
     driver.close()
@@ -41,8 +43,11 @@ def battery():
 def test_a_battery_voltage_above_the_chargers_output_range_is_refused(battery):
     driver, front_end, port = battery
     sent, acted = len(front_end.log), len(port.calls)
-    with pytest.raises(SetpointRefused, match=r"battery: voltage_v setpoint 760 V refused: outside the DUT range "
-                                              r"0 … 750 V; nothing was sent"):
+    with pytest.raises(
+        SetpointRefused,
+        match=r"battery: voltage_v setpoint 760 V refused: outside the DUT range "
+        r"0 … 750 V; nothing was sent",
+    ):
         driver.hold_voltage(760.0, 5.0, 100.0)
     assert len(front_end.log) == sent and len(port.calls) == acted
 

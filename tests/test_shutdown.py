@@ -77,10 +77,16 @@ except KeyboardInterrupt as stop:
 def test_a_child_stops_when_its_parent_has_gone(tmp_path, figures):
     # A middle process starts the child and is SIGKILLed; the child is re-parented and stops.
     middle = subprocess.Popen(
-        [sys.executable, "-c", "import os, subprocess, sys, time; "
-         f"c = subprocess.Popen([sys.executable, '-c', {CHILD!r}, str(os.getpid())], "
-         f"stdout=open({str(tmp_path / 'out')!r}, 'w')); print(c.pid, flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time; "
+            f"c = subprocess.Popen([sys.executable, '-c', {CHILD!r}, str(os.getpid())], "
+            f"stdout=open({str(tmp_path / 'out')!r}, 'w')); print(c.pid, flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     child_pid = int(middle.stdout.readline())
     time.sleep(0.5)
     started = time.monotonic()

@@ -47,8 +47,6 @@ WARM_UP_S = 600.0  # the bounded stores (platform log, frame log, caches) fill d
 ROBUST_STDERR_MB_PER_H = 1.0
 
 
-
-
 def _status_mb(field: str) -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -130,9 +128,15 @@ class FrameCounter:
         for name, (first, count, last, worst, period) in self.schedule.items():
             if count < 2:
                 continue
-            out[name] = {"count": count, "nominal_s": period, "mean_s": (last - first) / (count - 1),
-                         "drift_s": last - first - (count - 1) * period, "max_deviation_s": worst,
-                         "first_s": first, "span_s": last - first}
+            out[name] = {
+                "count": count,
+                "nominal_s": period,
+                "mean_s": (last - first) / (count - 1),
+                "drift_s": last - first - (count - 1) * period,
+                "max_deviation_s": worst,
+                "first_s": first,
+                "span_s": last - first,
+            }
         return out
 
     def close(self) -> None:
@@ -142,8 +146,9 @@ class FrameCounter:
 
 def sim_log_bytes(session) -> int:
     """Bytes held by the simulated instruments' command logs (each front end keeps the latest
-    commands it received, instruments/sim/command_log.py): object sizes rounded to the allocator's 16 bytes, plus the list's
-    pointer. A close estimate of their share of RSS."""
+    commands it received, instruments/sim/command_log.py): object sizes rounded to the
+    allocator's 16 bytes, plus the list's pointer. A close estimate of their share of RSS."""
+
     def size(obj) -> int:
         if isinstance(obj, int) and -5 <= obj <= 256:
             return 0  # small ints are shared
@@ -160,8 +165,14 @@ def sim_log_bytes(session) -> int:
 
 
 # -- the run --------------------------------------------------------------------------------
-def run_soak(hours: float, run_dir: Path, *, command_every_s: float = COMMAND_EVERY_S,
-             warm_up_s: float = WARM_UP_S, progress=None) -> dict:
+def run_soak(
+    hours: float,
+    run_dir: Path,
+    *,
+    command_every_s: float = COMMAND_EVERY_S,
+    warm_up_s: float = WARM_UP_S,
+    progress=None,
+) -> dict:
     """Charge continuously for ``hours`` of bench time with a platform power-limit change every
     ``command_every_s``, the session's record in ``run_dir``; the figures (memory, frames,
     periods, what was written)."""
@@ -208,8 +219,9 @@ def run_soak(hours: float, run_dir: Path, *, command_every_s: float = COMMAND_EV
                 if not sim_logs:
                     sim_logs.append((elapsed / 3600.0, sim_log_bytes(session)))
                     # Written as they grow, not at the end.
-                    written_early = {name: (run_dir / name).stat().st_size
-                                     for name in ("sim_history.jsonl", "platform.log")}
+                    written_early = {
+                        name: (run_dir / name).stat().st_size for name in ("sim_history.jsonl", "platform.log")
+                    }
                 samples.append((elapsed / 3600.0, vm_rss_mb()))
             if progress is not None:
                 progress(elapsed, vm_rss_mb())
@@ -241,16 +253,22 @@ def run_soak(hours: float, run_dir: Path, *, command_every_s: float = COMMAND_EV
         "commands": minutes,
         "missed_commands": missed,
         "not_charging": not_charging,
-        "bench_sent": bench_sent, "bench_received": bench_received,
-        "charger_sent": charger_sent, "charger_received": charger_received,
-        "periods_at_charger": charger_side.periods(), "periods_at_bench": bench_side.periods(),
-        "frames_in_log": frames_in_log, "bsm_in_log": bsm_in_log,
-        "platform_log_lines": platform_lines, "platform_log_records": len(session.platform_log),
+        "bench_sent": bench_sent,
+        "bench_received": bench_received,
+        "charger_sent": charger_sent,
+        "charger_received": charger_received,
+        "periods_at_charger": charger_side.periods(),
+        "periods_at_bench": bench_side.periods(),
+        "frames_in_log": frames_in_log,
+        "bsm_in_log": bsm_in_log,
+        "platform_log_lines": platform_lines,
+        "platform_log_records": len(session.platform_log),
         "sim_history_lines": history_lines,
         "written_after_warm_up": written_early,
         "run_dir": str(run_dir),
-        "disk_bytes": {str(path.relative_to(run_dir)): path.stat().st_size
-                       for path in sorted(run_dir.rglob("*")) if path.is_file()},
+        "disk_bytes": {
+            str(path.relative_to(run_dir)): path.stat().st_size for path in sorted(run_dir.rglob("*")) if path.is_file()
+        },
     }
 
 
@@ -275,20 +293,24 @@ def sim_log_growth(figures: dict) -> float:
 def summary_line(figures: dict) -> str:
     slope, stderr = growth(figures["samples"])
     rss = [m for _, m in figures["samples"]]
-    return (f"soak: {figures['bench_hours']:.2f} h of bench time of DC charging in {figures['wall_s']:.1f} s wall, "
-            f"{figures['commands']} platform commands; peak RSS {figures['peak_rss_in_run_mb']:.1f} MB while charging, "
-            f"{figures['peak_rss_mb']:.1f} MB with the read-back at the end "
-            f"(VmRSS {rss[0]:.1f} → {rss[-1]:.1f} MB after the warm-up); "
-            f"RSS growth {slope:.2f} ± {stderr:.2f} MB/h: the simulated instruments' command logs "
-            f"≈ {sim_log_growth(figures):.2f} MB/h, the bench session {slope - sim_log_growth(figures):.2f} MB/h "
-            f"(goal < {GOAL_MB_PER_H:g} MB/h)")
+    return (
+        f"soak: {figures['bench_hours']:.2f} h of bench time of DC charging in {figures['wall_s']:.1f} s wall, "
+        f"{figures['commands']} platform commands; peak RSS {figures['peak_rss_in_run_mb']:.1f} MB while charging, "
+        f"{figures['peak_rss_mb']:.1f} MB with the read-back at the end "
+        f"(VmRSS {rss[0]:.1f} → {rss[-1]:.1f} MB after the warm-up); "
+        f"RSS growth {slope:.2f} ± {stderr:.2f} MB/h: the simulated instruments' command logs "
+        f"≈ {sim_log_growth(figures):.2f} MB/h, the bench session {slope - sim_log_growth(figures):.2f} MB/h "
+        f"(goal < {GOAL_MB_PER_H:g} MB/h)"
+    )
 
 
 def accounting_problems(figures: dict) -> list[str]:
     """Every frame one side sent, the other received, per message."""
     problems = []
-    for sender, receiver, a, b in (("bench", "charger", "bench_sent", "charger_received"),
-                                   ("charger", "bench", "charger_sent", "bench_received")):
+    for sender, receiver, a, b in (
+        ("bench", "charger", "bench_sent", "charger_received"),
+        ("charger", "bench", "charger_sent", "bench_received"),
+    ):
         for name in sorted(set(figures[a]) | set(figures[b])):
             sent, received = figures[a].get(name, 0), figures[b].get(name, 0)
             if sent != received:
@@ -331,8 +353,9 @@ class _EveryFrame:
         self.extension = extension
         self.raw = []
         self.transfers = []
-        self._observer = TransportObserver(lambda pgn, data, s, d, start, end: self.transfers.append(
-            (end, pgn, bytes(data))), lambda finding: None)
+        self._observer = TransportObserver(
+            lambda pgn, data, s, d, start, end: self.transfers.append((end, pgn, bytes(data))), lambda finding: None
+        )
         bus.on_send(self._keep)
         bus.on_receive(self._keep)
 
@@ -390,8 +413,13 @@ def test_the_frame_log_keeps_a_minute_in_memory_and_reads_older_frames_back(monk
     assert log._frames.spilled > 10 * 64 and log._transfers.spilled > 8, "the test should spool"
     assert len(log._frames.recent) < 2 * 64 and len(log._transfers.recent) < 2 * 8
     end = emu.clock.now()
-    _same(log, oracle, ("BCL", "BCS", "CCS", "BRM", "BCP", "CHM", "BST", "CST", "BMV"),
-          (0.0, 1.0, end / 2, end - 1.0, end - 0.01, end + 1.0), (BMS_ADDRESS, CHARGER_ADDRESS, 0x01))
+    _same(
+        log,
+        oracle,
+        ("BCL", "BCS", "CCS", "BRM", "BCP", "CHM", "BST", "CST", "BMV"),
+        (0.0, 1.0, end / 2, end - 1.0, end - 0.01, end + 1.0),
+        (BMS_ADDRESS, CHARGER_ADDRESS, 0x01),
+    )
     assert len(log) == len(oracle.raw)
     log.close()
     emu.close()
@@ -411,17 +439,22 @@ def test_the_frame_log_answers_the_same_when_times_go_back(monkeypatch):
     log = frames_module.FrameLog(bus, extension)
     oracle = _EveryFrame(bus, extension)
     rng = np.random.default_rng(8)
-    ids = [frame_id(6, BY_NAME["BCL"].pgn, CHARGER_ADDRESS, BMS_ADDRESS),
-           frame_id(6, BY_NAME["CCS"].pgn, BMS_ADDRESS, CHARGER_ADDRESS),
-           frame_id(3, BY_NAME["BCL"].pgn, CHARGER_ADDRESS, BMS_ADDRESS)]
+    ids = [
+        frame_id(6, BY_NAME["BCL"].pgn, CHARGER_ADDRESS, BMS_ADDRESS),
+        frame_id(6, BY_NAME["CCS"].pgn, BMS_ADDRESS, CHARGER_ADDRESS),
+        frame_id(3, BY_NAME["BCL"].pgn, CHARGER_ADDRESS, BMS_ADDRESS),
+    ]
     for k in range(500):
-        msg = can.Message(arbitration_id=ids[rng.integers(3)], data=bytes(rng.integers(0, 256, 5).tolist()),
-                          timestamp=k * 0.05 + float(rng.normal(0, 0.2)), is_extended_id=True)
+        msg = can.Message(
+            arbitration_id=ids[rng.integers(3)],
+            data=bytes(rng.integers(0, 256, 5).tolist()),
+            timestamp=k * 0.05 + float(rng.normal(0, 0.2)),
+            is_extended_id=True,
+        )
         for listener in bus.tx if k % 2 else bus.rx:
             listener(msg)
     assert not log._frames.ordered and log._frames.spilled > 400
-    _same(log, oracle, ("BCL", "CCS", "BCS"), (-1.0, 0.0, 3.3, 12.5, 24.0, 30.0),
-          (BMS_ADDRESS, CHARGER_ADDRESS))
+    _same(log, oracle, ("BCL", "CCS", "BCS"), (-1.0, 0.0, 3.3, 12.5, 24.0, 30.0), (BMS_ADDRESS, CHARGER_ADDRESS))
     log.close()
 
 
@@ -487,8 +520,16 @@ def test_the_sim_history_streams_every_entry_and_reads_back_what_memory_dropped(
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_an_hour_of_dc_charging_keeps_memory_bounded(tmp_path, figures):
-    command = [sys.executable, "-m", "tests.test_soak", "--hours", str(SOAK_HOURS), "--json",
-               "--run-dir", str(tmp_path / "run")]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.test_soak",
+        "--hours",
+        str(SOAK_HOURS),
+        "--json",
+        "--run-dir",
+        str(tmp_path / "run"),
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=840)
     assert done.returncode == 0, done.stderr[-4000:]
     soak = json.loads(done.stdout.strip().splitlines()[-1])
@@ -496,13 +537,21 @@ def test_an_hour_of_dc_charging_keeps_memory_bounded(tmp_path, figures):
     robust = stderr <= ROBUST_STDERR_MB_PER_H
     topic = "soak (DC charging, a platform command every minute)"
     figures.add(topic, "bench time", f"{soak['bench_hours']:.2f} h in {soak['wall_s']:.1f} s of wall time")
-    figures.add(topic, "peak RSS", f"{soak['peak_rss_in_run_mb']:.1f} MB while charging, "
-                                   f"{soak['peak_rss_mb']:.1f} MB with the read-back at the end")
-    figures.add(topic, "RSS growth", f"{slope:.2f} ± {stderr:.2f} MB/h (fit of {len(soak['samples'])} samples after "
-                                     f"{WARM_UP_S / 60:g} min): the simulated instruments' command logs "
-                                     f"≈ {sim_log_growth(soak):.2f} MB/h, the bench session "
-                                     f"{slope - sim_log_growth(soak):.2f} MB/h; goal < {GOAL_MB_PER_H:g} MB/h"
-                                     + ("" if robust else " (fit too noisy: not judged)"))
+    figures.add(
+        topic,
+        "peak RSS",
+        f"{soak['peak_rss_in_run_mb']:.1f} MB while charging, "
+        f"{soak['peak_rss_mb']:.1f} MB with the read-back at the end",
+    )
+    figures.add(
+        topic,
+        "RSS growth",
+        f"{slope:.2f} ± {stderr:.2f} MB/h (fit of {len(soak['samples'])} samples after "
+        f"{WARM_UP_S / 60:g} min): the simulated instruments' command logs "
+        f"≈ {sim_log_growth(soak):.2f} MB/h, the bench session "
+        f"{slope - sim_log_growth(soak):.2f} MB/h; goal < {GOAL_MB_PER_H:g} MB/h"
+        + ("" if robust else " (fit too noisy: not judged)"),
+    )
 
     assert soak["bench_hours"] == pytest.approx(SOAK_HOURS, abs=0.01)
     assert not soak["not_charging"], f"charging stopped: {soak['not_charging'][:5]}"

@@ -24,9 +24,11 @@ TYPE_TEST = {r'^mode = "development"': 'mode = "type-test"'}
 # The lab wired another scope (model) or another analyzer (serial) than the profile names.
 WRONG_MODEL = {"scope": {"model": "DSOX1204G"}}
 WRONG_SERIAL = {"analyzer": {"serial": "WT-0042"}}
-PROBLEMS = {"overdue calibration": (OVERDUE, {}, "battery", "calibration_overdue"),
-            "wrong model": ({}, WRONG_MODEL, "scope", "model"),
-            "wrong serial": ({}, WRONG_SERIAL, "analyzer", "serial")}
+PROBLEMS = {
+    "overdue calibration": (OVERDUE, {}, "battery", "calibration_overdue"),
+    "wrong model": ({}, WRONG_MODEL, "scope", "model"),
+    "wrong serial": ({}, WRONG_SERIAL, "analyzer", "serial"),
+}
 
 
 def wired(identities: dict) -> dict:
@@ -42,8 +44,14 @@ def switched_on(run_dir) -> list:
 def test_a_type_test_refuses_before_energising(tmp_path, problem):
     change, identities, role, kind = PROBLEMS[problem]
     profile = profile_copy(tmp_path, "sim-dc-60kw", **change, **TYPE_TEST)
-    done = subprocess.run(conformance_command(tmp_path / "reports", "tt", "--profile", str(profile)), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env=wired(identities))
+    done = subprocess.run(
+        conformance_command(tmp_path / "reports", "tt", "--profile", str(profile)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=wired(identities),
+    )
     assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
     refusals = [line for line in done.stderr.splitlines() if line.startswith("bench: type-test refused: ")]
     assert len(refusals) == 1 and refusals[0].startswith(f"bench: type-test refused: {role}: "), done.stderr
@@ -59,15 +67,22 @@ def test_a_type_test_refuses_before_energising(tmp_path, problem):
 
 def test_development_mode_runs_and_flags_the_problems(tmp_path):
     profile = profile_copy(tmp_path, "sim-dc-60kw", **OVERDUE)
-    done = subprocess.run(conformance_command(tmp_path / "reports", "dev", "--profile", str(profile), "--",
-                                              "-k", "power_within"),
-                          cwd=ROOT, capture_output=True, text=True, timeout=180, env=wired(WRONG_MODEL))
+    done = subprocess.run(
+        conformance_command(tmp_path / "reports", "dev", "--profile", str(profile), "--", "-k", "power_within"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=wired(WRONG_MODEL),
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "2 INSTRUMENT PROBLEM(S)" in done.stdout
     run_dir = tmp_path / "reports" / "dev" / "sim-dc-60kw"
     summary = read_summary(run_dir / "summary.json")
-    assert sorted((p["role"], p["kind"]) for p in summary["problems"]) == [("battery", "calibration_overdue"),
-                                                                           ("scope", "model")]
+    assert sorted((p["role"], p["kind"]) for p in summary["problems"]) == [
+        ("battery", "calibration_overdue"),
+        ("scope", "model"),
+    ]
     assert summary["totals"]["problems"] == 2 and summary["checks"]
     battery = next(i for i in summary["instruments"] if i["role"] == "battery")
     assert battery["calibration_ok"] is False and battery["calibration"].startswith("OVERDUE")
@@ -80,7 +95,13 @@ def test_development_mode_runs_and_flags_the_problems(tmp_path):
 def test_bench_instruments_exits_3_on_a_problem(tmp_path, problem):
     change, identities, role, _ = PROBLEMS[problem]
     profile = profile_copy(tmp_path, "sim-dc-60kw", **change) if change else ROOT / "profiles/sim-dc-60kw.toml"
-    done = subprocess.run([sys.executable, "-m", "bench.cli", "instruments", "--profile", str(profile)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env=wired(identities))
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "instruments", "--profile", str(profile)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=wired(identities),
+    )
     assert done.returncode == 3, done.stdout + done.stderr
     assert f"PROBLEM {role}: " in done.stdout

@@ -1,4 +1,4 @@
-"""The safety net outside Python (DESIGN.md): when the bench process dies, the EV simulator /
+"""The safety net outside Python (docs/design.md): when the bench process dies, the EV simulator /
 relay board de-energises the bench by itself once the heartbeat has been missing for
 ``watchdog_s``.
 
@@ -46,10 +46,10 @@ CHARGE_A = 40.0
 AC_DRAW_A = 16.0
 SAFE_INLET_V = 60.0
 AUX_PRESENT_V = 9.0  # the board's aux-present threshold (map [board])
-CC1_CONNECTED_V = (3.2, 4.8)  # fully connected band (standards.md §4)
+CC1_CONNECTED_V = (3.2, 4.8)  # fully connected band (docs/limits.md §4)
 CP_STATE1_V = 10.5  # CP at +12 V: nothing connected (state 1)
 AC_OFF_V = 50.0
-QUES_INHIBIT = 2048  # IT6000C STAT:QUES:COND? INHIBIT (instruments.md §7)
+QUES_INHIBIT = 2048  # IT6000C STAT:QUES:COND? INHIBIT (docs/instruments.md §7)
 POLL_S = 0.02
 SERVE_S = 120  # bench sim's own --duration: it never outlives the test for long
 READY_TIMEOUT_S = 30.0
@@ -63,12 +63,19 @@ def serve(tmp_path: Path, name: str):
     """``bench sim`` on a copy of profiles/<name>.toml with a 1 s watchdog; (process, endpoints, profile)."""
     profile = profile_copy(tmp_path, name, **{r"^watchdog_s = .*$": f"watchdog_s = {WATCHDOG_S}"})
     log = (tmp_path / "bench-sim.log").open("w+", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "bench.cli", "sim", "--profile", str(profile),
-                                "--duration", str(SERVE_S)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "sim", "--profile", str(profile), "--duration", str(SERVE_S)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     banner = wait_for_line(process, tmp_path / "bench-sim.log", "bench sim: ready", READY_TIMEOUT_S)
     resources = dict(re.findall(r"^\s+(\w+)\s+[\w-]+\s+(\S+)$", banner, re.M))
-    endpoints = {"resources": resources,
-                 "modbus_port": int(re.search(r"pile control\s+Modbus TCP 127\.0\.0\.1:(\d+)", banner).group(1))}
+    endpoints = {
+        "resources": resources,
+        "modbus_port": int(re.search(r"pile control\s+Modbus TCP 127\.0\.0\.1:(\d+)", banner).group(1)),
+    }
     can = re.search(r"socketcand on 127\.0\.0\.1:(\d+)", banner)
     if can:
         endpoints["can_port"] = int(can.group(1))
@@ -109,10 +116,15 @@ def lab_profile(path: str, endpoints: dict):
     profile = load_profile(path, registry.transports())
     can = None
     if "can_port" in endpoints:
-        can = CanSettings(interface="socketcand", channel="can0", bitrate=profile.can.bitrate,
-                          options={"host": "127.0.0.1", "port": endpoints["can_port"]})
-    dut = dataclasses.replace(profile.dut, modbus=dataclasses.replace(profile.dut.modbus, host="127.0.0.1",
-                                                                      port=endpoints["modbus_port"]))
+        can = CanSettings(
+            interface="socketcand",
+            channel="can0",
+            bitrate=profile.can.bitrate,
+            options={"host": "127.0.0.1", "port": endpoints["can_port"]},
+        )
+    dut = dataclasses.replace(
+        profile.dut, modbus=dataclasses.replace(profile.dut.modbus, host="127.0.0.1", port=endpoints["modbus_port"])
+    )
     profile = profile.with_resources(endpoints["resources"], can=can, dut=dut)
     return dataclasses.replace(profile, bench=dataclasses.replace(profile.bench, simulated=False))
 
@@ -129,8 +141,12 @@ def drive(profile_path: str, run_dir: str, endpoints_json: str) -> None:
         bench = DcBench(session)
         bench.start_charging(battery_v=BATTERY_V, current_a=CHARGE_A)
         # Charging at its current, not still ramping up, when the test kills this process.
-        bench.wait_until(lambda: abs(bench.output_current()) >= 0.9 * CHARGE_A, ENERGISED_TIMEOUT_S,
-                         poll=0.1, what="the charging current")
+        bench.wait_until(
+            lambda: abs(bench.output_current()) >= 0.9 * CHARGE_A,
+            ENERGISED_TIMEOUT_S,
+            poll=0.1,
+            what="the charging current",
+        )
     else:
         from bench.api.ac import AcBench
 
@@ -143,9 +159,21 @@ def drive(profile_path: str, run_dir: str, endpoints_json: str) -> None:
 
 def start_bench(tmp_path: Path, profile: Path, endpoints: dict) -> subprocess.Popen:
     log = (tmp_path / "bench.log").open("w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "tests.test_watchdog_safety_net", "drive", str(profile),
-                                str(tmp_path / "run"), json.dumps(endpoints)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.test_watchdog_safety_net",
+            "drive",
+            str(profile),
+            str(tmp_path / "run"),
+            json.dumps(endpoints),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wait_for_line(process, tmp_path / "bench.log", "energised", ENERGISED_TIMEOUT_S)
     return process
 
@@ -173,8 +201,9 @@ class PlantReader:
         self.scpi = {}
         for role in ("battery", "load", "analyzer"):
             if role in endpoints["resources"]:
-                inst = self.visa.open_resource(endpoints["resources"][role], read_termination="\n",
-                                               write_termination="\n", timeout=2000)
+                inst = self.visa.open_resource(
+                    endpoints["resources"][role], read_termination="\n", write_termination="\n", timeout=2000
+                )
                 self.scpi[role] = inst
         if "analyzer" in self.scpi:
             analyzer = self.scpi["analyzer"]
@@ -201,9 +230,11 @@ class PlantReader:
         cc1 = self.ev.cc1_voltage()
         return {
             "K5/K6 open": not status["vehicle_contactors"],
-            "battery simulator output off": (abs(self.query("battery", "MEAS:VOLT?")) < 1.0
-                                             and abs(self.query("battery", "MEAS:CURR?")) < 0.5
-                                             and int(self.query("battery", "STAT:QUES:COND?")) & QUES_INHIBIT != 0),
+            "battery simulator output off": (
+                abs(self.query("battery", "MEAS:VOLT?")) < 1.0
+                and abs(self.query("battery", "MEAS:CURR?")) < 0.5
+                and int(self.query("battery", "STAT:QUES:COND?")) & QUES_INHIBIT != 0
+            ),
             "load inhibit line open": self.output("load_inhibit") == 0,
             "CC1 open": self.output("cc1") == 0 and not CC1_CONNECTED_V[0] <= cc1 <= CC1_CONNECTED_V[1],
             "charger auxiliary supply off": self.ev.aux_voltage() < AUX_PRESENT_V and not status["aux_present"],
@@ -236,8 +267,10 @@ def reaction_times(reader: PlantReader, killed_at: float) -> dict[str, float | N
 
 def report(kind: str, seen: dict[str, float | None]) -> None:
     limit = WATCHDOG_S + MARGIN_S
-    topic = (f"watchdog reaction times, {kind.upper()} (bench process SIGKILLed at 0 s, "
-             f"watchdog_s = {WATCHDOG_S:g} s, limit {limit:g} s)")
+    topic = (
+        f"watchdog reaction times, {kind.upper()} (bench process SIGKILLed at 0 s, "
+        f"watchdog_s = {WATCHDOG_S:g} s, limit {limit:g} s)"
+    )
     for name, t in seen.items():
         record_figure(topic, name, "never" if t is None else f"{t:.3f} s")
 
@@ -258,9 +291,11 @@ def kill_and_watch(tmp_path: Path, name: str):
         seen = reaction_times(reader, killed_at)
         after = {}
         if reader.kind == "dc":
-            after = {"OUTP?": reader.scpi["battery"].query("OUTP?").strip(),
-                     "STAT:QUES:COND?": reader.scpi["battery"].query("STAT:QUES:COND?").strip(),
-                     "cc2": reader.ev.status()["cc2_connected"]}
+            after = {
+                "OUTP?": reader.scpi["battery"].query("OUTP?").strip(),
+                "STAT:QUES:COND?": reader.scpi["battery"].query("STAT:QUES:COND?").strip(),
+                "cc2": reader.ev.status()["cc2_connected"],
+            }
         return before, live, seen, after
     finally:
         if bench is not None and bench.poll() is None:
@@ -316,8 +351,12 @@ def test_a_quiet_bench_is_de_energised_by_the_board_in_order(tmp_path):
         bench = DcBench(session)
         bench.start_charging(battery_v=BATTERY_V, current_a=CHARGE_A)
         # Charging at its current, not still ramping up, when the test kills this process.
-        bench.wait_until(lambda: abs(bench.output_current()) >= 0.9 * CHARGE_A, ENERGISED_TIMEOUT_S,
-                         poll=0.1, what="the charging current")
+        bench.wait_until(
+            lambda: abs(bench.output_current()) >= 0.9 * CHARGE_A,
+            ENERGISED_TIMEOUT_S,
+            poll=0.1,
+            what="the charging current",
+        )
         bench.wait(1.0)
         history, plant = session.sim.history, session.sim.plant
         assert plant.battery.terminal_current() < -CHARGE_A / 2
@@ -357,10 +396,18 @@ def test_an_inhibited_instrument_is_off_whatever_its_scpi_state():
 
     clock, plant = dc_plant()
     wires = plant.wires()
-    supply = ItechIT6000C("battery", clock, ("ITECH Electronics", "IT6054C-800-225", "S", "1"),
-                          {1: plant.battery}, np.random.default_rng(3), current_max=450.0, power_max=110160.0)
-    load = Chroma63200A("load", clock, ("Chroma", "63210A-1200-1200", "S", "1"), {1: plant.load},
-                        np.random.default_rng(4))
+    supply = ItechIT6000C(
+        "battery",
+        clock,
+        ("ITECH Electronics", "IT6054C-800-225", "S", "1"),
+        {1: plant.battery},
+        np.random.default_rng(3),
+        current_max=450.0,
+        power_max=110160.0,
+    )
+    load = Chroma63200A(
+        "load", clock, ("Chroma", "63210A-1200-1200", "S", "1"), {1: plant.load}, np.random.default_rng(4)
+    )
     plant.ev.set_cc2_connected(True)
     plant.ev.set_vehicle_contactors(True)  # the battery simulator holds the inlet, the load sinks from it
     with served(supply, clock) as (_, battery), served(load, clock) as (_, sink):
@@ -420,20 +467,32 @@ def test_the_board_sequence_on_the_bench_clock():
     assert info.value.code == 0x04
     clock.sleep(0.18)
     events = sorted([(round(t, 3), what, v) for t, what, v in port.calls + wires if what != "heartbeat"])
-    assert events == [(1.0, "set_s2", False), (1.0, "set_vehicle_contactors", False),
-                      (1.05, "line 1", False), (1.05, "line 2", False),
-                      (1.1, "line 3", False), (1.1, "set_plugged", False)]
+    assert events == [
+        (1.0, "set_s2", False),
+        (1.0, "set_vehicle_contactors", False),
+        (1.05, "line 1", False),
+        (1.05, "line 2", False),
+        (1.1, "line 3", False),
+        (1.1, "set_plugged", False),
+    ]
     assert board.read_holding(100, 1) == [1] and board.read_holding(130, 3) == [0, 0, 0]
     board.write(130, [1])  # the sequence is done and the watchdog armed: the lines may close again
     assert wires[-1][1:] == ("line 1", True)
 
 
-@pytest.mark.parametrize("change, key, expected", [
-    ("battery_inhibit = 1\nload_inhibit = 1", "instruments.ev.wiring.load_inhibit", "output 1 already drives battery_inhibit"),
-    ("battery_inhibit = 17", "instruments.ev.wiring.battery_inhibit", "1 … 16"),
-    ("batery_inhibit = 1", "instruments.ev.wiring.batery_inhibit", "unknown line"),
-    ('cc1 = "K3"', "instruments.ev.wiring.cc1", "an integer"),
-])
+@pytest.mark.parametrize(
+    "change, key, expected",
+    [
+        (
+            "battery_inhibit = 1\nload_inhibit = 1",
+            "instruments.ev.wiring.load_inhibit",
+            "output 1 already drives battery_inhibit",
+        ),
+        ("battery_inhibit = 17", "instruments.ev.wiring.battery_inhibit", "1 … 16"),
+        ("batery_inhibit = 1", "instruments.ev.wiring.batery_inhibit", "unknown line"),
+        ('cc1 = "K3"', "instruments.ev.wiring.cc1", "an integer"),
+    ],
+)
 def test_wiring_mistakes_are_one_line(tmp_path, change, key, expected):
     from bench.core.errors import ProfileError
     from bench.core.profile import load_profile
@@ -452,8 +511,11 @@ def test_wiring_belongs_to_the_ev_simulator_and_to_dc_lines(tmp_path):
     ac = profile_copy(tmp_path, "sim-ac-7kw", **{r"^(\[instruments\.ev\.accuracy\])": table.lstrip() + r"\1"})
     with pytest.raises(ProfileError, match=r"instruments\.ev\.wiring\.cc1: a AC bench has no such line"):
         load_profile(ac)
-    scope = profile_copy(tmp_path, "sim-dc-60kw",
-                         **{r"^(\[instruments\.scope\.accuracy\])": "[instruments.scope.wiring]\ncc1 = 1\n" + r"\1"})
+    scope = profile_copy(
+        tmp_path,
+        "sim-dc-60kw",
+        **{r"^(\[instruments\.scope\.accuracy\])": "[instruments.scope.wiring]\ncc1 = 1\n" + r"\1"},
+    )
     with pytest.raises(ProfileError, match=r"instruments\.scope\.wiring: only \[instruments\.ev\] has a wiring table"):
         load_profile(scope)
 

@@ -21,7 +21,7 @@ TAIL_FRACTION = 0.1
 
 def adjust_time_limit(delta_a: float, *, step_a: float, within_s: float, rate_a_per_s: float) -> float:
     """NB/T 33001 current adjustment time allowed for a step of ``delta_a``: ``within_s`` for
-    steps up to ``step_a``, otherwise ΔI / ``rate_a_per_s`` (standards.md §5)."""
+    steps up to ``step_a``, otherwise ΔI / ``rate_a_per_s`` (docs/limits.md §5)."""
     delta = abs(delta_a)
     return within_s if delta <= step_a else delta / rate_a_per_s
 
@@ -29,15 +29,16 @@ def adjust_time_limit(delta_a: float, *, step_a: float, within_s: float, rate_a_
 def tail_level(values: np.ndarray, fraction: float = TAIL_FRACTION) -> tuple[float | None, float | None]:
     """(median, peak-to-peak span) of the last ``fraction`` of a record; (None, None) if empty."""
     v = np.asarray(values, float)
-    tail = v[-max(1, int(len(v) * fraction)):]
+    tail = v[-max(1, int(len(v) * fraction)) :]
     tail = tail[np.isfinite(tail)]
     if not len(tail):
         return None, None
     return float(np.median(tail)), float(np.max(tail) - np.min(tail))
 
 
-def settling_to_final(times: np.ndarray, values: np.ndarray, band: float, *,
-                      start: float) -> tuple[float | None, float | None]:
+def settling_to_final(
+    times: np.ndarray, values: np.ndarray, band: float, *, start: float
+) -> tuple[float | None, float | None]:
     """Time from ``start`` until the signal enters ±band of its own final level and stays.
 
     The final level is the median of the record's tail; when the tail itself spans more than
@@ -73,8 +74,9 @@ def value_at(times: np.ndarray, values: np.ndarray, t: float) -> float | None:
     return float(np.interp(t, tt, v))
 
 
-def first_rise_above(times: np.ndarray, values: np.ndarray, level: float, *,
-                     after: float | None = None) -> float | None:
+def first_rise_above(
+    times: np.ndarray, values: np.ndarray, level: float, *, after: float | None = None
+) -> float | None:
     """First time the signal crosses ``level`` upward (or is already above it at ``after``)."""
     t, v = np.asarray(times, float), np.asarray(values, float)
     if after is not None:
@@ -103,8 +105,9 @@ def quantised(value: str | float | None, resolution: float | None) -> str:
     return f"{round(float(value) / resolution) * resolution:.{decimals}f}"
 
 
-def stop_fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float,
-                   after: float) -> tuple[float | None, bool]:
+def stop_fall_rate(
+    times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float, after: float
+) -> tuple[float | None, bool]:
     """Average rate (A/s) of a stopping current from ``start_a`` down to ``end_a``, after
     ``after``; (rate, True) when both levels were crossed within the record.
 

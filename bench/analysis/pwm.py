@@ -87,7 +87,7 @@ def analyse_pwm(times: np.ndarray, volts: np.ndarray) -> PwmAnalysis:
 
 
 def offered_current_a(duty_pct: float) -> float:
-    """Maximum current a duty offers (GB/T 18487.1 Annex A table, standards.md §2).
+    """Maximum current a duty offers (GB/T 18487.1 Annex A table, docs/limits.md §2).
 
     0 means "no charging allowed" (D < 8 %, 90–97 % reserved, > 97 %).
     """

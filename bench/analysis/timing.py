@@ -14,8 +14,9 @@ CP_STATE_2_3_BOUNDARY_V = 7.5
 CP_NOMINAL_PERIOD_S = 1e-3
 
 
-def first_crossing(times: np.ndarray, values: np.ndarray, level: float, *, rising: bool,
-                   after: float | None = None) -> float | None:
+def first_crossing(
+    times: np.ndarray, values: np.ndarray, level: float, *, rising: bool, after: float | None = None
+) -> float | None:
     """First time the signal crosses ``level`` in the given direction (after ``after``)."""
     t, v = np.asarray(times, float), np.asarray(values, float)
     if after is not None:
@@ -53,8 +54,9 @@ def last_time_above(times: np.ndarray, values: np.ndarray, magnitude: float) -> 
     return float(np.asarray(times, float)[idx[-1]]) if len(idx) else None
 
 
-def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool,
-                         window_s: float = CP_NOMINAL_PERIOD_S) -> float | None:
+def cp_state_change_time(
+    times: np.ndarray, volts: np.ndarray, *, falling: bool, window_s: float = CP_NOMINAL_PERIOD_S
+) -> float | None:
     """When the CP high level moves from state 2 to state 3 (``falling``: S2 closes) or back.
 
     The high level is the highest sample of each window of one nominal PWM period, so a
@@ -69,7 +71,7 @@ def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool,
     if count < 2:
         return None
     highs = np.nanmax(v[: count * per_window].reshape(count, per_window), axis=1)
-    starts = t[: count * per_window: per_window]
+    starts = t[: count * per_window : per_window]
     if falling:
         crossing = (highs[:-1] > CP_STATE_2_3_BOUNDARY_V) & (highs[1:] <= CP_STATE_2_3_BOUNDARY_V)
     else:
@@ -78,8 +80,9 @@ def cp_state_change_time(times: np.ndarray, volts: np.ndarray, *, falling: bool,
     return float(starts[idx[0] + 1]) if len(idx) else None
 
 
-def fall_rate(times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float,
-              after: float | None = None) -> tuple[float | None, float | None, float | None]:
+def fall_rate(
+    times: np.ndarray, amps: np.ndarray, *, start_a: float, end_a: float, after: float | None = None
+) -> tuple[float | None, float | None, float | None]:
     """Average rate (A/s) of a current falling from ``start_a`` to ``end_a``; also the two times."""
     t_start = first_crossing(times, amps, start_a, rising=False, after=after)
     if t_start is None:

@@ -1,5 +1,6 @@
-"""The session API for conformance test cases (DESIGN.md layer 5 imports only this and
-bench.analysis): ``AcBench`` and ``DcBench``, handed to a case by the ``bench`` fixture."""
+"""The session API for conformance test cases (docs/design.md#layers-and-the-import-contract:
+layer 5 imports only this and bench.analysis): ``AcBench`` and ``DcBench``, handed to a case by
+the ``bench`` fixture."""
 
 from __future__ import annotations
 

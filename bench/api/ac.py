@@ -8,14 +8,23 @@ import contextlib
 from dataclasses import dataclass
 
 from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct, offered_current_a
-from bench.analysis.timing import (CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time,
-                                   last_time_above)
+from bench.analysis.timing import CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
 from bench.api.base import BenchView
 from bench.api.scope import DIVISIONS, Record, ScopeCapture, Trigger, save_record
-from bench.api.timings import (COMMAND_POLL_S, CONNECT_SETTLE_S, CONTACTOR_CLOSE_PRE_TRIGGER,
-                               CONTACTOR_CLOSE_WINDOW_S, CONTACTOR_OPEN_WINDOW_S, CP_CAPTURE_TIMEOUT_S,
-                               LEVEL_POLL_S, PWM_POLL_S, PWM_SETTLED_HOLD_S, RECORD_ACTION_MARGIN_S,
-                               RECORD_PRE_TRIGGER, S2_TRIGGER_WAIT_RECORDS)
+from bench.api.timings import (
+    COMMAND_POLL_S,
+    CONNECT_SETTLE_S,
+    CONTACTOR_CLOSE_PRE_TRIGGER,
+    CONTACTOR_CLOSE_WINDOW_S,
+    CONTACTOR_OPEN_WINDOW_S,
+    CP_CAPTURE_TIMEOUT_S,
+    LEVEL_POLL_S,
+    PWM_POLL_S,
+    PWM_SETTLED_HOLD_S,
+    RECORD_ACTION_MARGIN_S,
+    RECORD_PRE_TRIGGER,
+    S2_TRIGGER_WAIT_RECORDS,
+)
 from bench.core.errors import NoTrigger
 
 # CP on the scope: ±12 V inside 8 divisions with room to spare; 10 periods of 1 kHz in the
@@ -52,9 +61,9 @@ class CpCapture:
 class ContactorTiming:
     """The pile's contactor timed against S2 in one scope record."""
 
-    delay: float | None       # from the S2 change to the output's change; None: not seen in the record
-    record: Record | None     # None when nothing triggered
-    watched_s: float          # the longest delay the record can show (the observation window)
+    delay: float | None  # from the S2 change to the output's change; None: not seen in the record
+    record: Record | None  # None when nothing triggered
+    watched_s: float  # the longest delay the record can show (the observation window)
 
 
 class AcBench(BenchView):
@@ -104,8 +113,9 @@ class AcBench(BenchView):
     def start_session(self) -> float | None:
         """Platform start; the time until the pile shows PWM, or None if it never does."""
         self.platform.start()
-        return self.try_wait_until(self.pwm_present, self.command_wait_s(), poll=PWM_POLL_S,
-                                   what="PWM after the platform's start command")
+        return self.try_wait_until(
+            self.pwm_present, self.command_wait_s(), poll=PWM_POLL_S, what="PWM after the platform's start command"
+        )
 
     def offer_current(self, amps: float) -> float | None:
         """Platform current limit; wait until the pile's duty shows it. Returns the bench
@@ -130,19 +140,29 @@ class AcBench(BenchView):
             return None if frequency <= 0 else duty  # no PWM: no duty
 
         settled = self.try_wait_settled(
-            duty, band=PWM_SETTLED_BAND_PCT, hold=PWM_SETTLED_HOLD_S, timeout=self.command_wait_s(),
-            poll=PWM_POLL_S, from_first=True,
+            duty,
+            band=PWM_SETTLED_BAND_PCT,
+            hold=PWM_SETTLED_HOLD_S,
+            timeout=self.command_wait_s(),
+            poll=PWM_POLL_S,
+            from_first=True,
             accept=lambda d: d is not None and not abs(d - before_pct) <= PWM_SETTLED_BAND_PCT,
-            what=f"PWM duty to move towards {expected_pct:.1f} %")
+            what=f"PWM duty to move towards {expected_pct:.1f} %",
+        )
         return None if settled is None else settled.began - since
 
     # -- measurements ---------------------------------------------------------------------
     def capture_cp(self, name: str = "CP", *, steady: bool = False) -> CpCapture:
         """One CP record of 10 ms; ``steady`` forces the trigger (a DC level has no edge)."""
         trigger = None if steady else Trigger("cp", CP_TRIGGER_V, "rising")
-        record = self.scope.capture({"cp": CP_VOLTS_PER_DIV}, seconds_per_div=CP_SECONDS_PER_DIV,
-                                    trigger=trigger, pre_trigger=CP_PRE_TRIGGER, timeout_s=CP_CAPTURE_TIMEOUT_S,
-                                    force_after_s=None if not steady else 0.0)
+        record = self.scope.capture(
+            {"cp": CP_VOLTS_PER_DIV},
+            seconds_per_div=CP_SECONDS_PER_DIV,
+            trigger=trigger,
+            pre_trigger=CP_PRE_TRIGGER,
+            timeout_s=CP_CAPTURE_TIMEOUT_S,
+            force_after_s=None if not steady else 0.0,
+        )
         analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
         if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
             save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
@@ -160,24 +180,31 @@ class AcBench(BenchView):
         than the pre-trigger span (``watched_s``) after S2.
         """
         watched = CONTACTOR_CLOSE_PRE_TRIGGER * window_s
-        record = self._record_s2_change(window_s, pre_trigger=CONTACTOR_CLOSE_PRE_TRIGGER, close=True,
-                                        trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"))
+        record = self._record_s2_change(
+            window_s,
+            pre_trigger=CONTACTOR_CLOSE_PRE_TRIGGER,
+            close=True,
+            trigger=Trigger("ac_voltage", AC_TRIGGER_V, "rising"),
+        )
         if record is None:  # the output never came on
             return ContactorTiming(None, None, watched)
         save_record(self, "S2 closing and the pile's output", record)
         s2_time = cp_state_change_time(record.times("cp"), record.volts("cp"), falling=True)
         return ContactorTiming(None if s2_time is None else -s2_time, record, watched)
 
-    def _record_s2_change(self, window_s: float, *, pre_trigger: float, close: bool,
-                          trigger: Trigger) -> Record | None:
+    def _record_s2_change(self, window_s: float, *, pre_trigger: float, close: bool, trigger: Trigger) -> Record | None:
         """One record of the CP and the pile's output with S2 switched once the pre-trigger
         part is filled (a trigger before that would be ignored); None when nothing triggered."""
         s2_at = pre_trigger * window_s + RECORD_ACTION_MARGIN_S
         try:
-            return self.scope.capture({"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
-                                      seconds_per_div=window_s / DIVISIONS, trigger=trigger, pre_trigger=pre_trigger,
-                                      timeout_s=s2_at + S2_TRIGGER_WAIT_RECORDS * window_s,
-                                      actions=[(s2_at, lambda: self.ev.set_s2(close))])
+            return self.scope.capture(
+                {"cp": CP_VOLTS_PER_DIV, "ac_voltage": AC_VOLTS_PER_DIV},
+                seconds_per_div=window_s / DIVISIONS,
+                trigger=trigger,
+                pre_trigger=pre_trigger,
+                timeout_s=s2_at + S2_TRIGGER_WAIT_RECORDS * window_s,
+                actions=[(s2_at, lambda: self.ev.set_s2(close))],
+            )
         except NoTrigger:
             return None
 
@@ -193,8 +220,12 @@ class AcBench(BenchView):
         the output was still on at the end of the record (``watched_s`` after the edge).
         """
         watched = (1 - RECORD_PRE_TRIGGER) * window_s
-        record = self._record_s2_change(window_s, pre_trigger=RECORD_PRE_TRIGGER, close=False,
-                                        trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"))
+        record = self._record_s2_change(
+            window_s,
+            pre_trigger=RECORD_PRE_TRIGGER,
+            close=False,
+            trigger=Trigger("cp", CP_STATE_2_3_BOUNDARY_V, "rising"),
+        )
         if record is None:
             return ContactorTiming(None, None, watched)
         save_record(self, "S2 opening and the pile's output", record)
@@ -223,8 +254,9 @@ class AcBench(BenchView):
         self.start_session()
         self.close_s2()
         self.draw(VEHICLE_IDLE_DRAW_A)
-        self.try_wait_until(self.output_active, self.command_wait_s(), poll=PWM_POLL_S,
-                            what="the pile's output to come on")
+        self.try_wait_until(
+            self.output_active, self.command_wait_s(), poll=PWM_POLL_S, what="the pile's output to come on"
+        )
 
     def output_active(self) -> bool:
         """The pile's AC output is on (its contactor is closed)."""
@@ -316,8 +348,9 @@ class AcBench(BenchView):
             return False, "PWM was already on before the wake-up command (the pile was not asleep)"
         sent = self.now()
         self.platform.wake_vehicle()
-        waited = self.try_wait_until(self.pwm_present, self.command_wait_s(), poll=COMMAND_POLL_S,
-                                     what="PWM after the wake-up command")
+        waited = self.try_wait_until(
+            self.pwm_present, self.command_wait_s(), poll=COMMAND_POLL_S, what="PWM after the wake-up command"
+        )
         if waited is None:
             return False, f"no PWM within {self.command_wait_s():g} s of the wake-up command"
         return True, f"PWM started {self.now() - sent:.2f} s after the wake-up command"

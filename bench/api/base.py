@@ -1,16 +1,18 @@
 """What every test case may do on the bench, whatever the DUT: limits and checks, waiting,
 operating-point grids, evidence, and the platform channel.
 
-Test cases import only this API and the analysis helpers (DESIGN.md layer 5). A case
-reads like its clause: set up, measure, ``check`` against the limit looked up by key.
+Test cases import only this API and the analysis helpers
+(docs/design.md#layers-and-the-import-contract, layer 5). A case reads like its clause: set up,
+measure, ``check`` against the limit looked up by key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from bench.api.timings import COMMAND_POLL_S, COMMAND_WAIT_MARGIN_S, EVENT_POLL_S, WAIT_POLL_S
 from bench.core.checks import Check
@@ -73,12 +75,14 @@ class BenchView:
     def wait(self, seconds: float) -> None:
         self.clock.sleep(seconds)
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S,
-                   what: str = "condition") -> float:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S, what: str = "condition"
+    ) -> float:
         return self.clock.wait_until(condition, timeout, poll=poll, what=what)
 
-    def try_wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S,
-                       what: str = "condition") -> float | None:
+    def try_wait_until(
+        self, condition: Callable[[], bool], timeout: float, *, poll: float = WAIT_POLL_S, what: str = "condition"
+    ) -> float | None:
         """Like wait_until, but None instead of an error when it never happens."""
         try:
             return self.wait_until(condition, timeout, poll=poll, what=what)
@@ -100,24 +104,61 @@ class BenchView:
         return load_grid(name, self.grid)
 
     # -- checks ------------------------------------------------------------------------------
-    def check(self, key: str, value: Any, *, reference: Any = None, uncertainty: float | None = None,
-              at: dict | None = None, detail: str = "") -> Check:
+    def check(
+        self,
+        key: str,
+        value: Any,
+        *,
+        reference: Any = None,
+        uncertainty: float | None = None,
+        at: dict | None = None,
+        detail: str = "",
+    ) -> Check:
         """Judge ``value`` against the limit ``key`` and keep the check (pass or fail)."""
-        check = self.limit(key).judge(value, reference=reference, uncertainty=uncertainty,
-                                      operating_point=at, bench_time=self.now(), detail=detail)
+        check = self.limit(key).judge(
+            value,
+            reference=reference,
+            uncertainty=uncertainty,
+            operating_point=at,
+            bench_time=self.now(),
+            detail=detail,
+        )
         return self.session.recorder.record(check)
 
-    def check_reading(self, key: str, reading: Any, *, reference: Any, uncertainty: float | None = None,
-                      at: dict | None = None, detail: str = "") -> Check:
+    def check_reading(
+        self,
+        key: str,
+        reading: Any,
+        *,
+        reference: Any,
+        uncertainty: float | None = None,
+        at: dict | None = None,
+        detail: str = "",
+    ) -> Check:
         """Judge a ``reading`` against a tolerance limit ``key`` (±x % or ±x of ``reference``):
         the limits table does the arithmetic (Limit.judge_reading); the check's value is the
         deviation reading − reference, in the limit's unit."""
-        check = self.limit(key).judge_reading(reading, reference=reference, uncertainty=uncertainty,
-                                              operating_point=at, bench_time=self.now(), detail=detail)
+        check = self.limit(key).judge_reading(
+            reading,
+            reference=reference,
+            uncertainty=uncertainty,
+            operating_point=at,
+            bench_time=self.now(),
+            detail=detail,
+        )
         return self.session.recorder.record(check)
 
-    def check_duration(self, key: str, seconds: float | None, *, window: float, missing: str,
-                       uncertainty: float | None = None, at: dict | None = None, detail: str = "") -> Check:
+    def check_duration(
+        self,
+        key: str,
+        seconds: float | None,
+        *,
+        window: float,
+        missing: str,
+        uncertainty: float | None = None,
+        at: dict | None = None,
+        detail: str = "",
+    ) -> Check:
         """A time until something happened; when it never did within the observation
         ``window``, the window is recorded as a lower bound (a fail, not an invalid reading)."""
         if seconds is None:
@@ -162,8 +203,10 @@ class BenchView:
             found[:] = [e for e in self.platform.events() if e.kind in kinds and e.bench_time >= since]
             return bool(found)
 
-        if self.try_wait_until(arrived, window_s, poll=EVENT_POLL_S,
-                               what=f"a {'/'.join(kinds)} event at the platform") is None:
+        if (
+            self.try_wait_until(arrived, window_s, poll=EVENT_POLL_S, what=f"a {'/'.join(kinds)} event at the platform")
+            is None
+        ):
             return None
         return found[0]
 

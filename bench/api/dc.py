@@ -10,19 +10,37 @@ does at each new connection.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bench.analysis.dc import flags_set, settling_to_final
 from bench.analysis.timing import first_time_at_or_below
 from bench.api.base import BenchView
 from bench.api.frames import Frame, FrameLog
 from bench.api.scope import DIVISIONS, SCREEN_DIVISIONS_USED, Record, ScopeCapture, save_record
-from bench.api.timings import (BST_POLL_S, BST_WAIT_S, CAN_TIME_RESOLUTION_S, COMMAND_POLL_S, CURRENT_POLL_S,
-                               LEVEL_POLL_S, OUTPUT_POLL_S, PHASE_POLL_S, QUIET_POLL_S, QUIET_S, RAMP_POLL_S,
-                               RECORD_ACTION_MARGIN_S, RECORD_PRE_TRIGGER, SESSION_START_TIMEOUT_S,
-                               SETTLE_HOLD_S, UNPLUG_NOTICE_S, WAKE_MARGIN_S, WINDOW_FACTOR, capture_timeout_s,
-                               output_change_resolution_s, record_window_s)
+from bench.api.timings import (
+    BST_POLL_S,
+    BST_WAIT_S,
+    CAN_TIME_RESOLUTION_S,
+    COMMAND_POLL_S,
+    CURRENT_POLL_S,
+    LEVEL_POLL_S,
+    OUTPUT_POLL_S,
+    PHASE_POLL_S,
+    QUIET_POLL_S,
+    QUIET_S,
+    RAMP_POLL_S,
+    RECORD_ACTION_MARGIN_S,
+    RECORD_PRE_TRIGGER,
+    SESSION_START_TIMEOUT_S,
+    SETTLE_HOLD_S,
+    UNPLUG_NOTICE_S,
+    WAKE_MARGIN_S,
+    WINDOW_FACTOR,
+    capture_timeout_s,
+    output_change_resolution_s,
+    record_window_s,
+)
 from bench.core.errors import BenchError
 from bench.core.limits import Limit
 from bench.protocols.gbt27930 import extension as extension_dbc
@@ -46,7 +64,7 @@ POWER_TEST_CURRENT_HEADROOM = 0.10
 # Scope screens: 8 vertical divisions around a centre; signals are shown from a little
 # below 0 to this factor above their largest expected value (the DUT's or the supply's).
 SCREEN_HEADROOM = 1.2
-AUX_SUPPLY_MAX_V = 15.0  # above the 12 ± 0.6 V auxiliary supply (standards.md §4)
+AUX_SUPPLY_MAX_V = 15.0  # above the 12 ± 0.6 V auxiliary supply (docs/limits.md §4)
 # BMS phases without the auxiliary supply (bms.py).
 BMS_UNPOWERED = ("idle", "off", "asleep")
 # GB/T 27930 names of the 4.2.7 items → the names the platform channel uses.
@@ -86,6 +104,7 @@ class DcBench(BenchView):
     def _at_end(self, undo: Callable[[], object]) -> None:
         """Undo a test's set-up when the test ends (after the safe state); a failure is noted,
         not raised, so the test's evidence is still written."""
+
         def run() -> None:
             try:
                 undo()
@@ -123,8 +142,12 @@ class DcBench(BenchView):
         unplugged long enough to wake (its 12 V supply off for its wake-up time)."""
         self.ev.set_vehicle_contactors(False)
         self.ev.set_cc2(False)
-        self.try_wait_until(lambda: self.bms.phase in BMS_UNPOWERED, UNPLUG_NOTICE_S, poll=PHASE_POLL_S,
-                            what="the BMS to lose the auxiliary supply")
+        self.try_wait_until(
+            lambda: self.bms.phase in BMS_UNPOWERED,
+            UNPLUG_NOTICE_S,
+            poll=PHASE_POLL_S,
+            what="the BMS to lose the auxiliary supply",
+        )
         if self.bms.asleep:
             self.wait(self.bms.config.wake_min_off_s + WAKE_MARGIN_S)
         self.ev.set_cc2(True)
@@ -234,8 +257,15 @@ class DcBench(BenchView):
         return PowerPoint(set_w, volts, demand)
 
     # -- a charging session -----------------------------------------------------------------
-    def start_charging(self, *, battery_v: float, current_a: float, voltage_v: float | None = None,
-                       mode: str = "cc", power_limit_w: float | None = None) -> float:
+    def start_charging(
+        self,
+        *,
+        battery_v: float,
+        current_a: float,
+        voltage_v: float | None = None,
+        mode: str = "cc",
+        power_limit_w: float | None = None,
+    ) -> float:
         """Bring the charger to charging the battery simulator; the bench time it took.
 
         The BMS asks for ``current_a`` (mode "cc", BCL mode 2) or ``voltage_v`` (mode "cv",
@@ -249,17 +279,24 @@ class DcBench(BenchView):
         rated_w = self.dut.rated_power_kw * 1000.0
         self.hold_battery(battery_v)
         self.connect_vehicle()
-        self.bms.request(voltage_v if voltage_v is not None else self.vehicle.max_charge_voltage_v,
-                         current_a, mode)
+        self.bms.request(voltage_v if voltage_v is not None else self.vehicle.max_charge_voltage_v, current_a, mode)
         self.platform.set_power_limit(power_limit_w if power_limit_w is not None else rated_w)
         if power_limit_w is not None and power_limit_w != rated_w:
             self._at_end(lambda: self.platform.set_power_limit(rated_w))
         self.platform.start()
-        self.wait_until(lambda: self.bms.phase in ("configuration", "charging"), SESSION_START_TIMEOUT_S,
-                        poll=PHASE_POLL_S, what="the BMS to reach configuration (BCP/CML)")
+        self.wait_until(
+            lambda: self.bms.phase in ("configuration", "charging"),
+            SESSION_START_TIMEOUT_S,
+            poll=PHASE_POLL_S,
+            what="the BMS to reach configuration (BCP/CML)",
+        )
         self.ev.set_vehicle_contactors(True)
-        self.wait_until(lambda: self.bms.phase == "charging", SESSION_START_TIMEOUT_S, poll=PHASE_POLL_S,
-                        what="the charging phase (BCL/CCS)")
+        self.wait_until(
+            lambda: self.bms.phase == "charging",
+            SESSION_START_TIMEOUT_S,
+            poll=PHASE_POLL_S,
+            what="the charging phase (BCL/CCS)",
+        )
         return self.now() - start
 
     def charge_steadily(self, current_a: float) -> float:
@@ -280,14 +317,23 @@ class DcBench(BenchView):
         since = self.now()
         if not self.bms.stop(reason):
             raise BenchError(f"BMS could not stop in phase {self.bms.phase}")
-        self.wait_until(lambda: self.frames.first("BST", since) is not None, BST_WAIT_S, poll=BST_POLL_S,
-                        what="the BST frame")
+        self.wait_until(
+            lambda: self.frames.first("BST", since) is not None, BST_WAIT_S, poll=BST_POLL_S, what="the BST frame"
+        )
         return self.frames.first("BST", since).time
 
-    def wait_for_frame(self, name: str, since: float, window_s: float, *, poll: float = PHASE_POLL_S,
-                       where: Callable[[Frame], bool] = lambda frame: True) -> Frame | None:
+    def wait_for_frame(
+        self,
+        name: str,
+        since: float,
+        window_s: float,
+        *,
+        poll: float = PHASE_POLL_S,
+        where: Callable[[Frame], bool] = lambda frame: True,
+    ) -> Frame | None:
         """The first ``name`` frame at or after ``since`` (that ``where`` accepts), waiting
         until ``since + window_s`` at most; None when none came."""
+
         def found() -> Frame | None:
             return next((f for f in self.frames.frames(name, since) if where(f)), None)
 
@@ -319,13 +365,24 @@ class DcBench(BenchView):
             last = self.frames.last_time_from(CHARGER_ADDRESS)
             return last is None or self.now() - last >= QUIET_S
 
-        return self.try_wait_until(quiet, self.command_wait_s(), poll=QUIET_POLL_S,
-                                   what="the pile to go quiet after the platform's stop") is not None
+        return (
+            self.try_wait_until(
+                quiet, self.command_wait_s(), poll=QUIET_POLL_S, what="the pile to go quiet after the platform's stop"
+            )
+            is not None
+        )
 
     def wait_for_session_end(self, timeout: float = SESSION_START_TIMEOUT_S) -> bool:
         """Until the BMS has ended the session (BSD/CSD done); False when it did not in time."""
-        return self.try_wait_until(lambda: self.bms.phase in ("ended", "idle", "aborted"), timeout,
-                                   poll=PHASE_POLL_S, what="the end of the session (CSD)") is not None
+        return (
+            self.try_wait_until(
+                lambda: self.bms.phase in ("ended", "idle", "aborted"),
+                timeout,
+                poll=PHASE_POLL_S,
+                what="the end of the session (CSD)",
+            )
+            is not None
+        )
 
     # -- measurements -----------------------------------------------------------------------
     def output(self) -> dict:
@@ -339,8 +396,12 @@ class DcBench(BenchView):
     def wait_current_off(self, end_a: float, *, until: float) -> tuple[float | None, float]:
         """Poll the output current until |I| ≤ ``end_a`` or bench time ``until``; (the bench
         time it was first seen at or below, or None; the resolution of that time)."""
-        waited = self.try_wait_until(lambda: abs(self.output_current()) <= end_a, until - self.now(),
-                                     poll=CURRENT_POLL_S, what=f"the output current ≤ {end_a:g} A")
+        waited = self.try_wait_until(
+            lambda: abs(self.output_current()) <= end_a,
+            until - self.now(),
+            poll=CURRENT_POLL_S,
+            what=f"the output current ≤ {end_a:g} A",
+        )
         return (None if waited is None else self.now()), CURRENT_POLL_S
 
     def settled(self, quantity: str, band: float, timeout: float | None = None) -> float | None:
@@ -350,14 +411,20 @@ class DcBench(BenchView):
 
         A reading still on its way (moving by more than the band between two readings
         ``RAMP_POLL_S`` apart) is followed at that coarser pace first."""
-        settled = self.try_wait_settled(lambda: self._reading(quantity), band=band, hold=SETTLE_HOLD_S,
-                                        timeout=timeout if timeout is not None else self.command_wait_s(),
-                                        poll=OUTPUT_POLL_S, ramp_poll=RAMP_POLL_S,
-                                        what=f"output {quantity} to settle")
+        settled = self.try_wait_settled(
+            lambda: self._reading(quantity),
+            band=band,
+            hold=SETTLE_HOLD_S,
+            timeout=timeout if timeout is not None else self.command_wait_s(),
+            poll=OUTPUT_POLL_S,
+            ramp_poll=RAMP_POLL_S,
+            what=f"output {quantity} to settle",
+        )
         return None if settled is None else settled.value
 
-    def settled_within(self, quantity: str, rule: Limit, reference: float,
-                       timeout: float | None = None) -> float | None:
+    def settled_within(
+        self, quantity: str, rule: Limit, reference: float, timeout: float | None = None
+    ) -> float | None:
         """``settled`` with the band a tenth of ``rule``'s tolerance around ``reference`` (the
         reading the case then judges against that rule)."""
         return self.settled(quantity, rule.tolerance(reference) / SETTLE_TOLERANCE_DIVISOR, timeout)
@@ -366,15 +433,29 @@ class DcBench(BenchView):
         value = self.output()[quantity]
         return float("nan") if value is None else value
 
-    def capture(self, name: str, volts_per_div: dict[str, float], *, seconds_per_div: float,
-                pre_trigger: float = RECORD_PRE_TRIGGER, actions=(), save: bool = True,
-                offsets_v: dict[str, float] | None = None) -> Record:
+    def capture(
+        self,
+        name: str,
+        volts_per_div: dict[str, float],
+        *,
+        seconds_per_div: float,
+        pre_trigger: float = RECORD_PRE_TRIGGER,
+        actions=(),
+        save: bool = True,
+        offsets_v: dict[str, float] | None = None,
+    ) -> Record:
         """A forced-trigger record on the bench clock (its time 0 is the forced trigger)."""
         window = seconds_per_div * DIVISIONS
-        record = self.scope.capture(volts_per_div, seconds_per_div=seconds_per_div, trigger=None,
-                                    pre_trigger=pre_trigger, timeout_s=capture_timeout_s(window),
-                                    force_after_s=window * pre_trigger, actions=list(actions),
-                                    offsets_v=offsets_v)
+        record = self.scope.capture(
+            volts_per_div,
+            seconds_per_div=seconds_per_div,
+            trigger=None,
+            pre_trigger=pre_trigger,
+            timeout_s=capture_timeout_s(window),
+            force_after_s=window * pre_trigger,
+            actions=list(actions),
+            offsets_v=offsets_v,
+        )
         if save:
             save_record(self, name, record) if self.plots else self._save_samples(name, record)
         return record
@@ -389,8 +470,15 @@ class DcBench(BenchView):
         np.savez_compressed(path, **arrays)
         self.session.evidence.attach_file(f"{name} (raw samples, .npz)", path)
 
-    def record_during(self, name: str, signals: tuple[str, ...], window_s: float,
-                      action: Callable[[], object], *, pre: float = RECORD_PRE_TRIGGER) -> tuple[Record, float]:
+    def record_during(
+        self,
+        name: str,
+        signals: tuple[str, ...],
+        window_s: float,
+        action: Callable[[], object],
+        *,
+        pre: float = RECORD_PRE_TRIGGER,
+    ) -> tuple[Record, float]:
         """One forced-trigger record of ``window_s`` on the bench clock, with ``action`` done
         RECORD_ACTION_MARGIN_S after the pre-trigger part is filled; (record, the action's
         bench time). ``timings.record_window_s`` gives the window that reaches a time past the
@@ -402,9 +490,14 @@ class DcBench(BenchView):
             action()
 
         scales = {signal: self._screen(signal) for signal in signals}
-        record = self.capture(name, {s: v for s, (v, _) in scales.items()}, seconds_per_div=window_s / DIVISIONS,
-                              pre_trigger=pre, offsets_v={s: o for s, (_, o) in scales.items()},
-                              actions=[(window_s * pre + RECORD_ACTION_MARGIN_S, act)])
+        record = self.capture(
+            name,
+            {s: v for s, (v, _) in scales.items()},
+            seconds_per_div=window_s / DIVISIONS,
+            pre_trigger=pre,
+            offsets_v={s: o for s, (_, o) in scales.items()},
+            actions=[(window_s * pre + RECORD_ACTION_MARGIN_S, act)],
+        )
         return record, (when[0] if when else float("nan"))
 
     def time_current_step(self, start_a: float, end_a: float, allowed_s: float) -> StepTiming:
@@ -417,9 +510,11 @@ class DcBench(BenchView):
         self.settled_within("I", self.current_error_limit(start_a), start_a)
         band = self.current_tolerance_a(end_a)
         record, stepped_at = self.record_during(
-            f"current step {start_a:g} A to {end_a:g} A", ("output_current",),
+            f"current step {start_a:g} A to {end_a:g} A",
+            ("output_current",),
             record_window_s(WINDOW_FACTOR * allowed_s),
-            lambda: self.request(self.vehicle.max_charge_voltage_v, end_a, "cc"))
+            lambda: self.request(self.vehicle.max_charge_voltage_v, end_a, "cc"),
+        )
         times = record.bench_times("output_current")
         took, final = settling_to_final(times, record.volts("output_current"), band, start=stepped_at)
         detail = f"settled within ±{band:.3g} A of {final} A"
@@ -428,13 +523,15 @@ class DcBench(BenchView):
             took = times[-1] - stepped_at
             detail = f"not settled within ±{band:.3g} A by the end of the record: the time is a lower bound"
         uncertainty = self.accuracy("scope", "time", took)
-        return StepTiming(took, settled, None if uncertainty is None else uncertainty + record.sample_interval,
-                          detail)
+        return StepTiming(took, settled, None if uncertainty is None else uncertainty + record.sample_interval, detail)
 
     def _screen(self, signal: str) -> tuple[float, float]:
         """(V/div, centre) showing ``signal`` from a little below 0 to its largest value."""
-        top = {"output_current": self.dut.current_range_a[1], "inlet_voltage": self.dut.voltage_range_v[1],
-               "aux_voltage": AUX_SUPPLY_MAX_V}[signal] * SCREEN_HEADROOM
+        top = {
+            "output_current": self.dut.current_range_a[1],
+            "inlet_voltage": self.dut.voltage_range_v[1],
+            "aux_voltage": AUX_SUPPLY_MAX_V,
+        }[signal] * SCREEN_HEADROOM
         return top / SCREEN_DIVISIONS_USED, top / 2
 
     # -- what the vehicle sent, what the pile uploads (4.2.7) ------------------------------
@@ -467,8 +564,15 @@ class DcBench(BenchView):
         most its longest period and a poll more); False when one never came."""
         messages = self.frames.extension.messages
         window = max(m.period_s for m in messages) + QUIET_POLL_S
-        return self.try_wait_until(lambda: all(self.frames.last(m.name) for m in messages), window,
-                                   poll=QUIET_POLL_S, what="the 4.2.7 extension messages") is not None
+        return (
+            self.try_wait_until(
+                lambda: all(self.frames.last(m.name) for m in messages),
+                window,
+                poll=QUIET_POLL_S,
+                what="the 4.2.7 extension messages",
+            )
+            is not None
+        )
 
     def uploaded_bms_info(self) -> dict:
         """The 4.2.7 items as the pile gives them to the platform."""
@@ -538,8 +642,12 @@ class DcBench(BenchView):
         if self.frames.first("CHM", since) is None:
             return
         self.platform.stop()
-        self.try_wait_until(lambda: self.frames.first("CHM", self.now() - QUIET_S) is None,
-                            self.command_wait_s(), poll=QUIET_S, what="the charger to end its handshake")
+        self.try_wait_until(
+            lambda: self.frames.first("CHM", self.now() - QUIET_S) is None,
+            self.command_wait_s(),
+            poll=QUIET_S,
+            what="the charger to end its handshake",
+        )
 
     def session_started(self, since: float) -> float | None:
         """The first CHM's own time stamp."""
@@ -551,8 +659,15 @@ class DcBench(BenchView):
 
     def complete_start(self) -> None:
         """K5/K6 closed once configuration begins."""
-        if self.try_wait_until(lambda: self.bms.phase in ("configuration", "charging"), SESSION_START_TIMEOUT_S,
-                               poll=PHASE_POLL_S, what="the BMS to reach configuration") is not None:
+        if (
+            self.try_wait_until(
+                lambda: self.bms.phase in ("configuration", "charging"),
+                SESSION_START_TIMEOUT_S,
+                poll=PHASE_POLL_S,
+                what="the BMS to reach configuration",
+            )
+            is not None
+        ):
             self.ev.set_vehicle_contactors(True)
 
     def load_output(self, level: float) -> None:
@@ -595,15 +710,23 @@ class DcBench(BenchView):
         window = self.command_wait_s() * (1 if was_on else 2)
         sent = self.now()
         self.platform.wake_vehicle()
-        if self.try_wait_until(lambda: present() != was_on, window, poll=COMMAND_POLL_S,
-                               what="the auxiliary supply to change") is None:
-            return False, (f"the auxiliary supply stayed {'on' if was_on else 'off'} for {window:g} s after the "
-                           "wake-up command")
-        seen = (f"auxiliary supply {'off' if was_on else 'on'} {self.now() - sent:.2f} s after the wake-up "
-                f"command (it was {'on' if was_on else 'off'})")
+        if (
+            self.try_wait_until(
+                lambda: present() != was_on, window, poll=COMMAND_POLL_S, what="the auxiliary supply to change"
+            )
+            is None
+        ):
+            return False, (
+                f"the auxiliary supply stayed {'on' if was_on else 'off'} for {window:g} s after the wake-up command"
+            )
+        seen = (
+            f"auxiliary supply {'off' if was_on else 'on'} {self.now() - sent:.2f} s after the wake-up "
+            f"command (it was {'on' if was_on else 'off'})"
+        )
         if was_on:  # let the wake-up finish here rather than in the next case (not judged here)
-            self.try_wait_until(present, self.command_wait_s(), poll=COMMAND_POLL_S,
-                                what="the auxiliary supply to come back")
+            self.try_wait_until(
+                present, self.command_wait_s(), poll=COMMAND_POLL_S, what="the auxiliary supply to come back"
+            )
         return True, seen
 
     def measured_output(self) -> dict[str, float | None]:

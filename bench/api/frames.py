@@ -16,10 +16,10 @@ import bisect
 import math
 import struct
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class _Spool:
 
     def recent_since(self, since: float) -> list[Entry]:
         if self.ordered:
-            return self.recent[bisect.bisect_left(self.recent, since, key=_time):]
+            return self.recent[bisect.bisect_left(self.recent, since, key=_time) :]
         return [e for e in self.recent if e[0] >= since]
 
     def read(self, offset: int, size: int) -> bytes:
@@ -172,7 +172,7 @@ class FrameLog:
 
     def _reassemble(self) -> None:
         frames = self._frames
-        for t, can_id, data in frames.recent[self._fed - frames.spilled:]:
+        for t, can_id, data in frames.recent[self._fed - frames.spilled :]:
             _, pgn, dest, src = parse_id(can_id)
             if pgn in (TP_CM_PGN, TP_DT_PGN):
                 self._observer.feed(pgn, data, src, dest, t)
@@ -185,8 +185,11 @@ class FrameLog:
             return spec.pgn, lambda data: (CODEC.decode(spec.pgn, data) or (None, {}))[1], spec.uses_transport
         for ext in self.extension.messages:
             if ext.name == name:
-                return ext.pgn, lambda data: (self.extension.decode(ext.pgn, data) or (None, {}))[1], \
-                    ext.text is not None or ext.message.length > 8
+                return (
+                    ext.pgn,
+                    lambda data, pgn=ext.pgn: (self.extension.decode(pgn, data) or (None, {}))[1],
+                    ext.text is not None or ext.message.length > 8,
+                )
         raise BenchError(f"no GB/T 27930 or extension message called {name!r}")
 
     def _ids_of(self, pgn: int) -> set[int]:
@@ -253,7 +256,7 @@ class FrameLog:
                 t, p, length = _TRANSFER_HEAD.unpack_from(buffer, offset)
                 if offset + head + length > len(buffer):
                     break
-                yield t, p, buffer[offset + head: offset + head + length]
+                yield t, p, buffer[offset + head : offset + head + length]
                 offset += head + length
             buffer = buffer[offset:]
             if position >= end and buffer and offset == 0:

@@ -20,14 +20,24 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bench.api.base import BenchView
 from bench.api.scope import DIVISIONS, Trigger, save_record
-from bench.api.timings import (CLOCK_POLL_S, COMMAND_POLL_S, EVENT_POLL_S, MEASUREMENT_SETTLE_S,
-                               PILE_CLOCK_RESOLUTION_S, RECORD_ACTION_MARGIN_S, RECORD_PRE_TRIGGER,
-                               SETTLE_HOLD_S, START_WATCH_LEAD_S, capture_timeout_s, record_window_s)
+from bench.api.timings import (
+    CLOCK_POLL_S,
+    COMMAND_POLL_S,
+    EVENT_POLL_S,
+    MEASUREMENT_SETTLE_S,
+    PILE_CLOCK_RESOLUTION_S,
+    RECORD_ACTION_MARGIN_S,
+    RECORD_PRE_TRIGGER,
+    SETTLE_HOLD_S,
+    START_WATCH_LEAD_S,
+    capture_timeout_s,
+    record_window_s,
+)
 
 # How far outside the supply band (0.85–1.15 × nominal, limits table) the grid simulator goes
 # for the 4.2.5 over/under-voltage test, as a fraction of nominal (bench choice), and the
@@ -41,14 +51,20 @@ class StartOutcome:
     """How the pile answered a start command (bench times; None = did not happen in time)."""
 
     sent: float
-    started: float | None      # the pile began its session (AC: PWM, DC: first CHM)
-    output_on: float | None    # the output came on
+    started: float | None  # the pile began its session (AC: PWM, DC: first CHM)
+    output_on: float | None  # the output came on
     start_resolution_s: float  # time resolution of ``started``
 
 
 # -- starting and stopping --------------------------------------------------------------------
-def start_output(bench: BenchView, command: Callable[[], object], *, window_s: float | None = None,
-                 level: float | None = None, expected_at: float | None = None) -> StartOutcome:
+def start_output(
+    bench: BenchView,
+    command: Callable[[], object],
+    *,
+    window_s: float | None = None,
+    level: float | None = None,
+    expected_at: float | None = None,
+) -> StartOutcome:
     """Send a start ``command`` (immediate or timed) to a pile whose vehicle is ready, watch for
     the pile's session start for ``window_s`` (default: the command wait), then bring the output
     on as the vehicle would. ``level``: the orderly-charging level, sent before the start;
@@ -63,16 +79,24 @@ def start_output(bench: BenchView, command: Callable[[], object], *, window_s: f
     close_from = until if expected_at is None else min(until, expected_at - START_WATCH_LEAD_S)
     started, resolution = None, bench.session_start_resolution_s(COMMAND_POLL_S)
     for end, poll in ((close_from, COMMAND_POLL_S), (until, bench.session_start_poll_s)):
-        if end > bench.now() and bench.try_wait_until(lambda: bench.session_started(sent) is not None,
-                                                      end - bench.now(), poll=poll,
-                                                      what="the pile to start its session") is not None:
+        if (
+            end > bench.now()
+            and bench.try_wait_until(
+                lambda: bench.session_started(sent) is not None,
+                end - bench.now(),
+                poll=poll,
+                what="the pile to start its session",
+            )
+            is not None
+        ):
             started, resolution = bench.session_started(sent), bench.session_start_resolution_s(poll)
             break
     if started is None:
         return StartOutcome(sent, None, None, resolution)
     bench.complete_start()
-    on = bench.try_wait_until(bench.output_active, bench.command_wait_s(), poll=COMMAND_POLL_S,
-                              what="the output to come on")
+    on = bench.try_wait_until(
+        bench.output_active, bench.command_wait_s(), poll=COMMAND_POLL_S, what="the output to come on"
+    )
     return StartOutcome(sent, started, None if on is None else bench.now(), resolution)
 
 
@@ -85,8 +109,7 @@ def deliver_at(bench: BenchView, level: float) -> bool:
 def wait_output_off(bench: BenchView, timeout_s: float, poll: float = COMMAND_POLL_S) -> float | None:
     """Bench time the output was seen off (polled every ``poll``), or None if it stayed on for
     ``timeout_s``."""
-    if bench.try_wait_until(lambda: not bench.output_active(), timeout_s, poll=poll,
-                            what="the output to stop") is None:
+    if bench.try_wait_until(lambda: not bench.output_active(), timeout_s, poll=poll, what="the output to stop") is None:
         return None
     return bench.now()
 
@@ -104,8 +127,9 @@ def loaded_output(bench: BenchView, level: float):
 
 
 # -- the orderly-charging level --------------------------------------------------------------
-def wait_for_new_level(bench: BenchView, before: float, target: float, since: float,
-                       poll: float) -> tuple[float | None, float | None]:
+def wait_for_new_level(
+    bench: BenchView, before: float, target: float, since: float, poll: float
+) -> tuple[float | None, float | None]:
     """(time from ``since`` until the output level is nearer ``target`` than ``before`` and holds
     steady within the level band (of its first reading) for SETTLE_HOLD_S, the last level of
     that window); (None, last level) when that does not happen within the command wait.
@@ -120,10 +144,15 @@ def wait_for_new_level(bench: BenchView, before: float, target: float, since: fl
         return last[0]
 
     settled = bench.try_wait_settled(
-        level, band=bench.output_level_band(target), hold=SETTLE_HOLD_S, timeout=bench.command_wait_s(),
-        poll=poll, from_first=True,
+        level,
+        band=bench.output_level_band(target),
+        hold=SETTLE_HOLD_S,
+        timeout=bench.command_wait_s(),
+        poll=poll,
+        from_first=True,
         accept=lambda v: v is not None and not abs(v - target) >= abs(v - before),
-        what=f"the output level to move to {target:g} {bench.output_level_unit}")
+        what=f"the output level to move to {target:g} {bench.output_level_unit}",
+    )
     if settled is None:
         return None, last[0]
     return settled.began - since, settled.last
@@ -132,9 +161,9 @@ def wait_for_new_level(bench: BenchView, before: float, target: float, since: fl
 # -- the pile's clock ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClockReading:
-    offset_s: float    # pile clock − bench clock (unix seconds)
+    offset_s: float  # pile clock − bench clock (unix seconds)
     uncertainty_s: float
-    waited_s: float    # from the sync command to this reading
+    waited_s: float  # from the sync command to this reading
 
 
 def synchronise_clock(bench: BenchView, tolerance_s: float) -> ClockReading:
@@ -178,8 +207,15 @@ def bench_time_of(bench: BenchView, unix_time: float) -> float:
 
 
 # -- events ----------------------------------------------------------------------------------
-def event_delay(bench: BenchView, kind: str, since: float, changed: float, window_s: float, change: str,
-                changed_resolution_s: float = 0.0) -> tuple[float, float | None, str]:
+def event_delay(
+    bench: BenchView,
+    kind: str,
+    since: float,
+    changed: float,
+    window_s: float,
+    change: str,
+    changed_resolution_s: float = 0.0,
+) -> tuple[float, float | None, str]:
     """(value, uncertainty, detail) of a check on the pile's ``kind`` event: its arrival after
     the bench saw ``change`` at ``changed`` (known to ``changed_resolution_s``; events from
     ``since`` on count). An event that does not come within ``window_s`` gives the time
@@ -228,10 +264,10 @@ def supply_restored(bench: BenchView):
 
 @dataclass(frozen=True)
 class SupplyFaultStop:
-    applied: float            # bench time the grid simulator left the band
-    volts: float              # the supply voltage it went to
-    stop_s: float | None      # from then to the output off; None: still on at the end of the record
-    watched_s: float          # how long after the change the record reaches
+    applied: float  # bench time the grid simulator left the band
+    volts: float  # the supply voltage it went to
+    stop_s: float | None  # from then to the output off; None: still on at the end of the record
+    watched_s: float  # how long after the change the record reaches
     resolution_s: float
 
 
@@ -252,10 +288,16 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
 
     # An edge above the screen never comes: the acquisition is forced, and so on the bench clock.
     never = Trigger(signal, offset + volts_per_div * DIVISIONS, "rising")
-    record = bench.scope.capture({signal: volts_per_div}, seconds_per_div=window / DIVISIONS, trigger=never,
-                                 pre_trigger=RECORD_PRE_TRIGGER, timeout_s=capture_timeout_s(window),
-                                 force_after_s=window * RECORD_PRE_TRIGGER, offsets_v={signal: offset},
-                                 actions=[(window * RECORD_PRE_TRIGGER + RECORD_ACTION_MARGIN_S, fault)])
+    record = bench.scope.capture(
+        {signal: volts_per_div},
+        seconds_per_div=window / DIVISIONS,
+        trigger=never,
+        pre_trigger=RECORD_PRE_TRIGGER,
+        timeout_s=capture_timeout_s(window),
+        force_after_s=window * RECORD_PRE_TRIGGER,
+        offsets_v={signal: offset},
+        actions=[(window * RECORD_PRE_TRIGGER + RECORD_ACTION_MARGIN_S, fault)],
+    )
     save_record(bench, f"supply at {volts:g} V", record)
     times = record.bench_times(signal)
     start = applied[0]

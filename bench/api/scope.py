@@ -10,8 +10,8 @@ bench time lines the record up with CAN frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -64,10 +64,18 @@ class ScopeCapture:
             apply()
             self._settings[key] = value
 
-    def capture(self, volts_per_div: dict[str, float], *, seconds_per_div: float,
-                trigger: Trigger | None = None, pre_trigger: float = 0.5, timeout_s: float = 10.0,
-                force_after_s: float | None = None, actions: list[tuple[float, Callable[[], None]]] = (),
-                offsets_v: dict[str, float] | None = None) -> Record:
+    def capture(
+        self,
+        volts_per_div: dict[str, float],
+        *,
+        seconds_per_div: float,
+        trigger: Trigger | None = None,
+        pre_trigger: float = 0.5,
+        timeout_s: float = 10.0,
+        force_after_s: float | None = None,
+        actions: list[tuple[float, Callable[[], None]]] = (),
+        offsets_v: dict[str, float] | None = None,
+    ) -> Record:
         """One acquisition of the signals in ``volts_per_div``.
 
         ``pre_trigger``: fraction of the record before the trigger. With ``trigger`` None the
@@ -80,15 +88,20 @@ class ScopeCapture:
         for signal, vdiv in volts_per_div.items():
             offset = (offsets_v or {}).get(signal, 0.0)
             channel = channels[signal]
-            self._set(("channel", channel), (vdiv, offset),
-                      lambda c=channel, v=vdiv, o=offset: scope.configure_channel(c, v, o))
+            self._set(
+                ("channel", channel),
+                (vdiv, offset),
+                lambda c=channel, v=vdiv, o=offset: scope.configure_channel(c, v, o),
+            )
         position = seconds_per_div * DIVISIONS * (0.5 - pre_trigger)
-        self._set("timebase", (seconds_per_div, position),
-                  lambda: scope.configure_timebase(seconds_per_div, position))
+        self._set("timebase", (seconds_per_div, position), lambda: scope.configure_timebase(seconds_per_div, position))
         if trigger is not None:
             channel = channels[trigger.signal]
-            self._set("trigger", (channel, trigger.level_v, trigger.slope),
-                      lambda: scope.configure_trigger(channel, trigger.level_v, trigger.slope))
+            self._set(
+                "trigger",
+                (channel, trigger.level_v, trigger.slope),
+                lambda: scope.configure_trigger(channel, trigger.level_v, trigger.slope),
+            )
         elif force_after_s is None:
             force_after_s = 0.0
         armed_at = clock.now()
@@ -122,8 +135,9 @@ def save_record(view, name: str, record: Record, plot_window: tuple[float, float
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(len(record.waveforms), 1, figsize=(9, 2.4 * len(record.waveforms)),
-                                   sharex=True, squeeze=False)
+    figure, axes = pyplot.subplots(
+        len(record.waveforms), 1, figsize=(9, 2.4 * len(record.waveforms)), sharex=True, squeeze=False
+    )
     plotted = {}  # signal → (time ms, volts) as drawn
     for ax, (signal, waveform) in zip(axes[:, 0], record.waveforms.items()):
         times, volts = waveform.times, waveform.volts

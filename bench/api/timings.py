@@ -58,10 +58,10 @@ def capture_timeout_s(window_s: float) -> float:
 
 
 # -- the platform cases ---------------------------------------------------------------------------
-COMMAND_POLL_S = 1.0    # output on/off (power analyzer) while waiting for a command to be carried out
-LEVEL_POLL_S = 0.25     # the output level (AC: EV simulator's PWM meter, DC: analyzer, ~ its update interval)
-EVENT_POLL_S = 0.25     # the platform's event list (a Modbus poll of the pile's FIFO each time)
-CLOCK_POLL_S = 1.0      # reading the pile's clock back after a time sync
+COMMAND_POLL_S = 1.0  # output on/off (power analyzer) while waiting for a command to be carried out
+LEVEL_POLL_S = 0.25  # the output level (AC: EV simulator's PWM meter, DC: analyzer, ~ its update interval)
+EVENT_POLL_S = 0.25  # the platform's event list (a Modbus poll of the pile's FIFO each time)
+CLOCK_POLL_S = 1.0  # reading the pile's clock back after a time sync
 # A timed start is watched closely (AC: PWM meter every PWM_POLL_S) from this long before it is
 # due: more than the time-sync tolerance, so an early start within it is timed as finely.
 START_WATCH_LEAD_S = 5.0
@@ -91,7 +91,7 @@ AC_OUTPUT_POLL_S = 0.1
 
 # -- the DC charger -------------------------------------------------------------------------------
 # Waits (bench seconds) for the GB/T 27930 session: handshake with the insulation check,
-# configuration; the standard's 60 s for BRO/CRO bounds it (standards.md §3).
+# configuration; the standard's 60 s for BRO/CRO bounds it (docs/limits.md §3).
 SESSION_START_TIMEOUT_S = 90.0
 PHASE_POLL_S = 0.05
 # Output readings: polled at the analyzer's update interval (a slower instrument repeats its

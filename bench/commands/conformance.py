@@ -43,13 +43,23 @@ REFUSED = 3
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--profile", action="append", dest="profiles", metavar="FILE",
-                        help=f"profile to run (repeatable); default: {', '.join(DEFAULT_PROFILES)}")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        dest="profiles",
+        metavar="FILE",
+        help=f"profile to run (repeatable); default: {', '.join(DEFAULT_PROFILES)}",
+    )
     parser.add_argument("--grid", choices=("quick", "full"), default="full", help="operating-point grid")
     parser.add_argument("--report-dir", default="reports", help="where runs go (default reports)")
     parser.add_argument("--run-id", default=None, help="run folder name (default: date and time); never reused")
-    parser.add_argument("--sim-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one [sim] parameter (simulated profiles)")
+    parser.add_argument(
+        "--sim-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one [sim] parameter (simulated profiles)",
+    )
     parser.add_argument("--no-html", action="store_true", help="skip the Allure HTML and the conformance report")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 
@@ -67,8 +77,10 @@ def run(args) -> int:
             if stopper.signal is not None or code < 0 or code == REFUSED:
                 break
     if stopper.signal is not None:
-        print(f"bench conformance: stopped by {signal.Signals(stopper.signal).name}; "
-              f"the records are in {run_dir}", file=sys.stderr)
+        print(
+            f"bench conformance: stopped by {signal.Signals(stopper.signal).name}; the records are in {run_dir}",
+            file=sys.stderr,
+        )
         return 128 + stopper.signal
     if worst < 0:
         return 128 - worst
@@ -86,9 +98,11 @@ def _print_run_totals(run_dir: Path) -> None:
     if not summaries:
         return
     total = {key: sum(s["totals"][key] for s in summaries) for key in ("pass", "fail", "invalid", "tests")}
-    print(f"bench conformance: {len(summaries)} profile(s): {total['pass']} checks passed, {total['fail']} failed, "
-          f"{total['invalid']} invalid in {total['tests']} tests; wall {sum(s['wall_s'] for s in summaries):.1f} s; "
-          f"bench time covered {bench_time_text(sum(s['bench_time_s'] for s in summaries))}")
+    print(
+        f"bench conformance: {len(summaries)} profile(s): {total['pass']} checks passed, {total['fail']} failed, "
+        f"{total['invalid']} invalid in {total['tests']} tests; wall {sum(s['wall_s'] for s in summaries):.1f} s; "
+        f"bench time covered {bench_time_text(sum(s['bench_time_s'] for s in summaries))}"
+    )
 
 
 def _check_profiles(profiles: list[str], sim_sets: list[str]) -> None:
@@ -120,10 +134,24 @@ def _claim_run_dir(report_dir: Path, run_id: str | None) -> Path:
     return run_dir
 
 
-def _run_profile(profile: str, run_dir: Path, args, stopper: "_Stopper") -> int:
-    command = [sys.executable, "-m", "pytest", "testcases", "--profile", profile, "--grid", args.grid,
-               "--report-dir", str(run_dir.parent), "--run-id", run_dir.name, "-p", "no:hypothesispytest",
-               *args.pytest_args]
+def _run_profile(profile: str, run_dir: Path, args, stopper: _Stopper) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "testcases",
+        "--profile",
+        profile,
+        "--grid",
+        args.grid,
+        "--report-dir",
+        str(run_dir.parent),
+        "--run-id",
+        run_dir.name,
+        "-p",
+        "no:hypothesispytest",
+        *args.pytest_args,
+    ]
     for item in args.sim_set:
         command += ["--sim-set", item]
     print(f"bench conformance: {' '.join(command[1:])}", flush=True)
@@ -137,11 +165,15 @@ def _run_profile(profile: str, run_dir: Path, args, stopper: "_Stopper") -> int:
     finally:
         stopper.child = None
     if code < 0:
-        print(f"bench conformance: pytest for {profile} was killed by {signal.Signals(-code).name}; "
-              "its record is incomplete and no later profile runs", file=sys.stderr)
+        print(
+            f"bench conformance: pytest for {profile} was killed by {signal.Signals(-code).name}; "
+            "its record is incomplete and no later profile runs",
+            file=sys.stderr,
+        )
     elif code == REFUSED:
-        print(f"bench conformance: {profile}: type-test refused before energising; no later profile runs",
-              file=sys.stderr)
+        print(
+            f"bench conformance: {profile}: type-test refused before energising; no later profile runs", file=sys.stderr
+        )
     elif code not in (0, 1):
         print(f"bench conformance: pytest ended with code {code} for {profile}", file=sys.stderr)
     return code
@@ -162,7 +194,7 @@ class _Stopper:
         self.signal: int | None = None
         self._previous: dict = {}
 
-    def __enter__(self) -> "_Stopper":
+    def __enter__(self) -> _Stopper:
         for signum in SIGNALS:
             self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
@@ -192,8 +224,10 @@ def _reports(run_dir: Path) -> None:
     except BenchError as exc:
         print(f"bench conformance: no conformance report: {exc}", file=sys.stderr)
         return
-    print(f"bench conformance: conformance report → {html}" + (f" and {pdf}" if pdf else
-                                                                 " (no PDF: Chromium is not installed)"))
+    print(
+        f"bench conformance: conformance report → {html}"
+        + (f" and {pdf}" if pdf else " (no PDF: Chromium is not installed)")
+    )
 
 
 def _summaries(run_dir: Path) -> list[dict]:

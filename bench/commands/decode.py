@@ -11,8 +11,9 @@ HELP = "decode a GB/T 27930 CAN trace (candump .log, .asc, .blf): phases, messag
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="the trace file")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
-    parser.add_argument("--extension-dbc", default=None,
-                        help="the profile's extension DBC (default: the bench's extension.dbc)")
+    parser.add_argument(
+        "--extension-dbc", default=None, help="the profile's extension DBC (default: the bench's extension.dbc)"
+    )
 
 
 def run(args) -> int:

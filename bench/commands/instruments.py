@@ -24,11 +24,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from bench.core.profile import load_profile
-    from bench.session.launcher import launch_simulated_bench
-    from bench.session.instrument_guard import REFUSED_EXIT_CODE, identity_record, instrument_problems
-    from instruments import registry
     from bench.core.clock import RealClock, VirtualClock
+    from bench.core.profile import load_profile
+    from bench.session.instrument_guard import REFUSED_EXIT_CODE, identity_record, instrument_problems
+    from bench.session.launcher import launch_simulated_bench
+    from instruments import registry
 
     profile = load_profile(args.profile, registry.transports())
     clock = VirtualClock() if profile.bench.simulated else RealClock()
@@ -49,8 +49,7 @@ def run(args) -> int:
                 rows.append((role, config.driver, config.resource, f"NOT OPENED: {exc}", "", ""))
                 continue
             records.append(record)
-            match = "" if not config.model else ("matches" if record["model_matches"] else
-                                                 f"EXPECTED {config.model!r}")
+            match = "" if not config.model else ("matches" if record["model_matches"] else f"EXPECTED {config.model!r}")
             rows.append((role, config.driver, config.resource, record["identity"], match, record["calibration"]))
         if profile.can is not None:
             row = _can_row(profile, clock)
@@ -87,8 +86,10 @@ def _can_row(profile, clock):
 
 
 def _print(profile, rows) -> None:
-    print(f"profile {profile.path} — {profile.dut.manufacturer} {profile.dut.model} ({profile.dut.kind.upper()})"
-          + (" — simulated bench" if profile.bench.simulated else ""))
+    print(
+        f"profile {profile.path} — {profile.dut.manufacturer} {profile.dut.model} ({profile.dut.kind.upper()})"
+        + (" — simulated bench" if profile.bench.simulated else "")
+    )
     for role, driver, resource, identity, match, calibration in rows:
         print(f"  {role:<9} {driver:<23} {resource}")
         print(f"            identity: {identity}")

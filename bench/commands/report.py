@@ -25,8 +25,9 @@ HELP = "rebuild the clause-by-clause conformance report (HTML, PDF) of a run fro
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR",
-                        help="a run folder reports/<run-id>/ (or one profile folder holding summary.json)")
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run folder reports/<run-id>/ (or one profile folder holding summary.json)"
+    )
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only, do not print the PDF")
 
 

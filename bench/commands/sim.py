@@ -17,10 +17,18 @@ HELP = "serve a simulated profile's instruments on loopback, paced to wall time,
 
 def add_arguments(parser) -> None:
     parser.add_argument("--profile", required=True, help="a simulated bench profile (TOML)")
-    parser.add_argument("--central-system", metavar="URL",
-                        help="OCPP piles: connect the simulated charge point to this Central System URL")
-    parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument(
+        "--central-system",
+        metavar="URL",
+        help="OCPP piles: connect the simulated charge point to this Central System URL",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
 
 
 def run(args) -> int:
@@ -58,21 +66,29 @@ def run(args) -> int:
 
 def _print_endpoints(profile, bridge) -> None:
     out = sys.stdout
-    out.write(f"bench sim: serving {profile.dut.manufacturer} {profile.dut.model} ({profile.dut.kind.upper()}) "
-              f"from {profile.path}\n")
+    out.write(
+        f"bench sim: serving {profile.dut.manufacturer} {profile.dut.model} ({profile.dut.kind.upper()}) "
+        f"from {profile.path}\n"
+    )
     for role, config in profile.instruments.items():
         out.write(f"  {role:<9} {config.driver:<23} {config.resource}\n")
     dut = profile.dut
     if dut.control == "modbus":
-        out.write(f"  pile control  Modbus TCP {dut.modbus.host}:{dut.modbus.port} unit {dut.modbus.unit_id} "
-                  f"(map {dut.modbus.map_file.name})\n")
+        out.write(
+            f"  pile control  Modbus TCP {dut.modbus.host}:{dut.modbus.port} unit {dut.modbus.unit_id} "
+            f"(map {dut.modbus.map_file.name})\n"
+        )
     else:
-        out.write(f"  pile control  OCPP 1.6J charge point {dut.ocpp.charge_point_id!r}: start with "
-                  f"--central-system ws://HOST:PORT to connect it\n")
+        out.write(
+            f"  pile control  OCPP 1.6J charge point {dut.ocpp.charge_point_id!r}: start with "
+            f"--central-system ws://HOST:PORT to connect it\n"
+        )
     if bridge is not None:
         settings = bridge.client_settings()
-        out.write(f"  can       socketcand {bridge.describe()} — python-can: "
-                  f"can.Bus(interface='socketcand', host='{settings.options.get('host')}', "
-                  f"port={settings.options.get('port')}, channel='{settings.channel}')\n")
+        out.write(
+            f"  can       socketcand {bridge.describe()} — python-can: "
+            f"can.Bus(interface='socketcand', host='{settings.options.get('host')}', "
+            f"port={settings.options.get('port')}, channel='{settings.channel}')\n"
+        )
     out.write("bench sim: ready (Ctrl-C to stop)\n")
     out.flush()

@@ -29,6 +29,8 @@ def run(args) -> int:
         print(f"bench verify: {problem}")
     files = sum(len(s["evidence"]) for s in summaries)
     incomplete = [s["run_id"] + "/" + Path(s["profile"]).stem for s in summaries if not s["complete"]]
-    print(f"bench verify: {len(summaries)} summaries valid; {files - len(problems)} of {files} evidence files match"
-          + (f"; INCOMPLETE: {', '.join(incomplete)}" if incomplete else ""))
+    print(
+        f"bench verify: {len(summaries)} summaries valid; {files - len(problems)} of {files} evidence files match"
+        + (f"; INCOMPLETE: {', '.join(incomplete)}" if incomplete else "")
+    )
     return 1 if problems else 0

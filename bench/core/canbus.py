@@ -18,7 +18,7 @@ simulated bench disturbs it (``destroy_transmissions``) as a wiring fault distur
 from __future__ import annotations
 
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import can
 from can.interfaces.virtual import VirtualBus
@@ -40,7 +40,7 @@ class VirtualWire:
         self._until: float | None = None
         self._active = False
 
-    def destroy_transmissions(self, spared: "ClockedBus | None", until: float | None) -> None:
+    def destroy_transmissions(self, spared: ClockedBus | None, until: float | None) -> None:
         """From now on every frame a node other than ``spared`` sends is destroyed (bit errors),
         until bench time ``until`` (None: until ``restore``)."""
         self._spared, self._until, self._active = spared, until, True
@@ -48,7 +48,7 @@ class VirtualWire:
     def restore(self) -> None:
         self._active = False
 
-    def destroys(self, bus: "ClockedBus", now: float) -> bool:
+    def destroys(self, bus: ClockedBus, now: float) -> bool:
         if not self._active or bus is self._spared:
             return False
         if self._until is not None and now >= self._until:
@@ -57,7 +57,7 @@ class VirtualWire:
         return True
 
 
-_WIRES: "weakref.WeakValueDictionary[object, VirtualWire]" = weakref.WeakValueDictionary()
+_WIRES: weakref.WeakValueDictionary[object, VirtualWire] = weakref.WeakValueDictionary()
 
 
 def virtual_wire(channel: object) -> VirtualWire:
@@ -112,8 +112,10 @@ class ClockedBus:
                 self.tx_errors += TRANSMIT_ERROR_STEP
                 attempts += 1
             self.bus_off = True
-            raise can.CanOperationError(f"{attempts} transmissions destroyed by bus errors: the controller is "
-                                        f"bus-off (transmit error counter {self.tx_errors} > {BUS_OFF_LIMIT})")
+            raise can.CanOperationError(
+                f"{attempts} transmissions destroyed by bus errors: the controller is "
+                f"bus-off (transmit error counter {self.tx_errors} > {BUS_OFF_LIMIT})"
+            )
         self.bus.send(msg)
         if self.tx_errors:
             self.tx_errors -= 1

@@ -1,4 +1,4 @@
-"""The check record: one judged reading, kept whatever its verdict (DESIGN.md "Limits and checks")."""
+"""The check record: one judged reading, kept whatever its verdict (docs/design.md#limits-and-checks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One clock, two speeds (DESIGN.md "One clock, two speeds").
+"""One clock, two speeds (docs/design.md#one-clock-two-speeds).
 
 Everything on the bench that waits goes through one Clock:
 
@@ -34,9 +34,10 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Protocol
+from datetime import UTC, datetime
+from typing import Protocol, cast
 
 from bench.core.errors import ClockError, WaitTimeout
 
@@ -74,7 +75,7 @@ class Timer:
 
     __slots__ = ("when", "fn", "args", "cancelled")
 
-    def __init__(self, when: float, fn: Callable, args: tuple):
+    def __init__(self, when: float, fn: Callable[..., object], args: tuple[object, ...]):
         self.when = when
         self.fn = fn
         self.args = args
@@ -87,7 +88,7 @@ class Timer:
 class Periodic:
     """A callback on absolute deadlines ``first + k * period`` (no drift)."""
 
-    def __init__(self, clock: "Clock", period: float, fn: Callable, first: float):
+    def __init__(self, clock: Clock, period: float, fn: Callable[[], object], first: float):
         if period <= 0:
             raise ClockError(f"period must be > 0 s, got {period!r}")
         self.clock = clock
@@ -125,7 +126,7 @@ class Handle:
 class Settled:
     """Result of ``wait_settled``: the settled value and how long settling took."""
 
-    value: float    # the mean of the settled window
+    value: float  # the mean of the settled window
     elapsed: float  # bench seconds from the start of the wait to the start of the settled window
     samples: list[tuple[float, float | None]] = field(default_factory=list)  # (bench time, reading), every one
     window: list[tuple[float, float]] = field(default_factory=list)  # (bench time, reading) of the settled window
@@ -168,7 +169,7 @@ class Clock:
         # the reply or waiting for them (quiesce), and a callback may itself query an
         # instrument served in-process, which a held lock would deadlock.
         self.lock = threading.RLock()
-        self._callback_guard = self.lock
+        self._callback_guard: contextlib.AbstractContextManager[object] = self.lock
 
     # -- time -------------------------------------------------------------------------
     def now(self) -> float:
@@ -179,19 +180,19 @@ class Clock:
         return self.epoch + self.now()
 
     def wall_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.wall_time(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.wall_time(), tz=UTC)
 
     # -- scheduling -------------------------------------------------------------------
-    def call_at(self, when: float, fn: Callable, *args) -> Timer:
+    def call_at(self, when: float, fn: Callable[..., object], *args: object) -> Timer:
         timer = Timer(float(when), fn, args)
         with self._queue_lock:
             heapq.heappush(self._queue, (timer.when, next(self._seq), timer))
         return timer
 
-    def call_later(self, delay: float, fn: Callable, *args) -> Timer:
+    def call_later(self, delay: float, fn: Callable[..., object], *args: object) -> Timer:
         return self.call_at(self.now() + max(0.0, delay), fn, *args)
 
-    def every(self, period: float, fn: Callable, *, first_delay: float = 0.0) -> Periodic:
+    def every(self, period: float, fn: Callable[[], object], *, first_delay: float = 0.0) -> Periodic:
         """Run ``fn`` every ``period`` s, the first time ``first_delay`` s from now."""
         return Periodic(self, period, fn, self.now() + first_delay)
 
@@ -225,12 +226,13 @@ class Clock:
     def _advance_to(self, when: float) -> None:
         raise NotImplementedError
 
-    def _reporting(self, what: str, limit_s: float | None):
+    def _reporting(self, what: str, limit_s: float | None) -> contextlib.AbstractContextManager[None]:
         """Context of one wait helper's wait; a real clock reports it as progress."""
         return contextlib.nullcontext()
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01,
-                   what: str = "condition") -> float:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float, *, poll: float = 0.01, what: str = "condition"
+    ) -> float:
         """Wait until ``condition()`` is true; return the bench time it took.
 
         Raises WaitTimeout (with the time waited) when it is still false after ``timeout``.
@@ -246,10 +248,20 @@ class Clock:
                     raise WaitTimeout(what, timeout, now - start)
                 self.sleep(min(poll, deadline - now))
 
-    def wait_settled(self, read: Callable[[], float | None], *, band: float, hold: float, timeout: float,
-                     poll: float = 0.05, target: float | None = None, from_first: bool = False,
-                     accept: Callable[[float | None], bool] | None = None, ramp_poll: float | None = None,
-                     what: str = "reading to settle") -> Settled:
+    def wait_settled(
+        self,
+        read: Callable[[], float | None],
+        *,
+        band: float,
+        hold: float,
+        timeout: float,
+        poll: float = 0.05,
+        target: float | None = None,
+        from_first: bool = False,
+        accept: Callable[[float | None], bool] | None = None,
+        ramp_poll: float | None = None,
+        what: str = "reading to settle",
+    ) -> Settled:
         """Wait until readings stay within ±band for ``hold`` s: the one way the bench waits for
         a settled value.
 
@@ -283,7 +295,8 @@ class Clock:
                 while True:
                     t, value = self.now(), read()
                     samples.append((t, value))
-                    moving = not abs(value - last) <= band
+                    # A None reading while ramping raises TypeError here, as it always did.
+                    moving = not abs(cast(float, value) - cast(float, last)) <= band
                     last = value
                     if not moving:
                         break
@@ -292,23 +305,24 @@ class Clock:
                         break  # the held window below still gets its one reading, then times out
                     self.sleep(min(ramp_poll, deadline - now))
             window: list[tuple[float, float]] = []
+            # A reading that counts is a number (``accept`` screens out None); float(None) raises TypeError.
             while True:
                 t, reading = self.now(), read()
                 samples.append((t, reading))
                 if accept is not None and not accept(reading):
                     window = []
                 elif target is not None:
-                    value = float(reading)
+                    value = float(cast(float, reading))
                     window.append((t, value))
                     if abs(value - target) > band:
                         window = []
                 elif from_first:
-                    value = float(reading)
+                    value = float(cast(float, reading))
                     if window and abs(value - window[0][1]) > band:
                         window = []
                     window.append((t, value))
                 else:
-                    window.append((t, float(reading)))
+                    window.append((t, float(cast(float, reading))))
                     values = [v for _, v in window]
                     while values and max(values) - min(values) > 2 * band:
                         window.pop(0)
@@ -409,7 +423,7 @@ class RealClock(Clock):
 
     # -- progress: the wait helpers and long sleeps report to ``self.progress`` ----------
     @contextlib.contextmanager
-    def _reporting(self, what: str, limit_s: float | None):
+    def _reporting(self, what: str, limit_s: float | None) -> Iterator[None]:
         progress = self.progress
         if progress is None:
             yield
@@ -458,4 +472,3 @@ class RealClock(Clock):
             delay = wake - self.now()
             if delay > 0:
                 time.sleep(delay)
-

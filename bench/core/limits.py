@@ -1,7 +1,7 @@
 """The limits table (limits.toml) and the judging of one reading against one limit.
 
 Test cases look limits up by key (``<document>:<clause>:<quantity>``) and never write a
-figure inline. Judging follows the decision rule "simple acceptance" (DESIGN.md): the
+figure inline. Judging follows the decision rule "simple acceptance" (docs/design.md): the
 measured value against the limit, no guard band; the expanded uncertainty is reported
 beside it. A reading that is no number (an instrument's 9.9E+37, NaN, None) is
 ``invalid``, never judged.
@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import numbers
 import tomllib
+from collections.abc import KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypeGuard
 
 from bench.core.checks import Check, Verdict
 from bench.core.errors import BenchError
@@ -53,7 +54,9 @@ class Limit:
         try:
             return self.figures[name]
         except KeyError:
-            raise BenchError(f"limit {self.key}: no figure {name!r} (has: {', '.join(self.figures) or 'none'})") from None
+            raise BenchError(
+                f"limit {self.key}: no figure {name!r} (has: {', '.join(self.figures) or 'none'})"
+            ) from None
 
     @property
     def is_tolerance(self) -> bool:
@@ -78,27 +81,53 @@ class Limit:
             return -tol, tol
         return self.low, self.high
 
-    def judge(self, value: float | str | None, *, reference: Any = None, uncertainty: float | None = None,
-              operating_point: Mapping[str, Any] | None = None, bench_time: float = 0.0,
-              detail: str = "") -> Check:
+    def judge(
+        self,
+        value: float | str | None,
+        *,
+        reference: Any = None,
+        uncertainty: float | None = None,
+        operating_point: Mapping[str, Any] | None = None,
+        bench_time: float = 0.0,
+        detail: str = "",
+    ) -> Check:
         """One Check of ``value``.
 
         For relative and absolute limits ``value`` is the deviation from ``reference``
         (e.g. measured − demand); for ``equal`` limits it must equal ``reference``.
         """
-        low, high = (None, None) if self.equal else self.bounds(reference if isinstance(reference, (int, float)) else None)
+        low, high = (
+            (None, None) if self.equal else self.bounds(reference if isinstance(reference, (int, float)) else None)
+        )
         verdict = self._verdict(value, reference, low, high)
         return Check(
-            key=self.key, quantity=self.quantity, value=_plain(value), unit=self.unit,
-            uncertainty=uncertainty, low=low, high=high, reference=_plain(reference),
-            decision_rule=self.decision_rule, verdict=verdict,
-            operating_point=dict(operating_point or {}), bench_time=bench_time,
-            limit_source=self.source, confidence=self.confidence, detail=detail,
+            key=self.key,
+            quantity=self.quantity,
+            value=_plain(value),
+            unit=self.unit,
+            uncertainty=uncertainty,
+            low=low,
+            high=high,
+            reference=_plain(reference),
+            decision_rule=self.decision_rule,
+            verdict=verdict,
+            operating_point=dict(operating_point or {}),
+            bench_time=bench_time,
+            limit_source=self.source,
+            confidence=self.confidence,
+            detail=detail,
         )
 
-    def judge_reading(self, reading: float | None, *, reference: float | None, uncertainty: float | None = None,
-                      operating_point: Mapping[str, Any] | None = None, bench_time: float = 0.0,
-                      detail: str = "") -> Check:
+    def judge_reading(
+        self,
+        reading: float | None,
+        *,
+        reference: float | None,
+        uncertainty: float | None = None,
+        operating_point: Mapping[str, Any] | None = None,
+        bench_time: float = 0.0,
+        detail: str = "",
+    ) -> Check:
         """One Check of a ``reading`` against a tolerance limit around ``reference``: the value
         judged (and kept) is the deviation reading − reference, in the limit's unit. A reading
         or a reference that is no number gives an invalid check."""
@@ -106,22 +135,41 @@ class Limit:
             raise BenchError(f"limit {self.key} is no tolerance: judge the value itself (judge)")
         if not is_number(reference):
             return Check(
-                key=self.key, quantity=self.quantity, value=None, unit=self.unit, uncertainty=uncertainty,
-                low=None, high=None, reference=_plain(reference), decision_rule=self.decision_rule,
-                verdict="invalid", operating_point=dict(operating_point or {}), bench_time=bench_time,
-                limit_source=self.source, confidence=self.confidence, detail=detail,
+                key=self.key,
+                quantity=self.quantity,
+                value=None,
+                unit=self.unit,
+                uncertainty=uncertainty,
+                low=None,
+                high=None,
+                reference=_plain(reference),
+                decision_rule=self.decision_rule,
+                verdict="invalid",
+                operating_point=dict(operating_point or {}),
+                bench_time=bench_time,
+                limit_source=self.source,
+                confidence=self.confidence,
+                detail=detail,
             )
+        assert reference is not None  # is_number(None) is False
         deviation = reading - reference if _is_float(reading) else None
-        return self.judge(deviation, reference=reference, uncertainty=uncertainty, operating_point=operating_point,
-                          bench_time=bench_time, detail=detail)
+        return self.judge(
+            deviation,
+            reference=reference,
+            uncertainty=uncertainty,
+            operating_point=operating_point,
+            bench_time=bench_time,
+            detail=detail,
+        )
 
-    def _verdict(self, value, reference, low, high) -> Verdict:
+    def _verdict(self, value: float | str | None, reference: Any, low: float | None, high: float | None) -> Verdict:
         if self.equal:
             if value is None:
                 return "invalid"
             return "pass" if value == reference else "fail"
         if not is_number(value):
             return "invalid"
+        assert isinstance(value, (int, float))  # is_number: an int or a float
         if low is not None and (value < low or (self.low_exclusive and value == low)):
             return "fail"
         if high is not None and (value > high or (self.high_exclusive and value == high)):
@@ -136,12 +184,12 @@ def is_number(value: Any) -> bool:
     return math.isfinite(value) and abs(value) < INSTRUMENT_INVALID
 
 
-def _is_float(value: Any) -> bool:
+def _is_float(value: Any) -> TypeGuard[float]:
     """A number to subtract from (NaN and the instruments' codes included: they stay invalid)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
@@ -161,15 +209,30 @@ class LimitsTable:
     def __contains__(self, key: str) -> bool:
         return key in self._limits
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._limits.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[Limit]:
         return self._limits.values()
 
 
-_FIELDS = {"quantity", "unit", "source", "confidence", "low", "high", "low_exclusive", "high_exclusive",
-           "relative_pct", "absolute", "floor", "equal", "figures", "note", "decision_rule"}
+_FIELDS = {
+    "quantity",
+    "unit",
+    "source",
+    "confidence",
+    "low",
+    "high",
+    "low_exclusive",
+    "high_exclusive",
+    "relative_pct",
+    "absolute",
+    "floor",
+    "equal",
+    "figures",
+    "note",
+    "decision_rule",
+}
 
 
 def load_limits(path: str | Path = DEFAULT_TABLE) -> LimitsTable:
@@ -191,7 +254,8 @@ def load_limits(path: str | Path = DEFAULT_TABLE) -> LimitsTable:
         if entry["confidence"] not in CONFIDENCES:
             raise BenchError(f"{path}: {key}.confidence: one of T, I, U")
         forms = [f for f in ("relative_pct", "absolute", "equal") if f in entry] + (
-            ["low/high"] if "low" in entry or "high" in entry else [])
+            ["low/high"] if "low" in entry or "high" in entry else []
+        )
         if len(forms) != 1:
             raise BenchError(f"{path}: {key}: exactly one of low/high, relative_pct, absolute, equal (got {forms})")
         if "floor" in entry and "relative_pct" not in entry:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from bench.core import sim_parameters
@@ -30,8 +31,6 @@ PROTOCOL_EDITIONS = {"ac": ("GB/T 18487.1-2015",), "dc": ("GB/T 27930-2015",)}
 # GB/T 18487.1 duty table tops out at 63 A (85–90 % duty band).
 AC_MAX_CURRENT_A = 63.0
 VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
-# Extra python-can Bus arguments a profile may pass through [can].
-CAN_KEYS = ("interface", "channel", "bitrate", "receive_own_messages", "fd", "data_bitrate")
 # [instruments.ev.wiring]: the lines the EV simulator / relay board's general-purpose relay
 # outputs can drive (line → output number), by DUT kind. The watchdog opens them when the
 # bench's heartbeat stops (the inhibit lines first, CC1 last).
@@ -180,14 +179,17 @@ class Profile:
     def instrument(self, role: str) -> InstrumentConfig | None:
         return self.instruments.get(role)
 
-    def with_resources(self, resources: Mapping[str, str], can: CanSettings | None = None,
-                       dut: Dut | None = None) -> "Profile":
+    def with_resources(
+        self, resources: Mapping[str, str], can: CanSettings | None = None, dut: Dut | None = None
+    ) -> Profile:
         """A copy with resource strings rewritten (the simulated bench's launcher)."""
-        instruments = {role: dataclasses.replace(cfg, resource=resources.get(role, cfg.resource))
-                       for role, cfg in self.instruments.items()}
+        instruments = {
+            role: dataclasses.replace(cfg, resource=resources.get(role, cfg.resource))
+            for role, cfg in self.instruments.items()
+        }
         return dataclasses.replace(self, instruments=instruments, can=can or self.can, dut=dut or self.dut)
 
-    def with_sim(self, overrides: Mapping[str, Any], origin: str = "--sim-set") -> "Profile":
+    def with_sim(self, overrides: Mapping[str, Any], origin: str = "--sim-set") -> Profile:
         """A copy with `[sim]` values overridden (each checked like the file's)."""
         sim = dict(self.sim)
         for key, value in overrides.items():
@@ -222,10 +224,13 @@ def _refuse_non_finite(path: Path, value: Any, key: str) -> None:
             _refuse_non_finite(path, item, f"{key}[{index}]")
 
 
-def _coerce_sim(origin, key: str, value: Any) -> Any:
+def _coerce_sim(origin: str | Path, key: str, value: Any) -> Any:
     if key not in sim_parameters.PARAMETERS:
-        raise ProfileError(origin, f"sim.{key}", "unknown [sim] parameter; expected one of: "
-                           + ", ".join(sorted(sim_parameters.PARAMETERS)))
+        raise ProfileError(
+            origin,
+            f"sim.{key}",
+            "unknown [sim] parameter; expected one of: " + ", ".join(sorted(sim_parameters.PARAMETERS)),
+        )
     try:
         return sim_parameters.coerce(key, value)
     except ValueError as exc:
@@ -244,16 +249,21 @@ def _check_ocpp_security(t: _Table, endpoint: OcppEndpoint) -> None:
     for key, lowest in needs.items():
         given = getattr(endpoint, key) is not None
         if given and profile < lowest:
-            t.fail(key, f"only used with security_profile = {'1 or 2' if lowest == 1 else '2'} "
-                        f"(security_profile is {profile})")
+            t.fail(
+                key,
+                f"only used with security_profile = {'1 or 2' if lowest == 1 else '2'} (security_profile is {profile})",
+            )
         if not given and profile >= lowest and key != "ca_file":
-            what = {"password_file": "a file with the charge point's AuthorizationKey (32–40 hex digits)",
-                    "certificate_file": "the Central System's certificate chain (PEM)",
-                    "key_file": "the Central System's private key (PEM)"}[key]
+            what = {
+                "password_file": "a file with the charge point's AuthorizationKey (32–40 hex digits)",
+                "certificate_file": "the Central System's certificate chain (PEM)",
+                "key_file": "the Central System's private key (PEM)",
+            }[key]
             t.fail(key, f"missing; security_profile = {profile} needs {what}")
     if profile >= 1:
         if ":" in endpoint.charge_point_id:
             t.fail("charge_point_id", "no ':' with security_profile 1 or 2 (the id is the HTTP Basic username)")
+        assert endpoint.password_file is not None  # the loop above failed the profile without one
         try:
             ocpp_mapping.read_authorization_key(endpoint.password_file)
         except ValueError as exc:
@@ -264,7 +274,7 @@ def _check_ocpp_security(t: _Table, endpoint: OcppEndpoint) -> None:
         class Encrypted(Exception):
             pass
 
-        def passphrase():  # without it OpenSSL would prompt on the terminal
+        def passphrase() -> NoReturn:  # without it OpenSSL would prompt on the terminal
             raise Encrypted
 
         try:
@@ -273,18 +283,23 @@ def _check_ocpp_security(t: _Table, endpoint: OcppEndpoint) -> None:
             t.fail("key_file", "an unencrypted PEM private key; this one asks for a passphrase")
         except (ssl.SSLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
-            t.fail("key_file", f"a PEM certificate chain (certificate_file) and its unencrypted private key "
-                               f"(key_file) that belong together; ssl says: {reason}")
+            t.fail(
+                "key_file",
+                f"a PEM certificate chain (certificate_file) and its unencrypted private key "
+                f"(key_file) that belong together; ssl says: {reason}",
+            )
         try:
             ssl.create_default_context(cafile=str(endpoint.ca_file or endpoint.certificate_file))
         except (ssl.SSLError, OSError) as exc:
             reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
-            t.fail("ca_file" if endpoint.ca_file else "certificate_file",
-                   f"PEM certificates a charge point can trust; ssl says: {reason}")
+            t.fail(
+                "ca_file" if endpoint.ca_file else "certificate_file",
+                f"PEM certificates a charge point can trust; ssl says: {reason}",
+            )
 
 
 class _ProfileReader:
-    def __init__(self, path: Path, raw: dict, drivers: Mapping[str, str] | None):
+    def __init__(self, path: Path, raw: dict[str, Any], drivers: Mapping[str, str] | None):
         self.path = path
         self.root = _Table(path, "", raw)
         self.drivers = drivers
@@ -321,9 +336,13 @@ class _ProfileReader:
         modbus = self._modbus(modbus_t) if modbus_t else None
         ocpp = self._ocpp(ocpp_t) if ocpp_t else None
         if control == "modbus" and modbus is None:
-            raise ProfileError(self.path, "[dut.modbus]", 'missing table; control = "modbus" needs host, port, unit_id, map')
+            raise ProfileError(
+                self.path, "[dut.modbus]", 'missing table; control = "modbus" needs host, port, unit_id, map'
+            )
         if control == "ocpp16" and ocpp is None:
-            raise ProfileError(self.path, "[dut.ocpp]", 'missing table; control = "ocpp16" needs port and charge_point_id')
+            raise ProfileError(
+                self.path, "[dut.ocpp]", 'missing table; control = "ocpp16" needs port and charge_point_id'
+            )
         dut = Dut(
             kind=kind,
             model=t.get("model", str),
@@ -407,9 +426,14 @@ class _ProfileReader:
         t.finish()
         lo, hi = vehicle.voltage_range_v
         if not lo <= vehicle.rated_voltage_v <= hi:
-            t.fail("rated_voltage_v", f"a value inside voltage_range_v {lo:g} … {hi:g} V, got {vehicle.rated_voltage_v:g}")
+            t.fail(
+                "rated_voltage_v", f"a value inside voltage_range_v {lo:g} … {hi:g} V, got {vehicle.rated_voltage_v:g}"
+            )
         if vehicle.max_charge_voltage_v < vehicle.rated_voltage_v:
-            t.fail("max_charge_voltage_v", f"≥ rated_voltage_v ({vehicle.rated_voltage_v:g} V), got {vehicle.max_charge_voltage_v:g}")
+            t.fail(
+                "max_charge_voltage_v",
+                f"≥ rated_voltage_v ({vehicle.rated_voltage_v:g} V), got {vehicle.max_charge_voltage_v:g}",
+            )
         return vehicle
 
     def _instruments(self, t: _Table, dut: Dut) -> dict[str, InstrumentConfig]:
@@ -417,11 +441,15 @@ class _ProfileReader:
         for role in t.data:
             if role not in ROLES:
                 t.fail(role, "unknown instrument role; expected one of: " + ", ".join(ROLES))
-            configs[role] = self._instrument(role, t.table(role), dut)
+            role_t = t.table(role)
+            assert role_t is not None  # role is a key of t.data
+            configs[role] = self._instrument(role, role_t, dut)
         t.finish()
         for role in REQUIRED_ROLES[dut.kind]:
             if role not in configs:
-                raise ProfileError(self.path, f"[instruments.{role}]", f"missing table; a {dut.kind.upper()} bench needs a {role}")
+                raise ProfileError(
+                    self.path, f"[instruments.{role}]", f"missing table; a {dut.kind.upper()} bench needs a {role}"
+                )
         return configs
 
     def _instrument(self, role: str, t: _Table, dut: Dut) -> InstrumentConfig:
@@ -442,8 +470,10 @@ class _ProfileReader:
         if acc_t:
             for quantity in acc_t.data:
                 q = acc_t.table(quantity)
-                accuracy[quantity] = Accuracy(q.number("pct_reading", "%", 0.0, low=0),
-                                              q.number("offset", "(unit of the quantity)", 0.0, low=0))
+                assert q is not None  # quantity is a key of acc_t.data
+                accuracy[quantity] = Accuracy(
+                    q.number("pct_reading", "%", 0.0, low=0), q.number("offset", "(unit of the quantity)", 0.0, low=0)
+                )
                 q.finish()
             acc_t.finish()
         channels = {}
@@ -479,7 +509,7 @@ class _ProfileReader:
         t.finish()
         return config
 
-    def _options(self, t: "_Table | None") -> dict[str, Any]:
+    def _options(self, t: _Table | None) -> dict[str, Any]:
         """Driver options, passed through; a ``map`` (the EV simulator's register map) is a file
         relative to the profile's folder, resolved here so that no one resolves it against the
         working directory."""
@@ -493,16 +523,27 @@ class _ProfileReader:
     def _ev_wiring(self, role: str, t: _Table, dut: Dut) -> dict[str, int]:
         """[instruments.ev.wiring]: which relay output of the board drives which line."""
         if role != "ev":
-            raise ProfileError(self.path, t.name, "only [instruments.ev] has a wiring table (the relay "
-                               "board's outputs); wire scope and analyzer inputs with channels")
+            raise ProfileError(
+                self.path,
+                t.name,
+                "only [instruments.ev] has a wiring table (the relay "
+                "board's outputs); wire scope and analyzer inputs with channels",
+            )
         lines = EV_WIRING_LINES[dut.kind]
         wiring: dict[str, int] = {}
         for line in t.data:
             if line not in lines:
                 if any(line in names for names in EV_WIRING_LINES.values()):
-                    t.fail(line, f"a {dut.kind.upper()} bench has no such line; its lines: "
-                           + (", ".join(lines) or "none (S2 and CP are the board's own relays)"))
-                t.fail(line, "unknown line; expected one of: " + ", ".join(sorted({n for names in EV_WIRING_LINES.values() for n in names})))
+                    t.fail(
+                        line,
+                        f"a {dut.kind.upper()} bench has no such line; its lines: "
+                        + (", ".join(lines) or "none (S2 and CP are the board's own relays)"),
+                    )
+                t.fail(
+                    line,
+                    "unknown line; expected one of: "
+                    + ", ".join(sorted({n for names in EV_WIRING_LINES.values() for n in names})),
+                )
             output = t.integer(line, low=1, high=EV_OUTPUTS_MAX)
             other = next((name for name, used in wiring.items() if used == output), None)
             if other is not None:
@@ -530,8 +571,11 @@ class _ProfileReader:
 
         interface = t.get("interface", str)
         if interface not in can.interfaces.BACKENDS:
-            t.fail("interface", f"unknown python-can interface {interface!r}; expected one of: "
-                   + ", ".join(sorted(can.interfaces.BACKENDS)))
+            t.fail(
+                "interface",
+                f"unknown python-can interface {interface!r}; expected one of: "
+                + ", ".join(sorted(can.interfaces.BACKENDS)),
+            )
         settings = CanSettings(
             interface=interface,
             channel=self._channel(t),
@@ -558,8 +602,15 @@ class _ProfileReader:
         return sim
 
     # -- contradictions between sections -------------------------------------------------
-    def _cross_checks(self, bench, dut: Dut, vehicle: Vehicle | None, instruments, can_settings) -> None:
-        def fail(key: str, expected: str):
+    def _cross_checks(
+        self,
+        bench: BenchSettings,
+        dut: Dut,
+        vehicle: Vehicle | None,
+        instruments: Mapping[str, InstrumentConfig],
+        can_settings: CanSettings | None,
+    ) -> None:
+        def fail(key: str, expected: str) -> NoReturn:
             raise ProfileError(self.path, key, expected)
 
         if dut.connector != CONNECTORS[dut.kind]:
@@ -569,27 +620,43 @@ class _ProfileReader:
         rated_w = dut.rated_power_kw * 1000
         if dut.kind == "ac":
             if i_hi > AC_MAX_CURRENT_A:
-                fail("dut.current_range_a", f"a maximum ≤ {AC_MAX_CURRENT_A:g} A (GB/T 18487.1 duty table), got {i_hi:g}")
+                fail(
+                    "dut.current_range_a", f"a maximum ≤ {AC_MAX_CURRENT_A:g} A (GB/T 18487.1 duty table), got {i_hi:g}"
+                )
             if not v_lo <= dut.nominal_supply_v <= v_hi:
-                fail("dut.nominal_supply_v", f"a value inside voltage_range_v {v_lo:g} … {v_hi:g} V, got {dut.nominal_supply_v:g}")
+                fail(
+                    "dut.nominal_supply_v",
+                    f"a value inside voltage_range_v {v_lo:g} … {v_hi:g} V, got {dut.nominal_supply_v:g}",
+                )
             offered_w = dut.phases * dut.nominal_supply_v * i_hi
             if abs(offered_w - rated_w) > 0.1 * rated_w:
-                fail("dut.rated_power_kw", f"≈ phases × supply voltage × maximum current "
-                     f"({offered_w / 1000:.2f} kW within 10 %), got {dut.rated_power_kw:g}")
+                fail(
+                    "dut.rated_power_kw",
+                    f"≈ phases × supply voltage × maximum current "
+                    f"({offered_w / 1000:.2f} kW within 10 %), got {dut.rated_power_kw:g}",
+                )
         else:
             if rated_w > v_hi * i_hi:
-                fail("dut.rated_power_kw", f"≤ maximum voltage × maximum current ({v_hi * i_hi / 1000:g} kW), got {dut.rated_power_kw:g}")
+                fail(
+                    "dut.rated_power_kw",
+                    f"≤ maximum voltage × maximum current ({v_hi * i_hi / 1000:g} kW), got {dut.rated_power_kw:g}",
+                )
             if vehicle is not None:
                 b_lo, b_hi = vehicle.voltage_range_v
                 if b_lo < v_lo or b_hi > v_hi:
-                    fail("vehicle.voltage_range_v", f"inside the charger's output range {v_lo:g} … {v_hi:g} V, got [{b_lo:g}, {b_hi:g}]")
+                    fail(
+                        "vehicle.voltage_range_v",
+                        f"inside the charger's output range {v_lo:g} … {v_hi:g} V, got [{b_lo:g}, {b_hi:g}]",
+                    )
             battery = instruments.get("battery")
             if battery is not None and vehicle is not None and "voltage_v" in battery.rating:
                 r_lo, r_hi = battery.rating["voltage_v"]
                 b_lo, b_hi = vehicle.voltage_range_v
                 if b_lo < r_lo or b_hi > r_hi:
-                    fail("instruments.battery.rating.voltage_v",
-                         f"covering the vehicle's battery voltage range {b_lo:g} … {b_hi:g} V, got [{r_lo:g}, {r_hi:g}]")
+                    fail(
+                        "instruments.battery.rating.voltage_v",
+                        f"covering the vehicle's battery voltage range {b_lo:g} … {b_hi:g} V, got [{r_lo:g}, {r_hi:g}]",
+                    )
         if bench.simulated and can_settings is not None and can_settings.interface != "virtual":
             fail("can.interface", f"'virtual' on a simulated bench, got {can_settings.interface!r}")
 
@@ -605,8 +672,11 @@ def resource_problem(transport: str, resource: str) -> str | None:
             return f"a VISA resource string such as 'TCPIP0::192.168.1.20::5025::SOCKET'; {exc}"
         return None
     if transport == "modbus":
-        return None if parse_modbus_resource(resource) else (
-            f"a Modbus TCP resource 'modbus+tcp://HOST:PORT/UNIT' (unit 0–247), got {resource!r}")
+        return (
+            None
+            if parse_modbus_resource(resource)
+            else (f"a Modbus TCP resource 'modbus+tcp://HOST:PORT/UNIT' (unit 0–247), got {resource!r}")
+        )
     return f"a transport the bench knows (visa, modbus), driver declares {transport!r}"
 
 

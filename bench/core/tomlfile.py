@@ -148,6 +148,12 @@ class Table:
             self.fail(key, f"expected values ≥ {low:g} {unit}, got {value!r}")
         return lo, hi
 
+    @overload
+    def file(self, key: str) -> Path: ...  # required: a missing key fails
+
+    @overload
+    def file(self, key: str, default: Any) -> Path | None: ...
+
     def file(self, key: str, default: Any = MISSING) -> Path | None:
         value = self.get(key, str, default)
         if value is None:

@@ -2,13 +2,29 @@
 
 from bench.platform.channel import Ack, Event, PlatformChannel, Realtime, open_channel
 from bench.platform.errors import (
-    ModbusExceptionResponse, PlatformError, PlatformLost, PlatformProtocolError, PlatformRefused,
-    PlatformUnsupported, PlatformValueError,
+    ModbusExceptionResponse,
+    PlatformError,
+    PlatformLost,
+    PlatformProtocolError,
+    PlatformRefused,
+    PlatformUnsupported,
+    PlatformValueError,
 )
 from bench.platform.log import LogRecord, MessageLog
 
 __all__ = [
-    "Ack", "Event", "PlatformChannel", "Realtime", "open_channel", "ModbusExceptionResponse", "PlatformError",
-    "PlatformLost", "PlatformProtocolError", "PlatformRefused", "PlatformUnsupported", "PlatformValueError",
-    "LogRecord", "MessageLog",
+    "Ack",
+    "Event",
+    "PlatformChannel",
+    "Realtime",
+    "open_channel",
+    "ModbusExceptionResponse",
+    "PlatformError",
+    "PlatformLost",
+    "PlatformProtocolError",
+    "PlatformRefused",
+    "PlatformUnsupported",
+    "PlatformValueError",
+    "LogRecord",
+    "MessageLog",
 ]

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from bench.core.clock import Clock
 from bench.core.profile import Dut
@@ -169,7 +170,7 @@ class PlatformChannel(ABC):
         with self._state_lock:
             self._events.append(event)
 
-    def _refresh_events(self) -> None:
+    def _refresh_events(self) -> None:  # noqa: B027 - a hook, not abstract: only polling adapters need it
         """Adapters that poll for events do it here."""
 
     @abstractmethod
@@ -205,8 +206,10 @@ def open_channel(dut: Dut, clock: Clock, log: MessageLog, **options) -> Platform
     """
     if dut.control == "modbus":
         from bench.platform.modbus import ModbusChannel
+
         return ModbusChannel(dut.modbus, clock, log, **options)
     if dut.control == "ocpp16":
         from bench.platform.ocpp import OcppChannel
+
         return OcppChannel(dut.ocpp, clock, log, rated_power_w=dut.rated_power_kw * 1000.0, **options)
     raise ValueError(f"unknown [dut] control {dut.control!r}")

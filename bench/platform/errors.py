@@ -28,7 +28,7 @@ FRAME_KINDS = {
     "unknown_message_type": "a MessageTypeId other than the integers 2, 3, 4",
     "wrong_length": "a CALL, CALLRESULT or CALLERROR with the wrong number of elements",
     "wrong_type": "an element or payload field of the wrong JSON type (CALLERROR TypeConstraintViolation "
-                  "for a payload field, FormationViolation for the message's own elements)",
+    "for a payload field, FormationViolation for the message's own elements)",
     "bad_unique_id": "an empty UniqueId or one longer than 36 characters",
     "unknown_action": "an Action OCPP 1.6 does not have (CALLERROR NotImplemented)",
     "unsupported_action": "an OCPP 1.6 Action the Central System does not take (CALLERROR NotSupported)",

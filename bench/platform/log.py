@@ -93,7 +93,7 @@ class MessageLog:
             wanted = self._count - mark.count
             if wanted <= len(self._recent) or self.path is None:
                 held = list(self._recent)
-                return (held[max(0, len(held) - wanted):] if wanted > 0 else []), self._offset
+                return (held[max(0, len(held) - wanted) :] if wanted > 0 else []), self._offset
             return None, self._offset
 
     @property

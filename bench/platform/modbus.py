@@ -41,24 +41,29 @@ MAX_EVENTS_PER_POLL = 64  # a pile flooding its FIFO does not stall the bench
 class ModbusChannel(PlatformChannel):
     protocol = "modbus"
 
-    def __init__(self, endpoint: ModbusEndpoint, clock: Clock, log: MessageLog, *,
-                 timeout_s: float = 2.0, event_poll_s: float | None = 1.0,
-                 register_map: PileMap | None = None):
+    def __init__(
+        self,
+        endpoint: ModbusEndpoint,
+        clock: Clock,
+        log: MessageLog,
+        *,
+        timeout_s: float = 2.0,
+        event_poll_s: float | None = 1.0,
+        register_map: PileMap | None = None,
+    ):
         super().__init__(clock, log, f"modbus {endpoint.host}:{endpoint.port} unit {endpoint.unit_id}")
         self.map = register_map or load_pile_map(endpoint.map_file)
         self.timeout_s = timeout_s
         self._raw: list[tuple[bool, bytes]] = []
         self._io_lock = threading.RLock()
         self._poll_failing = False
-        self.link = ModbusLink("platform", endpoint.host, endpoint.port, endpoint.unit_id, timeout_s,
-                               trace=self._trace)
+        self.link = ModbusLink("platform", endpoint.host, endpoint.port, endpoint.unit_id, timeout_s, trace=self._trace)
         try:
             self.link.open()
         except InstrumentLost:
             raise PlatformLost(self.endpoint, "cannot connect (refused or unreachable)") from None
         self.log.add(clock.now(), NOTE, self.protocol, f"connected; register map {self.map.name!r}")
-        self._poller = (clock.every(event_poll_s, self._poll_tick, first_delay=event_poll_s)
-                        if event_poll_s else None)
+        self._poller = clock.every(event_poll_s, self._poll_tick, first_delay=event_poll_s) if event_poll_s else None
 
     def close(self) -> None:
         if self._poller is not None:
@@ -76,8 +81,10 @@ class ModbusChannel(PlatformChannel):
 
     def _wake_vehicle(self):
         if "wake_vehicle" not in self.map.codes.get("command", {}):
-            raise PlatformUnsupported(self.endpoint, f"the register map {self.map.path.name} has no "
-                                                     "[codes.command] wake_vehicle: no wake-up over Modbus")
+            raise PlatformUnsupported(
+                self.endpoint,
+                f"the register map {self.map.path.name} has no [codes.command] wake_vehicle: no wake-up over Modbus",
+            )
         self._command_code("wake_vehicle")
 
     def _command_code(self, name: str) -> None:
@@ -121,9 +128,13 @@ class ModbusChannel(PlatformChannel):
     def _realtime(self) -> Realtime:
         values = self._read([n for n in REALTIME_FIELDS if self.map.has(n)])
         return Realtime(
-            voltage_v=values["voltage"], current_a=values["current"], power_w=values["power"],
-            state=values["state"], pile_time=self._pile_time(values["clock"], values.get("clock_ms")),
-            bench_time_of_arrival=self.clock.now(), energy_kwh=values.get("energy"),
+            voltage_v=values["voltage"],
+            current_a=values["current"],
+            power_w=values["power"],
+            state=values["state"],
+            pile_time=self._pile_time(values["clock"], values.get("clock_ms")),
+            bench_time_of_arrival=self.clock.now(),
+            energy_kwh=values.get("energy"),
         )
 
     def _bms_info(self) -> dict:
@@ -160,19 +171,23 @@ class ModbusChannel(PlatformChannel):
                 values = self._read(names)
                 if not values["event_count"]:
                     return
-                self._add_event(Event(
-                    kind=values["event_kind"],
-                    pile_time=self._pile_time(values["event_time"], values.get("event_time_ms")),
-                    bench_time=self.clock.now(),
-                    detail=values.get("event_detail") or "",
-                ))
+                self._add_event(
+                    Event(
+                        kind=values["event_kind"],
+                        pile_time=self._pile_time(values["event_time"], values.get("event_time_ms")),
+                        bench_time=self.clock.now(),
+                        detail=values.get("event_detail") or "",
+                    )
+                )
                 self._write({"event_ack": values["event_seq"]})
 
     # -- register I/O -------------------------------------------------------------------
     def _require(self, name: str, what: str) -> None:
         if not self.map.has(name):
-            raise PlatformUnsupported(self.endpoint, f"the register map {self.map.path.name} has no "
-                                                     f"{name!r} register: {what} is not offered over Modbus")
+            raise PlatformUnsupported(
+                self.endpoint,
+                f"the register map {self.map.path.name} has no {name!r} register: {what} is not offered over Modbus",
+            )
 
     def _encoded(self, values: dict) -> list:
         try:
@@ -193,8 +208,12 @@ class ModbusChannel(PlatformChannel):
         with self._io_lock:
             for block in self.map.read_blocks(names):
                 text = "read " + ", ".join(r.name for r in block.registers)
-                words = self._transact("read", block.registers, text,
-                                       partial(self.link.read, block.table, block.address, block.count, text))
+                words = self._transact(
+                    "read",
+                    block.registers,
+                    text,
+                    partial(self.link.read, block.table, block.address, block.count, text),
+                )
                 for name, part in block.split(words).items():
                     try:
                         values[name] = self.map.decode(name, part)
@@ -215,12 +234,15 @@ class ModbusChannel(PlatformChannel):
             raise ModbusExceptionResponse(self.endpoint, action, _names(regs), span(regs), exc.code) from None
         except InstrumentLost as exc:
             self._log_exchange(text, f"no answer: {exc.detail}")
-            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)} ({span(regs)}): "
-                                              f"connection lost or no answer within {self.timeout_s:g} s") from None
+            raise PlatformLost(
+                self.endpoint,
+                f"{action} of {_names(regs)} ({span(regs)}): connection lost or no answer within {self.timeout_s:g} s",
+            ) from None
         except InstrumentError as exc:  # a garbled answer, or one that does not match the request
             self._log_exchange(text, f"bad answer: {exc.detail}")
-            raise PlatformProtocolError(self.endpoint, f"{action} of {_names(regs)} ({span(regs)}): "
-                                                       f"{exc.detail}") from None
+            raise PlatformProtocolError(
+                self.endpoint, f"{action} of {_names(regs)} ({span(regs)}): {exc.detail}"
+            ) from None
         self._log_exchange(text, f"registers {result}" if action == "read" else "ok")
         return result
 

@@ -52,7 +52,12 @@ from bench.core.errors import WaitTimeout
 from bench.core.profile import OcppEndpoint
 from bench.platform.channel import Event, PlatformChannel, Realtime
 from bench.platform.errors import (
-    PlatformError, PlatformLost, PlatformProtocolError, PlatformRefused, PlatformSecurityError, PlatformValueError,
+    PlatformError,
+    PlatformLost,
+    PlatformProtocolError,
+    PlatformRefused,
+    PlatformSecurityError,
+    PlatformValueError,
 )
 from bench.platform.log import NOTE, MessageLog
 from bench.platform.ocpp_session import CentralSystemSession, LoggedConnection, quiet_logger
@@ -63,16 +68,27 @@ from bench.protocols.platform.vocabulary import round_half_up
 HEARTBEAT_INTERVAL_S = 300  # told to the pile in BootNotification.conf (bench choice)
 LIVENESS_PROBE_S = 2.0  # a live connection answers a WebSocket ping within this (bench choice)
 # WebSocket close codes (RFC 6455 §7.4.1) websockets sends when it refuses a frame, and the kind.
-CLOSE_KINDS = {CloseCode.MESSAGE_TOO_BIG: "frame_too_large", CloseCode.INVALID_DATA: "invalid_utf8",
-               CloseCode.PROTOCOL_ERROR: "websocket_protocol"}
+CLOSE_KINDS = {
+    CloseCode.MESSAGE_TOO_BIG: "frame_too_large",
+    CloseCode.INVALID_DATA: "invalid_utf8",
+    CloseCode.PROTOCOL_ERROR: "websocket_protocol",
+}
 
 
 class OcppChannel(PlatformChannel):
     protocol = "ocpp16"
 
-    def __init__(self, endpoint: OcppEndpoint, clock: Clock, log: MessageLog, *, rated_power_w: float,
-                 call_timeout_s: float = 10.0, connect_timeout_s: float = 60.0,
-                 liveness_probe_s: float = LIVENESS_PROBE_S):
+    def __init__(
+        self,
+        endpoint: OcppEndpoint,
+        clock: Clock,
+        log: MessageLog,
+        *,
+        rated_power_w: float,
+        call_timeout_s: float = 10.0,
+        connect_timeout_s: float = 60.0,
+        liveness_probe_s: float = LIVENESS_PROBE_S,
+    ):
         super().__init__(clock, log, f"OCPP 1.6J central system on {endpoint.listen_host}:{endpoint.port}")
         self.charge_point_id = endpoint.charge_point_id
         self.rated_power_w = rated_power_w
@@ -99,8 +115,9 @@ class OcppChannel(PlatformChannel):
         self.boot: dict | None = None
         self._timed_profile_installed = False
         self._authorization_key, tls = self._security_setup(endpoint)
-        self._ws_logger = quiet_logger("bench.ocpp.websockets", lambda text: self.internal_error(
-            self.charge_point_id, f"websockets: {text}"))
+        self._ws_logger = quiet_logger(
+            "bench.ocpp.websockets", lambda text: self.internal_error(self.charge_point_id, f"websockets: {text}")
+        )
         self._loop = LoopThread("ocpp-central-system")
         self._loop.loop.set_exception_handler(self._loop_exception)
         try:
@@ -113,18 +130,25 @@ class OcppChannel(PlatformChannel):
         self.base_url = f"{scheme}://{endpoint.listen_host}:{self.port}"
         self.url = f"{self.base_url}/{quote(self.charge_point_id)}"
         self.endpoint = f"OCPP 1.6J central system {self.url}"
-        security = {0: "no authentication (security profile 0)",
-                    1: "HTTP Basic authentication over ws:// (security profile 1)",
-                    2: "TLS and HTTP Basic authentication (security profile 2)"}[self.security_profile]
-        self.log.add(clock.now(), NOTE, self.protocol, f"central system listening for charge point "
-                                                       f"{self.charge_point_id!r}, {security}")
+        security = {
+            0: "no authentication (security profile 0)",
+            1: "HTTP Basic authentication over ws:// (security profile 1)",
+            2: "TLS and HTTP Basic authentication (security profile 2)",
+        }[self.security_profile]
+        self.log.add(
+            clock.now(),
+            NOTE,
+            self.protocol,
+            f"central system listening for charge point {self.charge_point_id!r}, {security}",
+        )
 
     def _security_setup(self, endpoint: OcppEndpoint):
         """The AuthorizationKey (profiles 1, 2) and the server's TLS context (profile 2)."""
         profile = endpoint.security_profile
         if profile not in m.SECURITY_PROFILES:
-            raise PlatformSecurityError(self.endpoint, f"security profile {profile!r}: the bench supports "
-                                                       "0, 1 and 2", kind="security_setup")
+            raise PlatformSecurityError(
+                self.endpoint, f"security profile {profile!r}: the bench supports 0, 1 and 2", kind="security_setup"
+            )
         if profile == 0:
             return None, None
         try:
@@ -137,8 +161,9 @@ class OcppChannel(PlatformChannel):
                     raise ValueError("needs a certificate_file and a key_file")
                 tls = server_tls_context(endpoint.certificate_file, endpoint.key_file)
         except (ValueError, OSError, ssl.SSLError) as exc:
-            raise PlatformSecurityError(self.endpoint, f"security profile {profile}: {exc}",
-                                        kind="security_setup") from None
+            raise PlatformSecurityError(
+                self.endpoint, f"security profile {profile}: {exc}", kind="security_setup"
+            ) from None
         return key, tls
 
     # -- connection -----------------------------------------------------------------------
@@ -169,10 +194,15 @@ class OcppChannel(PlatformChannel):
                 pass
         self._raise_pending()
         if not self._connected.is_set():
-            hint = (" (security profile 2: the Central System speaks TLS only; a pile connecting to ws:// "
-                    "is dropped in the TLS handshake)" if self.security_profile == 2 else "")
-            raise PlatformLost(self.endpoint, f"charge point {self.charge_point_id!r} did not connect "
-                                              f"within {timeout_s:g} s{hint}")
+            hint = (
+                " (security profile 2: the Central System speaks TLS only; a pile connecting to ws:// "
+                "is dropped in the TLS handshake)"
+                if self.security_profile == 2
+                else ""
+            )
+            raise PlatformLost(
+                self.endpoint, f"charge point {self.charge_point_id!r} did not connect within {timeout_s:g} s{hint}"
+            )
 
     def close(self) -> None:
         self._closing = True
@@ -184,9 +214,16 @@ class OcppChannel(PlatformChannel):
             self._loop.stop()
 
     async def _serve(self, host: str, port: int, tls: ssl.SSLContext | None):
-        return await websockets.serve(self._handle, host, port, subprotocols=[m.SUBPROTOCOL],
-                                      process_request=self._admit, max_size=self.max_frame_bytes, ssl=tls,
-                                      logger=self._ws_logger)
+        return await websockets.serve(
+            self._handle,
+            host,
+            port,
+            subprotocols=[m.SUBPROTOCOL],
+            process_request=self._admit,
+            max_size=self.max_frame_bytes,
+            ssl=tls,
+            logger=self._ws_logger,
+        )
 
     async def _shutdown(self) -> None:
         self._server.close()
@@ -200,25 +237,35 @@ class OcppChannel(PlatformChannel):
         given = _charge_point_id(request.path)
         peer = _peer(connection)
         if given != self.charge_point_id:
-            self._security_event("unknown_charge_point", f"refused a charge point with id {given!r} from {peer}: "
-                                 f"only {self.charge_point_id!r} (the profile's charge_point_id) is accepted",
-                                 raise_next=True)
+            self._security_event(
+                "unknown_charge_point",
+                f"refused a charge point with id {given!r} from {peer}: "
+                f"only {self.charge_point_id!r} (the profile's charge_point_id) is accepted",
+                raise_next=True,
+            )
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
         if self._authorization_key is not None:
             problem = self._credentials_problem(request.headers)
             if problem is not None:
                 kind, cause = problem
-                self._security_event(kind, f"refused charge point {given!r} from {peer} (HTTP 401): {cause}",
-                                     raise_next=self._session is None)
+                self._security_event(
+                    kind,
+                    f"refused charge point {given!r} from {peer} (HTTP 401): {cause}",
+                    raise_next=self._session is None,
+                )
                 response = connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
                 response.headers["WWW-Authenticate"] = f'Basic realm="{m.BASIC_REALM}", charset="UTF-8"'
                 return response
         live = self._session
         if live is not None:
             if await self._answers_ping(live):
-                self._security_event("duplicate_connection", f"refused a second connection for charge point "
-                                     f"{given!r} from {peer} (HTTP 409): the live session (from {live.peer}) "
-                                     "answered a ping and is kept", raise_next=False)
+                self._security_event(
+                    "duplicate_connection",
+                    f"refused a second connection for charge point "
+                    f"{given!r} from {peer} (HTTP 409): the live session (from {live.peer}) "
+                    "answered a ping and is kept",
+                    raise_next=False,
+                )
                 return connection.respond(HTTPStatus.CONFLICT, "a charge point with this id is connected\n")
             if self._session is live:
                 self._evict(live, peer)
@@ -229,8 +276,10 @@ class OcppChannel(PlatformChannel):
         The cause never quotes the header, the username or the password."""
         values = headers.get_all("Authorization")
         if not values:
-            return "no_credentials", (f"no HTTP Basic credentials (security profile {self.security_profile} needs "
-                                      "the charge point id and its AuthorizationKey)")
+            return "no_credentials", (
+                f"no HTTP Basic credentials (security profile {self.security_profile} needs "
+                "the charge point id and its AuthorizationKey)"
+            )
         if len(values) > 1:
             return "malformed_credentials", f"{len(values)} Authorization headers"
         try:
@@ -238,20 +287,23 @@ class OcppChannel(PlatformChannel):
         except ValueError as exc:
             return "malformed_credentials", str(exc)
         if username != self.charge_point_id.encode("utf-8"):
-            return "wrong_username", (f"the Basic username ({len(username)} bytes) is not the charge point id "
-                                      f"{self.charge_point_id!r}")
+            return "wrong_username", (
+                f"the Basic username ({len(username)} bytes) is not the charge point id {self.charge_point_id!r}"
+            )
         if self._authorization_key.matches(password):
             return None
         if self._authorization_key.matches_hex(password):
-            return "password_as_hex", ("the password is the AuthorizationKey's hexadecimal digits, not its bytes "
-                                       "(OCPP 1.6 security whitepaper: configured in hex, sent as bytes)")
+            return "password_as_hex", (
+                "the password is the AuthorizationKey's hexadecimal digits, not its bytes "
+                "(OCPP 1.6 security whitepaper: configured in hex, sent as bytes)"
+            )
         return "wrong_password", "the password is not the charge point's AuthorizationKey"
 
     async def _answers_ping(self, session: CentralSystemSession) -> bool:
         try:
             pong = await session.websocket.ping()
             await asyncio.wait_for(pong, self.liveness_probe_s)
-        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        except (TimeoutError, websockets.ConnectionClosed):
             return False
         except Exception:  # cannot tell: keep the live session (refuse the newcomer)
             return True
@@ -262,10 +314,14 @@ class OcppChannel(PlatformChannel):
         self._session = None
         self._connected.clear()
         session.websocket.transport.abort()  # a dead link: no close handshake to wait for
-        self.log.add(self.clock.now(), NOTE, self.protocol,
-                     f"charge point {self.charge_point_id!r}: the live connection (from {session.peer}) did not "
-                     f"answer a ping within {self.liveness_probe_s:g} s; closed it for the new connection "
-                     f"from {peer}")
+        self.log.add(
+            self.clock.now(),
+            NOTE,
+            self.protocol,
+            f"charge point {self.charge_point_id!r}: the live connection (from {session.peer}) did not "
+            f"answer a ping within {self.liveness_probe_s:g} s; closed it for the new connection "
+            f"from {peer}",
+        )
 
     def _security_event(self, kind: str, text: str, raise_next: bool) -> None:
         error = PlatformSecurityError(self.endpoint, f"security event: {text}", kind=kind)
@@ -285,18 +341,26 @@ class OcppChannel(PlatformChannel):
         charge_point_id = _charge_point_id(websocket.request.path)
         peer = _peer(websocket)
         if self._session is not None:  # two connections that passed the upgrade at the same time
-            self._security_event("duplicate_connection", f"closed a second connection for charge point "
-                                 f"{charge_point_id!r} from {peer} (close 1008): it is connected already",
-                                 raise_next=False)
+            self._security_event(
+                "duplicate_connection",
+                f"closed a second connection for charge point "
+                f"{charge_point_id!r} from {peer} (close 1008): it is connected already",
+                raise_next=False,
+            )
             await websocket.close(CloseCode.POLICY_VIOLATION, "a charge point with this id is connected")
             return
-        session = CentralSystemSession(charge_point_id, LoggedConnection(websocket, self), self,
-                                       self._unique_id, self.call_timeout_s)
+        session = CentralSystemSession(
+            charge_point_id, LoggedConnection(websocket, self), self, self._unique_id, self.call_timeout_s
+        )
         session.peer = peer
         self._session = session
-        self.log.add(self.clock.now(), NOTE, self.protocol,
-                     f"charge point {charge_point_id!r} connected (subprotocol {websocket.subprotocol}"
-                     f"{_tls_version(websocket)})")
+        self.log.add(
+            self.clock.now(),
+            NOTE,
+            self.protocol,
+            f"charge point {charge_point_id!r} connected (subprotocol {websocket.subprotocol}"
+            f"{_tls_version(websocket)})",
+        )
         self._connected.set()
         error: PlatformError | None = None
         try:
@@ -304,8 +368,9 @@ class OcppChannel(PlatformChannel):
         except websockets.ConnectionClosed as exc:
             error = self._closed(charge_point_id, exc)
         except Exception as exc:  # a bench bug: named and kept, never a traceback
-            self.internal_error(charge_point_id, f"the session ended with {type(exc).__name__}: "
-                                                 f"{m.short(str(exc), 200, quote=False)}")
+            self.internal_error(
+                charge_point_id, f"the session ended with {type(exc).__name__}: {m.short(str(exc), 200, quote=False)}"
+            )
             error = PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected (internal error)")
         else:
             error = PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected (closed)")
@@ -327,14 +392,21 @@ class OcppChannel(PlatformChannel):
         sent = exc.sent.code if exc.sent is not None else None
         kind = CLOSE_KINDS.get(sent) if exc.rcvd is None or exc.rcvd_then_sent is False else None
         if kind == "frame_too_large":
-            return PlatformProtocolError(self.endpoint, f"charge point {charge_point_id!r} sent a frame larger than "
-                                                        f"{self.max_frame_bytes} bytes (max_frame_bytes): refused, "
-                                                        "the connection was closed (1009)", kind=kind)
+            return PlatformProtocolError(
+                self.endpoint,
+                f"charge point {charge_point_id!r} sent a frame larger than "
+                f"{self.max_frame_bytes} bytes (max_frame_bytes): refused, "
+                "the connection was closed (1009)",
+                kind=kind,
+            )
         if kind is not None:
             reason = m.short(exc.sent.reason, 100, quote=False) if exc.sent.reason else ""
-            return PlatformProtocolError(self.endpoint, f"charge point {charge_point_id!r} sent a frame websockets "
-                                                        f"refused ({reason}): the connection was closed ({int(sent)})",
-                                         kind=kind)
+            return PlatformProtocolError(
+                self.endpoint,
+                f"charge point {charge_point_id!r} sent a frame websockets "
+                f"refused ({reason}): the connection was closed ({int(sent)})",
+                kind=kind,
+            )
         reason = f"close code {exc.rcvd.code}" if exc.rcvd else "no close frame"
         return PlatformLost(self.endpoint, f"charge point {charge_point_id!r} disconnected ({reason})")
 
@@ -349,8 +421,9 @@ class OcppChannel(PlatformChannel):
 
     # -- commands -------------------------------------------------------------------------
     def _start(self):
-        self._accepted("RemoteStartTransaction", call.RemoteStartTransaction(id_tag=m.ID_TAG,
-                                                                            connector_id=m.CONNECTOR_ID))
+        self._accepted(
+            "RemoteStartTransaction", call.RemoteStartTransaction(id_tag=m.ID_TAG, connector_id=m.CONNECTOR_ID)
+        )
 
     def _stop(self):
         # A pile that never reported a transaction start gets transaction id 0.
@@ -363,23 +436,31 @@ class OcppChannel(PlatformChannel):
         start = int(min(self.clock.wall_time(), unix_time - 1))  # schedule opens before the start time
         offset = int(round_half_up(unix_time - start))
         profile = {
-            "chargingProfileId": m.TIMED_START_PROFILE_ID, "stackLevel": 0,
-            "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
+            "chargingProfileId": m.TIMED_START_PROFILE_ID,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Absolute",
             "chargingSchedule": {
-                "startSchedule": m.to_iso(start), "chargingRateUnit": "W",
-                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 0.0},
-                                           {"startPeriod": offset, "limit": _limit(self.rated_power_w)}],
+                "startSchedule": m.to_iso(start),
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": 0, "limit": 0.0},
+                    {"startPeriod": offset, "limit": _limit(self.rated_power_w)},
+                ],
             },
         }
-        self._accepted("RemoteStartTransaction", call.RemoteStartTransaction(
-            id_tag=m.ID_TAG, connector_id=m.CONNECTOR_ID, charging_profile=profile))
+        self._accepted(
+            "RemoteStartTransaction",
+            call.RemoteStartTransaction(id_tag=m.ID_TAG, connector_id=m.CONNECTOR_ID, charging_profile=profile),
+        )
         return start + offset
 
     def _timed_power_change(self, unix_time: float, watts: float):
         at, limit = int(round_half_up(unix_time)), self._checked_limit(watts, "W")
         profile = self._profile(m.TIMED_PROFILE_ID, 1, "Absolute", "W", limit, start=m.to_iso(at))
-        self._accepted("SetChargingProfile", call.SetChargingProfile(connector_id=m.CONNECTOR_ID,
-                                                                     cs_charging_profiles=profile))
+        self._accepted(
+            "SetChargingProfile", call.SetChargingProfile(connector_id=m.CONNECTOR_ID, cs_charging_profiles=profile)
+        )
         self._timed_profile_installed = True
         return at, limit
 
@@ -395,25 +476,36 @@ class OcppChannel(PlatformChannel):
             self._call("ClearChargingProfile", call.ClearChargingProfile(id=m.TIMED_PROFILE_ID))
             self._timed_profile_installed = False
         profile = self._profile(m.LIMIT_PROFILE_ID, 0, "Relative", unit, limit)
-        self._accepted("SetChargingProfile", call.SetChargingProfile(connector_id=m.CONNECTOR_ID,
-                                                                     cs_charging_profiles=profile))
+        self._accepted(
+            "SetChargingProfile", call.SetChargingProfile(connector_id=m.CONNECTOR_ID, cs_charging_profiles=profile)
+        )
         return limit
 
-    def _profile(self, profile_id: int, stack_level: int, kind: str, unit: str, limit: float,
-                 start: str | None = None) -> dict:
+    def _profile(
+        self, profile_id: int, stack_level: int, kind: str, unit: str, limit: float, start: str | None = None
+    ) -> dict:
         tid = self.transaction_id
-        purpose = ({"chargingProfilePurpose": "TxProfile", "transactionId": tid} if tid
-                   else {"chargingProfilePurpose": "TxDefaultProfile"})
+        purpose = (
+            {"chargingProfilePurpose": "TxProfile", "transactionId": tid}
+            if tid
+            else {"chargingProfilePurpose": "TxDefaultProfile"}
+        )
         schedule = {"chargingRateUnit": unit, "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}
         if start is not None:
             schedule["startSchedule"] = start
-        return {"chargingProfileId": profile_id, "stackLevel": stack_level, **purpose,
-                "chargingProfileKind": kind, "chargingSchedule": schedule}
+        return {
+            "chargingProfileId": profile_id,
+            "stackLevel": stack_level,
+            **purpose,
+            "chargingProfileKind": kind,
+            "chargingSchedule": schedule,
+        }
 
     def _checked_limit(self, value: float, unit: str) -> float:
         if not value >= 0:
-            raise PlatformValueError(self.endpoint, f"limit {value!r} {unit}: a charging profile limit is ≥ 0; "
-                                                    "nothing was sent")
+            raise PlatformValueError(
+                self.endpoint, f"limit {value!r} {unit}: a charging profile limit is ≥ 0; nothing was sent"
+            )
         return _limit(value)
 
     def _set_clock(self, unix_time: float):
@@ -431,24 +523,34 @@ class OcppChannel(PlatformChannel):
         try:
             return m.parse_clock_data(data)
         except ValueError as exc:
-            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_CLOCK} answer: {exc}",
-                                        kind="bad_value") from None
+            raise PlatformProtocolError(
+                self.endpoint, f"DataTransfer {m.GET_CLOCK} answer: {exc}", kind="bad_value"
+            ) from None
 
     def _realtime(self) -> Realtime:
         with self._state_lock:
             seen = self._meter_count
-        result = self._call("TriggerMessage", call.TriggerMessage(requested_message=MessageTrigger.meter_values,
-                                                                  connector_id=m.CONNECTOR_ID))
+        result = self._call(
+            "TriggerMessage",
+            call.TriggerMessage(requested_message=MessageTrigger.meter_values, connector_id=m.CONNECTOR_ID),
+        )
         if result.status != "Accepted":
             if self.latest_realtime is not None:
                 return self.latest_realtime
-            raise PlatformRefused(self.endpoint, f"TriggerMessage(MeterValues) answered {result.status} "
-                                                 "and no MeterValues have arrived yet", kind="rejected")
+            raise PlatformRefused(
+                self.endpoint,
+                f"TriggerMessage(MeterValues) answered {result.status} and no MeterValues have arrived yet",
+                kind="rejected",
+            )
         with self._arrival:
             arrived = self._arrival.wait_for(lambda: self._meter_count > seen, self.call_timeout_s)
         if not arrived:
-            raise PlatformLost(self.endpoint, "the pile accepted TriggerMessage(MeterValues) but sent no "
-                                              f"MeterValues within {self.call_timeout_s:g} s", kind="timeout")
+            raise PlatformLost(
+                self.endpoint,
+                "the pile accepted TriggerMessage(MeterValues) but sent no "
+                f"MeterValues within {self.call_timeout_s:g} s",
+                kind="timeout",
+            )
         return self.latest_realtime
 
     def _bms_info(self) -> dict:
@@ -461,62 +563,76 @@ class OcppChannel(PlatformChannel):
         try:
             return m.parse_bms_data(data)
         except ValueError as exc:
-            raise PlatformProtocolError(self.endpoint, f"DataTransfer {m.GET_BMS_INFO} answer: {exc}",
-                                        kind="bad_value") from None
+            raise PlatformProtocolError(
+                self.endpoint, f"DataTransfer {m.GET_BMS_INFO} answer: {exc}", kind="bad_value"
+            ) from None
 
     # -- calls ----------------------------------------------------------------------------
     def _data_transfer(self, message_id: str, data: str | None = None) -> str | None:
         what = f"DataTransfer {message_id}"
         result = self._call(what, call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=message_id, data=data))
         if result.status != "Accepted":
-            raise PlatformRefused(self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}",
-                                  kind="rejected")
+            raise PlatformRefused(
+                self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}", kind="rejected"
+            )
         return result.data
 
     def _accepted(self, what: str, payload) -> None:
         result = self._call(what, payload)
         if result.status != "Accepted":
-            raise PlatformRefused(self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}",
-                                  kind="rejected")
+            raise PlatformRefused(
+                self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}", kind="rejected"
+            )
 
     def _call(self, what: str, payload):
         session = self._session
         if session is None:
-            raise PlatformLost(self.endpoint, f"{what}: no charge point connected "
-                                              f"(expecting {self.charge_point_id!r})")
+            raise PlatformLost(self.endpoint, f"{what}: no charge point connected (expecting {self.charge_point_id!r})")
         unique_id = self._unique_id()
         try:
-            return self._loop.run(session.call(payload, suppress=False, unique_id=unique_id),
-                                  self.call_timeout_s + 1.0)
-        except (TimeoutError, asyncio.TimeoutError):
-            raise PlatformLost(self.endpoint, f"{what}: no answer within {self.call_timeout_s:g} s",
-                               kind="timeout") from None
+            return self._loop.run(session.call(payload, suppress=False, unique_id=unique_id), self.call_timeout_s + 1.0)
+        except TimeoutError:
+            raise PlatformLost(
+                self.endpoint, f"{what}: no answer within {self.call_timeout_s:g} s", kind="timeout"
+            ) from None
         except websockets.ConnectionClosed:
-            raise PlatformLost(self.endpoint, f"{what}: connection to charge point "
-                                              f"{self.charge_point_id!r} closed") from None
+            raise PlatformLost(
+                self.endpoint, f"{what}: connection to charge point {self.charge_point_id!r} closed"
+            ) from None
         except UnknownCallErrorCodeError:
             with self._state_lock:
                 error = self._call_errors.pop(unique_id, None)
             code = m.short(error[0] if error else None, 40)
-            raise PlatformProtocolError(self.endpoint, f"{what} answered with CALLERROR {code}, an error code "
-                                                       "OCPP-J 1.6 does not define", kind="unknown_error_code") from None
+            raise PlatformProtocolError(
+                self.endpoint,
+                f"{what} answered with CALLERROR {code}, an error code OCPP-J 1.6 does not define",
+                kind="unknown_error_code",
+            ) from None
         except OCPPError as exc:
             with self._state_lock:
                 error = self._call_errors.pop(unique_id, None)
             if error is not None:
-                raise PlatformRefused(self.endpoint, f"{what} answered with CALLERROR {error[0]}: "
-                                                     f"{m.short(error[1], 200, quote=False)}", kind="callerror") from None
+                raise PlatformRefused(
+                    self.endpoint,
+                    f"{what} answered with CALLERROR {error[0]}: {m.short(error[1], 200, quote=False)}",
+                    kind="callerror",
+                ) from None
             cause = (exc.details or {}).get("cause") if isinstance(exc.details, dict) else None
-            raise PlatformProtocolError(self.endpoint, f"{what}: the answer breaks the OCPP 1.6 schema "
-                                                       f"({m.ERROR_CODES_16.get(exc.code, exc.code)}: "
-                                                       f"{m.short(cause or exc.description, 200, quote=False)})",
-                                        kind="bad_response") from None
+            raise PlatformProtocolError(
+                self.endpoint,
+                f"{what}: the answer breaks the OCPP 1.6 schema "
+                f"({m.ERROR_CODES_16.get(exc.code, exc.code)}: "
+                f"{m.short(cause or exc.description, 200, quote=False)})",
+                kind="bad_response",
+            ) from None
         except PlatformError:
             raise
         except Exception as exc:  # a bench bug: a named error the session can take to the safe state
-            raise PlatformProtocolError(self.endpoint, f"{what}: internal error {type(exc).__name__}: "
-                                                       f"{m.short(str(exc), 200, quote=False)}",
-                                        kind="internal_error") from None
+            raise PlatformProtocolError(
+                self.endpoint,
+                f"{what}: internal error {type(exc).__name__}: {m.short(str(exc), 200, quote=False)}",
+                kind="internal_error",
+            ) from None
 
     # -- SessionOwner: called in the OCPP thread ------------------------------------------
     def frame(self, direction: str, text: str) -> None:
@@ -527,15 +643,20 @@ class OcppChannel(PlatformChannel):
         self._refuse_value(f"malformed OCPP frame from charge point {charge_point_id!r}: {cause}; frame {shown}", kind)
 
     def unsupported(self, charge_point_id: str, frame: str, kind: str, cause: str) -> None:
-        error = PlatformProtocolError(self.endpoint, f"answered CALLERROR to an action the Central System does not "
-                                                     f"take, from charge point {charge_point_id!r}: {cause}", kind=kind)
+        error = PlatformProtocolError(
+            self.endpoint,
+            f"answered CALLERROR to an action the Central System does not "
+            f"take, from charge point {charge_point_id!r}: {cause}",
+            kind=kind,
+        )
         with self._state_lock:
             self.frame_errors.append(error)
         self._log_error(error)
 
     def internal_error(self, charge_point_id: str, what: str) -> None:
-        self._refuse_value(f"internal error of the Central System (charge point {charge_point_id!r}): {what}",
-                           "internal_error")
+        self._refuse_value(
+            f"internal error of the Central System (charge point {charge_point_id!r}): {what}", "internal_error"
+        )
 
     def note(self, text: str) -> None:
         self.log.add(self.clock.now(), NOTE, self.protocol, text)
@@ -549,9 +670,13 @@ class OcppChannel(PlatformChannel):
 
     def on_security_event(self, event_type: str, timestamp: str, tech_info: str | None) -> None:
         """SecurityEventNotification (OCPP 1.6 security whitepaper): the pile's own security log."""
-        self.log.add(self.clock.now(), NOTE, self.protocol,
-                     f"the pile reports security event {m.short(event_type, 60)} at {m.short(timestamp, 40)}"
-                     + (f": {m.short(tech_info, 120)}" if tech_info else ""))
+        self.log.add(
+            self.clock.now(),
+            NOTE,
+            self.protocol,
+            f"the pile reports security event {m.short(event_type, 60)} at {m.short(timestamp, 40)}"
+            + (f": {m.short(tech_info, 120)}" if tech_info else ""),
+        )
 
     def call_error(self, unique_id: str, code: str, description: str) -> None:
         with self._state_lock:
@@ -570,8 +695,9 @@ class OcppChannel(PlatformChannel):
             self.status[connector_id] = state
         kind = m.event_kind(error_code, vendor_id, vendor_error_code)
         if kind is not None:
-            self._add_event(Event(kind, self._pile_time(timestamp, "StatusNotification"), self.clock.now(),
-                                  info or error_code))
+            self._add_event(
+                Event(kind, self._pile_time(timestamp, "StatusNotification"), self.clock.now(), info or error_code)
+            )
 
     def on_meter_values(self, connector_id, meter_value, transaction_id) -> None:
         now = self.clock.now()
@@ -583,8 +709,15 @@ class OcppChannel(PlatformChannel):
             self._refuse_value(f"MeterValues that cannot be read: {m.short(str(exc), 200, quote=False)}")
             return
         with self._arrival:
-            reading = Realtime(values.get("voltage_v"), values.get("current_a"), values.get("power_w"),
-                               self.status.get(m.CONNECTOR_ID), pile_time, now, values.get("energy_kwh"))
+            reading = Realtime(
+                values.get("voltage_v"),
+                values.get("current_a"),
+                values.get("power_w"),
+                self.status.get(m.CONNECTOR_ID),
+                pile_time,
+                now,
+                values.get("energy_kwh"),
+            )
             self.latest_realtime = reading
             self.meter_history.append(reading)
             self._meter_count += 1
@@ -593,15 +726,27 @@ class OcppChannel(PlatformChannel):
     def on_start_transaction(self, connector_id, id_tag, meter_start, timestamp) -> int:
         transaction_id = next(self._transaction_ids)
         self.transaction_id = transaction_id
-        self._add_event(Event("start", self._pile_time(timestamp, "StartTransaction"), self.clock.now(),
-                              f"transaction {transaction_id}, idTag {id_tag}, meterStart {meter_start} Wh"))
+        self._add_event(
+            Event(
+                "start",
+                self._pile_time(timestamp, "StartTransaction"),
+                self.clock.now(),
+                f"transaction {transaction_id}, idTag {id_tag}, meterStart {meter_start} Wh",
+            )
+        )
         return transaction_id
 
     def on_stop_transaction(self, transaction_id, meter_stop, timestamp, reason) -> None:
         if self.transaction_id == transaction_id:
             self.transaction_id = None
-        self._add_event(Event("stop", self._pile_time(timestamp, "StopTransaction"), self.clock.now(),
-                              f"transaction {transaction_id}, reason {reason or 'Local'}, meterStop {meter_stop} Wh"))
+        self._add_event(
+            Event(
+                "stop",
+                self._pile_time(timestamp, "StopTransaction"),
+                self.clock.now(),
+                f"transaction {transaction_id}, reason {reason or 'Local'}, meterStop {meter_stop} Wh",
+            )
+        )
 
     def on_data_transfer(self, vendor_id: str, message_id: str | None, data: str | None) -> str:
         if vendor_id != m.VENDOR_ID:

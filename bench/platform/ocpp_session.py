@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import websockets
 from ocpp.exceptions import OCPPError
@@ -44,16 +45,14 @@ DESCRIPTIONS = {  # OCPP-J 1.6 §4.2.3 table 6
     "NotImplemented": "Requested Action is not known by receiver",
     "NotSupported": "Requested Action is recognized but not supported by the receiver",
     "InternalError": "An internal error occurred and the receiver was not able to process the requested "
-                     "Action successfully",
+    "Action successfully",
     "ProtocolError": "Payload for Action is incomplete",
-    "FormationViolation": "Payload for Action is syntactically incorrect or not conform the PDU structure "
-                          "for Action",
-    "PropertyConstraintViolation": "Payload is syntactically correct but at least one field contains an "
-                                   "invalid value",
+    "FormationViolation": "Payload for Action is syntactically incorrect or not conform the PDU structure for Action",
+    "PropertyConstraintViolation": "Payload is syntactically correct but at least one field contains an invalid value",
     "OccurenceConstraintViolation": "Payload for Action is syntactically correct but at least one of the "
-                                    "fields violates occurence constraints",
+    "fields violates occurence constraints",
     "TypeConstraintViolation": "Payload for Action is syntactically correct but at least one of the fields "
-                               "violates data type constraints",
+    "violates data type constraints",
 }
 LATE_IDS_KEPT = 64  # unique ids of calls that timed out: their answers are noted, not refused
 
@@ -69,8 +68,16 @@ class SessionOwner(Protocol):
     def call_error(self, unique_id: str, code: str, description: str) -> None: ...
     def wall_time_iso(self) -> str: ...
     def on_boot(self, vendor: str, model: str, details: dict) -> int: ...
-    def on_status(self, connector_id: int, error_code: str, status: str, timestamp: str | None,
-                  info: str | None, vendor_id: str | None, vendor_error_code: str | None) -> None: ...
+    def on_status(
+        self,
+        connector_id: int,
+        error_code: str,
+        status: str,
+        timestamp: str | None,
+        info: str | None,
+        vendor_id: str | None,
+        vendor_error_code: str | None,
+    ) -> None: ...
     def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None) -> None: ...
     def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str) -> int: ...
     def on_stop_transaction(self, transaction_id: int, meter_stop: int, timestamp: str, reason: str | None) -> None: ...
@@ -126,10 +133,17 @@ class LoggedConnection:
 
 
 class CentralSystemSession(ChargePoint):
-    def __init__(self, charge_point_id: str, connection: LoggedConnection, owner: SessionOwner,
-                 unique_ids, response_timeout: float):
-        logger = quiet_logger(f"bench.ocpp.{charge_point_id}",
-                              lambda text: owner.internal_error(charge_point_id, f"ocpp library: {text}"))
+    def __init__(
+        self,
+        charge_point_id: str,
+        connection: LoggedConnection,
+        owner: SessionOwner,
+        unique_ids,
+        response_timeout: float,
+    ):
+        logger = quiet_logger(
+            f"bench.ocpp.{charge_point_id}", lambda text: owner.internal_error(charge_point_id, f"ocpp library: {text}")
+        )
         super().__init__(charge_point_id, connection, response_timeout=response_timeout, logger=logger)
         self.owner = owner
         self._unique_id_generator = unique_ids  # deterministic ids: identical runs, identical logs
@@ -148,9 +162,10 @@ class CentralSystemSession(ChargePoint):
         unique_id = unique_id if unique_id is not None else str(self._unique_id_generator())
         self._awaiting.add(unique_id)
         try:
-            return await super().call(payload, suppress=suppress, unique_id=unique_id,
-                                      skip_schema_validation=skip_schema_validation)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+            return await super().call(
+                payload, suppress=suppress, unique_id=unique_id, skip_schema_validation=skip_schema_validation
+            )
+        except (TimeoutError, asyncio.CancelledError):
             self._late.append(unique_id)
             raise
         finally:
@@ -162,8 +177,9 @@ class CentralSystemSession(ChargePoint):
         except websockets.ConnectionClosed:
             raise
         except Exception as exc:  # a bench bug: named, kept, the connection goes on
-            self.owner.internal_error(self.id, f"routing a frame: {type(exc).__name__}: "
-                                               f"{m.short(str(exc), 200, quote=False)}")
+            self.owner.internal_error(
+                self.id, f"routing a frame: {type(exc).__name__}: {m.short(str(exc), 200, quote=False)}"
+            )
 
     async def _route(self, raw_msg) -> None:
         if isinstance(raw_msg, bytes):
@@ -215,12 +231,17 @@ class CentralSystemSession(ChargePoint):
                 self.owner.call_error(unique_id, msg.error_code, msg.error_description)
             self._response_queue.put_nowait(msg)
         elif unique_id in self._late:
-            self.owner.note(f"a late answer to {unique_id} (the call had timed out) from charge point "
-                            f"{self.id!r}; ignored")
+            self.owner.note(
+                f"a late answer to {unique_id} (the call had timed out) from charge point {self.id!r}; ignored"
+            )
         else:
             what = "CALLERROR" if isinstance(msg, CallError) else "CALLRESULT"
-            self.owner.malformed(self.id, raw_msg, "unexpected_response",
-                                 f"a {what} for UniqueId {m.short(unique_id, 40)}, which the bench never sent")
+            self.owner.malformed(
+                self.id,
+                raw_msg,
+                "unexpected_response",
+                f"a {what} for UniqueId {m.short(unique_id, 40)}, which the bench never sent",
+            )
 
     async def _refuse(self, unique_id: str, code: str, cause: str | None) -> None:
         code = m.ERROR_CODES_16.get(code, code)
@@ -230,16 +251,18 @@ class CentralSystemSession(ChargePoint):
     @on(Action.boot_notification)
     def on_boot_notification(self, charge_point_vendor, charge_point_model, **details):
         interval = self.owner.on_boot(charge_point_vendor, charge_point_model, details)
-        return call_result.BootNotification(current_time=self.owner.wall_time_iso(), interval=interval,
-                                            status=RegistrationStatus.accepted)
+        return call_result.BootNotification(
+            current_time=self.owner.wall_time_iso(), interval=interval, status=RegistrationStatus.accepted
+        )
 
     @on(Action.heartbeat)
     def on_heartbeat(self):
         return call_result.Heartbeat(current_time=self.owner.wall_time_iso())
 
     @on(Action.status_notification)
-    def on_status_notification(self, connector_id, error_code, status, timestamp=None, info=None,
-                               vendor_id=None, vendor_error_code=None):
+    def on_status_notification(
+        self, connector_id, error_code, status, timestamp=None, info=None, vendor_id=None, vendor_error_code=None
+    ):
         self.owner.on_status(connector_id, error_code, status, timestamp, info, vendor_id, vendor_error_code)
         return call_result.StatusNotification()
 
@@ -251,12 +274,14 @@ class CentralSystemSession(ChargePoint):
     @on(Action.start_transaction)
     def on_start_transaction(self, connector_id, id_tag, meter_start, timestamp, reservation_id=None):
         transaction_id = self.owner.on_start_transaction(connector_id, id_tag, meter_start, timestamp)
-        return call_result.StartTransaction(transaction_id=transaction_id,
-                                            id_tag_info={"status": AuthorizationStatus.accepted})
+        return call_result.StartTransaction(
+            transaction_id=transaction_id, id_tag_info={"status": AuthorizationStatus.accepted}
+        )
 
     @on(Action.stop_transaction)
-    def on_stop_transaction(self, meter_stop, timestamp, transaction_id, reason=None, id_tag=None,
-                            transaction_data=None):
+    def on_stop_transaction(
+        self, meter_stop, timestamp, transaction_id, reason=None, id_tag=None, transaction_data=None
+    ):
         self.owner.on_stop_transaction(transaction_id, meter_stop, timestamp, reason)
         return call_result.StopTransaction(id_tag_info={"status": AuthorizationStatus.accepted})
 

@@ -125,7 +125,7 @@ def _escape(text: str, *, key: bool) -> str:
             out.append("\\ ")
         elif code < 0x20 or code > 0x7E:
             encoded = char.encode("utf-16-be")
-            out.extend(f"\\u{int.from_bytes(encoded[i:i + 2], 'big'):04x}" for i in range(0, len(encoded), 2))
+            out.extend(f"\\u{int.from_bytes(encoded[i : i + 2], 'big'):04x}" for i in range(0, len(encoded), 2))
         else:
             out.append(char)
     return "".join(out)
@@ -177,7 +177,7 @@ def _read(line: str, index: int, *, key: bool) -> tuple[str, int]:
             nxt = line[index + 1]
             if nxt == "u" and index + 6 <= len(line):
                 try:
-                    out.append(chr(int(line[index + 2:index + 6], 16)))
+                    out.append(chr(int(line[index + 2 : index + 6], 16)))
                     index += 6
                     continue
                 except ValueError:

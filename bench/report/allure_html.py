@@ -41,8 +41,11 @@ TIMEOUT_S = 600
 GROUP_BY = ("epic", "feature", "story")  # document → clause group → clause
 PREFIX = "Allure report"
 # The awesome plugin always adds Google Analytics to its page; a lab's report phones nowhere.
-_ANALYTICS = re.compile(r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*'
-                        r'<script>\s*window\.dataLayer.*?</script>\s*', re.S)
+_ANALYTICS = re.compile(
+    r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*'
+    r"<script>\s*window\.dataLayer.*?</script>\s*",
+    re.S,
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -79,8 +82,11 @@ def write_config(run_dir: Path, title: str) -> Path:
     config = {
         "name": title,
         "output": "./allure-report",
-        "plugins": {"awesome": {"options": {"reportName": title, "singleFile": True, "reportLanguage": "en",
-                                            "groupBy": list(GROUP_BY)}}},
+        "plugins": {
+            "awesome": {
+                "options": {"reportName": title, "singleFile": True, "reportLanguage": "en", "groupBy": list(GROUP_BY)}
+            }
+        },
     }
     path = Path(run_dir) / CONFIG_NAME
     # JSON is a JavaScript expression; ensure_ascii keeps the file plain ASCII.
@@ -115,10 +121,16 @@ def build_allure_report(run_dir: Path, title: str, *, project_root: Path | None 
     node, cli = find_node(), find_cli(root)
     if node is None or cli is None:
         cli_path = root / "node_modules" / ".bin" / "allure"
-        missing = ("Node.js (node) is not installed" if node is None
-                   else f"the Allure CLI is not installed ({cli_path} missing: run npm ci in {root})")
-        print(f"{PREFIX}: not built: {missing}; the raw results stay in "
-              f"{', '.join(str(r) for r in results)}; build it later with: {later_command(run_dir)}", file=sys.stderr)
+        missing = (
+            "Node.js (node) is not installed"
+            if node is None
+            else f"the Allure CLI is not installed ({cli_path} missing: run npm ci in {root})"
+        )
+        print(
+            f"{PREFIX}: not built: {missing}; the raw results stay in "
+            f"{', '.join(str(r) for r in results)}; build it later with: {later_command(run_dir)}",
+            file=sys.stderr,
+        )
         return None
     inputs = [r.relative_to(run_dir).as_posix() for r in results]
     merged = _merge_environments(run_dir, results)
@@ -129,20 +141,32 @@ def build_allure_report(run_dir: Path, title: str, *, project_root: Path | None 
     env = {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"}
     try:
         try:
-            done = subprocess.run(command, cwd=run_dir, capture_output=True, text=True, timeout=TIMEOUT_S,
-                                  env=env, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                command,
+                cwd=run_dir,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
-            print(f"{PREFIX}: not built: the Allure CLI did not finish in {TIMEOUT_S} s; "
-                  f"the raw results are kept; retry with: {later_command(run_dir)}", file=sys.stderr)
+            print(
+                f"{PREFIX}: not built: the Allure CLI did not finish in {TIMEOUT_S} s; "
+                f"the raw results are kept; retry with: {later_command(run_dir)}",
+                file=sys.stderr,
+            )
             return None
         except OSError as exc:
-            print(f"{PREFIX}: not built: cannot run the Allure CLI ({exc}); the raw results are kept",
-                  file=sys.stderr)
+            print(f"{PREFIX}: not built: cannot run the Allure CLI ({exc}); the raw results are kept", file=sys.stderr)
             return None
         page = output / "index.html"
         if done.returncode != 0 or not page.is_file():
-            print(f"{PREFIX}: not built (allure exit {done.returncode}: {_first_line(done)}); "
-                  f"the raw results are kept; retry with: {later_command(run_dir)}", file=sys.stderr)
+            print(
+                f"{PREFIX}: not built (allure exit {done.returncode}: {_first_line(done)}); "
+                f"the raw results are kept; retry with: {later_command(run_dir)}",
+                file=sys.stderr,
+            )
             return None
         html = _ANALYTICS.sub("", page.read_text(encoding="utf-8"), count=1)
         target = run_dir / REPORT_NAME
@@ -181,9 +205,11 @@ def _merge_environments(run_dir: Path, results: list[Path]) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.report.allure_html",
-                                     description="build <run>/report.html from <run>/*/allure-results "
-                                                 "with the locally installed Allure CLI (npm ci)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.report.allure_html",
+        description="build <run>/report.html from <run>/*/allure-results "
+        "with the locally installed Allure CLI (npm ci)",
+    )
     parser.add_argument("run_dir", type=Path, help="the run folder (reports/<run-id>)")
     parser.add_argument("--title", help="report title (default: the one in the run's allurerc.mjs)")
     args = parser.parse_args(argv)

@@ -16,9 +16,18 @@ TIMEOUT_S = 120
 # A single-file Allure report builds its page in JavaScript; give it time before the DOM is read.
 DEFAULT_BUDGET_MS = 15000
 QUIET_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--mute-audio", "--no-default-browser-check",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--no-default-browser-check",
 )
 
 
@@ -36,8 +45,12 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     if executable is None:
         raise FileNotFoundError("no Chromium on this machine (Debian: apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="bench-chromium-") as profile:
-        return subprocess.run([executable, *QUIET_FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        return subprocess.run(
+            [executable, *QUIET_FLAGS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
 
 
 def dump_dom(page: Path, *, budget_ms: int = DEFAULT_BUDGET_MS, fragment: str | None = None) -> str:

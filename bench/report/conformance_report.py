@@ -51,6 +51,7 @@ class ReportError(BenchError):
 
 # -- inputs ------------------------------------------------------------------------------------
 
+
 def find_summaries(run_dir: Path) -> list[Path]:
     """The summary.json files of a run folder (one per profile sub-folder, sorted by folder
     name), or the one summary.json of a single profile folder."""
@@ -72,8 +73,9 @@ def find_summaries(run_dir: Path) -> list[Path]:
                 raise ReportError(f"{index}: lists profile {name!r} but {run_dir / relative} is missing")
             found.append(run_dir / relative)
     else:
-        found = sorted((p / SUMMARY_NAME for p in run_dir.iterdir() if (p / SUMMARY_NAME).is_file()),
-                       key=lambda p: p.parent.name)
+        found = sorted(
+            (p / SUMMARY_NAME for p in run_dir.iterdir() if (p / SUMMARY_NAME).is_file()), key=lambda p: p.parent.name
+        )
     if not found:
         raise ReportError(f"{run_dir}: no {SUMMARY_NAME} (neither {SUMMARY_NAME} nor <profile>/{SUMMARY_NAME})")
     return found
@@ -88,6 +90,7 @@ def load_clauses() -> dict[str, dict]:
 
 
 # -- formatting --------------------------------------------------------------------------------
+
 
 def fmt_number(x) -> str:
     """A number as people read it (``{:.6g}``); booleans as yes/no; None as an em dash."""
@@ -143,16 +146,19 @@ def fmt_limits(check: dict) -> tuple[str, str]:
 
 
 def fmt_mapping(mapping: dict) -> str:
-    return ", ".join(f"{k} = {fmt_number(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
-                     for k, v in mapping.items())
+    return ", ".join(
+        f"{k} = {fmt_number(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)}"
+        for k, v in mapping.items()
+    )
 
 
 def fmt_accuracy(accuracy: dict) -> list[str]:
     """``quantity: ±(p % rdg + offset)`` per quantity, zero terms left out."""
     lines = []
     for quantity, a in accuracy.items():
-        terms = ([f"{fmt_number(a['pct_reading'])} % rdg"] if a["pct_reading"] else []) + \
-                ([fmt_number(a["offset"])] if a["offset"] else [])
+        terms = ([f"{fmt_number(a['pct_reading'])} % rdg"] if a["pct_reading"] else []) + (
+            [fmt_number(a["offset"])] if a["offset"] else []
+        )
         text = " + ".join(terms) or "0"
         lines.append(f"{quantity}: ±{f'({text})' if len(terms) > 1 else text}")
     return lines
@@ -188,6 +194,7 @@ def _clause_of(name: str) -> str:
 
 # -- the page's model --------------------------------------------------------------------------
 
+
 def _clause_sections(summary: dict, clauses: dict[str, dict]) -> list[dict]:
     groups: dict[str, list[dict]] = {}
     for check in summary["checks"]:
@@ -204,25 +211,40 @@ def _clause_sections(summary: dict, clauses: dict[str, dict]) -> list[dict]:
                 sources.append(check["limit_source"])
             limits, reference = fmt_limits(check)
             value, uncertainty = value_parts(check)
-            rows.append({
-                "key": check["key"], "quantity": check["quantity"], "detail": check["detail"],
-                "test": check["test"], "value": value, "uncertainty": uncertainty,
-                "limits": limits, "reference": reference,
-                "operating_point": fmt_mapping(check["operating_point"]),
-                "source": sources.index(check["limit_source"]) + 1, "confidence": check["confidence"],
-                "verdict": check["verdict"],
-            })
+            rows.append(
+                {
+                    "key": check["key"],
+                    "quantity": check["quantity"],
+                    "detail": check["detail"],
+                    "test": check["test"],
+                    "value": value,
+                    "uncertainty": uncertainty,
+                    "limits": limits,
+                    "reference": reference,
+                    "operating_point": fmt_mapping(check["operating_point"]),
+                    "source": sources.index(check["limit_source"]) + 1,
+                    "confidence": check["confidence"],
+                    "verdict": check["verdict"],
+                }
+            )
         verdicts = [c["verdict"] for c in checks]
-        others = [t for t in summary["tests"] if t["outcome"] != "passed"
-                  and clause_id in (t["clause"] or "").split(", ")]
-        sections.append({
-            "id": clause_id, "known": bool(entry), "title": entry.get("title", ""),
-            "text_zh": entry.get("text_zh", ""), "rows": rows, "sources": sources,
-            "decision_rules": sorted({c["decision_rule"] for c in checks}),
-            "verdict": _verdict(verdicts),
-            "tests_not_passed": others,
-            "counts": {v: verdicts.count(v) for v in ("pass", "fail", "invalid")},
-        })
+        others = [
+            t for t in summary["tests"] if t["outcome"] != "passed" and clause_id in (t["clause"] or "").split(", ")
+        ]
+        sections.append(
+            {
+                "id": clause_id,
+                "known": bool(entry),
+                "title": entry.get("title", ""),
+                "text_zh": entry.get("text_zh", ""),
+                "rows": rows,
+                "sources": sources,
+                "decision_rules": sorted({c["decision_rule"] for c in checks}),
+                "verdict": _verdict(verdicts),
+                "tests_not_passed": others,
+                "counts": {v: verdicts.count(v) for v in ("pass", "fail", "invalid")},
+            }
+        )
     return sections
 
 
@@ -286,8 +308,12 @@ def _dut_model(summary: dict, source: Path, clauses: dict[str, dict]) -> dict:
         warnings.append("INCOMPLETE RUN — not a valid type-test record")
     if summary["mode"] == "development":
         warnings.append("DEVELOPMENT RUN — not a valid type-test record")
-    safe_bad = [{"sequence": seq["reason"], "test": seq["test"], **step}
-                for seq in summary["safe_state"] for step in seq["steps"] if step["outcome"] != "done"]
+    safe_bad = [
+        {"sequence": seq["reason"], "test": seq["test"], **step}
+        for seq in summary["safe_state"]
+        for step in seq["steps"]
+        if step["outcome"] != "done"
+    ]
     return {
         "s": summary,
         "source": source,
@@ -318,9 +344,14 @@ def _dut_model(summary: dict, source: Path, clauses: dict[str, dict]) -> dict:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["num"] = fmt_number
     env.filters["thousands"] = lambda n: f"{n:,}".replace(",", "\u202f")  # 83 282 (narrow no-break space)
     env.filters["css_string"] = css_string
@@ -333,10 +364,16 @@ def render_conformance_report(summaries: Sequence[tuple[Path, dict]]) -> str:
     clauses = load_clauses()
     duts = [_dut_model(summary, Path(path), clauses) for path, summary in summaries]
     run_ids = sorted({d["s"]["run_id"] for d in duts})
-    return _environment().get_template("conformance-report.html.j2").render(
-        duts=duts, run_ids=run_ids, confidence_label=CONFIDENCE_LABEL,
-        bench_versions=sorted({d["s"]["bench_version"] for d in duts}),
-        css=Markup((TEMPLATES / "conformance-report.css").read_text(encoding="utf-8")),  # shipped, trusted
+    return (
+        _environment()
+        .get_template("conformance-report.html.j2")
+        .render(
+            duts=duts,
+            run_ids=run_ids,
+            confidence_label=CONFIDENCE_LABEL,
+            bench_versions=sorted({d["s"]["bench_version"] for d in duts}),
+            css=Markup((TEMPLATES / "conformance-report.css").read_text(encoding="utf-8")),  # shipped, trusted
+        )
     )
 
 

@@ -64,8 +64,9 @@ def limit_keys() -> tuple[str, ...]:
     return tuple(sorted(load_limits().keys()))
 
 
-def not_covered(cases: list[CaseInfo] | None, judged_keys: set[str], kind: str,
-                outcomes: dict[str, tuple[str, str | None]]) -> list[dict]:
+def not_covered(
+    cases: list[CaseInfo] | None, judged_keys: set[str], kind: str, outcomes: dict[str, tuple[str, str | None]]
+) -> list[dict]:
     """``[{clause, why}]`` for every required clause and limit key this run did not judge
     (``cases`` None: the run has not collected its cases yet)."""
     judged_clauses = {key.rpartition(":")[0] for key in judged_keys}
@@ -80,8 +81,9 @@ def not_covered(cases: list[CaseInfo] | None, judged_keys: set[str], kind: str,
     return entries
 
 
-def _why(subject: str, entry: dict, cases: list[CaseInfo] | None, kind: str,
-         outcomes: dict[str, tuple[str, str | None]]) -> str:
+def _why(
+    subject: str, entry: dict, cases: list[CaseInfo] | None, kind: str, outcomes: dict[str, tuple[str, str | None]]
+) -> str:
     applies = entry.get("applies", "both")
     if applies not in ("both", kind):
         return f"other DUT kind: binds {KIND_NAMES[applies]}; this DUT is one of the {KIND_NAMES[kind]}"

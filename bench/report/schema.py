@@ -26,8 +26,10 @@ def schema_errors(summary: dict) -> list[str]:
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(load_schema())
-    return [f"{error.json_path}: {error.message}"
-            for error in sorted(validator.iter_errors(summary), key=lambda e: list(map(str, e.path)))]
+    return [
+        f"{error.json_path}: {error.message}"
+        for error in sorted(validator.iter_errors(summary), key=lambda e: list(map(str, e.path)))
+    ]
 
 
 def validate_summary(summary: dict, where: str = "summary.json") -> None:

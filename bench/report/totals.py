@@ -20,11 +20,14 @@ def totals_line(summary: dict, where: Path | str) -> str:
     state = "" if summary["complete"] else f" — INCOMPLETE ({summary['end_reason'] or 'running'})"
     problems = summary.get("problems") or []
     flag = f"; {len(problems)} INSTRUMENT PROBLEM(S)" if problems else ""
-    line = (f"bench: {name}: {t['pass']} checks passed, {t['fail']} failed, {t['invalid']} invalid; "
-            f"{t['tests']} tests ({t['passed']} passed, {t['failed']} failed, {t['skipped']} skipped, "
-            f"{t['errors']} errors); wall {summary['wall_s']:.1f} s; bench time "
-            f"{bench_time_text(summary['bench_time_s'])}{flag}{state} → {where}")
+    line = (
+        f"bench: {name}: {t['pass']} checks passed, {t['fail']} failed, {t['invalid']} invalid; "
+        f"{t['tests']} tests ({t['passed']} passed, {t['failed']} failed, {t['skipped']} skipped, "
+        f"{t['errors']} errors); wall {summary['wall_s']:.1f} s; bench time "
+        f"{bench_time_text(summary['bench_time_s'])}{flag}{state} → {where}"
+    )
     if problems:
-        line += (f"\nbench: {name}: {len(problems)} instrument problem(s) ({summary['mode']} mode): "
-                 + "; ".join(f"{p['role']}: {p['message']}" for p in problems))
+        line += f"\nbench: {name}: {len(problems)} instrument problem(s) ({summary['mode']} mode): " + "; ".join(
+            f"{p['role']}: {p['message']}" for p in problems
+        )
     return line

@@ -34,7 +34,7 @@ class RunContext:
     _profile: Profile | None = field(default=None, repr=False)
 
     @classmethod
-    def from_config(cls, config) -> "RunContext":
+    def from_config(cls, config) -> RunContext:
         explicit = config.getoption("--profile")
         path = Path(explicit or config.getini("bench_profile"))
         if not path.is_absolute():
@@ -42,8 +42,7 @@ class RunContext:
         # Allure results, a run folder, the stop handling: only for runs of the conformance suite.
         suite = (Path(config.rootpath) / "testcases").resolve()
         here = Path(config.invocation_params.dir)
-        wants = bool(explicit) or any(_within((here / str(a).split("::")[0]).resolve(), suite)
-                                      for a in config.args)
+        wants = bool(explicit) or any(_within((here / str(a).split("::")[0]).resolve(), suite) for a in config.args)
         report_dir = Path(config.getoption("--report-dir"))
         return cls(
             profile_path=path,

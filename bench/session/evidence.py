@@ -76,8 +76,9 @@ class Evidence:
 
             tolerance = s.limits["gbt27930:messages:period"].relative_pct / 100.0
             self.trace = TraceRecorder(s.can, self.test_dir, "can")
-            self.monitor = ConformanceMonitor(s.can, period_tolerance=tolerance,
-                                              extension_dbc_path=_extension_dbc(s.profile))
+            self.monitor = ConformanceMonitor(
+                s.can, period_tolerance=tolerance, extension_dbc_path=_extension_dbc(s.profile)
+            )
 
     def end_test(self, node) -> None:
         s = self.session
@@ -113,8 +114,10 @@ class Evidence:
         problems = self.session.record.problems
         if problems:  # a development run on instruments a type test would refuse
             allure.dynamic.tag(f"INSTRUMENT PROBLEMS: {len(problems)}")
-            allure.dynamic.description("Instrument problems (a type test would refuse this bench):\n\n"
-                                       + "\n".join(f"- {p['role']}: {p['message']}" for p in problems))
+            allure.dynamic.description(
+                "Instrument problems (a type test would refuse this bench):\n\n"
+                + "\n".join(f"- {p['role']}: {p['message']}" for p in problems)
+            )
 
     # -- attachments -------------------------------------------------------------------------
     def _in_test(self):
@@ -129,8 +132,11 @@ class Evidence:
     def attach_json(self, name: str, data) -> None:
         allure = self._in_test()
         if allure is not None:
-            allure.attach(json.dumps(data, ensure_ascii=False, indent=1, default=str), name=name,
-                          attachment_type=allure.attachment_type.JSON)
+            allure.attach(
+                json.dumps(data, ensure_ascii=False, indent=1, default=str),
+                name=name,
+                attachment_type=allure.attachment_type.JSON,
+            )
 
     def attach_file(self, name: str, path: Path, mime: str = "text/plain") -> None:
         allure = self._in_test()

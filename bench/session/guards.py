@@ -1,5 +1,5 @@
 """The DUT's side of every setpoint guard: what the bench may ask of each instrument so that
-it never drives the pile under test outside its rating (DESIGN.md "Safe state": refused
+it never drives the pile under test outside its rating (docs/design.md#safe-state: refused
 with a clear error, never truncated). The instrument's own rating is the driver's guard.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 from bench.core.profile import Profile
 
 # Headroom above the DUT's rating that fault-injection cases need (bench choices):
-SINK_MARGIN = 1.2          # battery/load may sink 20 % above the charger's maximum current
-SUPPLY_MAX_RATIO = 1.3     # the grid may go to 1.3 × nominal for over-voltage injection (> 1.15)
+SINK_MARGIN = 1.2  # battery/load may sink 20 % above the charger's maximum current
+SUPPLY_MAX_RATIO = 1.3  # the grid may go to 1.3 × nominal for over-voltage injection (> 1.15)
 VEHICLE_DRAW_MARGIN = 1.5  # the EV simulator may draw 1.5 × the pile's maximum (over-current case)
 
 

@@ -3,7 +3,7 @@ still lost. Each event is one JSON line of ``instrument_events.jsonl`` in the ru
 (``{"event", "role", "kind", "detail", "test", "bench_time"}``); a reconnection is also an
 Allure step of the test it starts.
 
-Reconnecting (DESIGN.md "Safe state": a lost instrument is named and its steps skipped): an
+Reconnecting (docs/design.md#safe-state: a lost instrument is named and its steps skipped): an
 instrument the session marked lost, or whose link a failure closed (no answer, a reset, a
 block whose header lied, the instrument closing the connection), is tried once at the start
 of each following test, never in the middle of one: the driver is opened again (its own
@@ -21,7 +21,7 @@ from bench.core.errors import BenchError, InstrumentLost
 EVENTS = "instrument_events.jsonl"
 
 
-def events_of(session) -> "InstrumentEvents":
+def events_of(session) -> InstrumentEvents:
     """The session's event log (made on first use)."""
     events = session.__dict__.get("_instrument_events")
     if events is None:
@@ -43,8 +43,14 @@ class InstrumentEvents:
     # -- the log ---------------------------------------------------------------------------
     def log(self, event: str, role: str, kind: str, detail: str) -> dict:
         s = self.session
-        record = {"event": event, "role": role, "kind": kind, "detail": detail,
-                  "test": s.current_test or None, "bench_time": round(s.clock.now(), 6)}
+        record = {
+            "event": event,
+            "role": role,
+            "kind": kind,
+            "detail": detail,
+            "test": s.current_test or None,
+            "bench_time": round(s.clock.now(), 6),
+        }
         self.events.append(record)
         with self.path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -86,7 +92,6 @@ class InstrumentEvents:
             self._reset_can()
 
     def _reopen(self, role: str, driver) -> None:
-        s = self.session
         cause = self._cause(role)
         before = driver.identity
         try:
@@ -100,15 +105,23 @@ class InstrumentEvents:
             self._still_lost(role, type(exc).__name__, str(exc))
             return
         after = driver.identity
-        if before is not None and after is not None and \
-                (before.maker, before.model, before.serial) != (after.maker, after.model, after.serial):
+        if (
+            before is not None
+            and after is not None
+            and (before.maker, before.model, before.serial) != (after.maker, after.model, after.serial)
+        ):
             driver_closed(driver)
-            message = (f"answered as {after.maker} {after.model} {after.serial} where {before.maker} "
-                       f"{before.model} {before.serial} was: not reconnected")
+            message = (
+                f"answered as {after.maker} {after.model} {after.serial} where {before.maker} "
+                f"{before.model} {before.serial} was: not reconnected"
+            )
             self._still_lost(role, "InstrumentLost", message)
             return
-        self._back(role, cause, f"{role} answers again ({after.raw if after else 'identity not read'}); "
-                                f"reconnected after {cause}")
+        self._back(
+            role,
+            cause,
+            f"{role} answers again ({after.raw if after else 'identity not read'}); reconnected after {cause}",
+        )
 
     def _reset_can(self) -> None:
         s = self.session

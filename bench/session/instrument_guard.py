@@ -41,8 +41,10 @@ class TypeTestRefused(BenchError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__(f"type-test refused before energising: {len(problems)} instrument problem(s): "
-                         + "; ".join(p.line() for p in problems))
+        super().__init__(
+            f"type-test refused before energising: {len(problems)} instrument problem(s): "
+            + "; ".join(p.line() for p in problems)
+        )
 
 
 def identity_record(config, identity, today: date | None = None) -> dict:
@@ -51,10 +53,15 @@ def identity_record(config, identity, today: date | None = None) -> dict:
     found = identity.model if identity else ""
     due = config.calibration_due
     return {
-        "role": config.role, "driver": config.driver, "resource": config.resource,
-        "identity": identity.raw if identity else "", "expected_model": expected, "model": found,
+        "role": config.role,
+        "driver": config.driver,
+        "resource": config.resource,
+        "identity": identity.raw if identity else "",
+        "expected_model": expected,
+        "model": found,
         "model_matches": (not expected) or same_model(expected, found),
-        "serial": identity.serial if identity else "", "expected_serial": config.serial,
+        "serial": identity.serial if identity else "",
+        "expected_serial": config.serial,
         "calibration_due": due.isoformat() if due else None,
         "calibration_ok": calibration_ok(due, today),
         "calibration": calibration_status(due, today),
@@ -89,18 +96,36 @@ def instrument_problems(records: list[dict], mode: str) -> list[Problem]:
         role = r["role"]
         if not r["expected_model"]:
             if type_test:
-                problems.append(Problem(role, "model_missing", f"the profile names no expected model "
-                                                               f"(instrument answered {r['identity']!r})"))
+                problems.append(
+                    Problem(
+                        role,
+                        "model_missing",
+                        f"the profile names no expected model (instrument answered {r['identity']!r})",
+                    )
+                )
         elif not r["model_matches"]:
-            problems.append(Problem(role, "model", f"model {r['model'] or '(none)'!r} answered, "
-                                                   f"{r['expected_model']!r} expected ({r['resource']})"))
+            problems.append(
+                Problem(
+                    role,
+                    "model",
+                    f"model {r['model'] or '(none)'!r} answered, {r['expected_model']!r} expected ({r['resource']})",
+                )
+            )
         if r["expected_serial"] and r["expected_serial"].strip().upper() != r["serial"].strip().upper():
-            problems.append(Problem(role, "serial", f"serial {r['serial'] or '(none)'!r} answered, "
-                                                    f"{r['expected_serial']!r} expected"))
+            problems.append(
+                Problem(
+                    role, "serial", f"serial {r['serial'] or '(none)'!r} answered, {r['expected_serial']!r} expected"
+                )
+            )
         if r["calibration_due"] is None:
             if type_test:
                 problems.append(Problem(role, "calibration_missing", "the profile gives no calibration_due date"))
         elif not r["calibration_ok"]:
-            problems.append(Problem(role, "calibration_overdue",
-                                    f"calibration overdue: due {r['calibration_due']}, run date {date.today()}"))
+            problems.append(
+                Problem(
+                    role,
+                    "calibration_overdue",
+                    f"calibration overdue: due {r['calibration_due']}, run date {date.today()}",
+                )
+            )
     return problems

@@ -1,4 +1,4 @@
-"""The one place the bench starts the simulated bench (DESIGN.md layers, rule 4).
+"""The one place the bench starts the simulated bench (docs/design.md#layers-and-the-import-contract, layer 4).
 
 For a profile with ``simulated = true`` it builds the simulated bench on loopback and
 returns the profile with every resource string, the CAN channel and the pile's control

@@ -1,6 +1,6 @@
 """Live progress of long waits on real hardware, at the operator's terminal.
 
-Every wait on the bench goes through the Clock (DESIGN.md "One clock, two speeds"). A
+Every wait on the bench goes through the Clock (docs/design.md#one-clock-two-speeds). A
 ``RealClock`` with ``clock.progress = WaitProgress(...)`` reports each wait:
 ``begin(what, limit_s)`` when a ``wait_until`` / ``wait_settled`` / plain sleep longer than
 ``min_wait_s`` starts, ``tick()`` about every 0.1 s from inside its wait loop, and
@@ -42,7 +42,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from typing import Callable, Iterable, TextIO
+from collections.abc import Callable, Iterable
+from typing import TextIO
 
 # VT100 / ECMA-48 control sequences for the terminal form.
 _ERASE_LINE = "\r\x1b[2K"  # carriage return, erase the whole line
@@ -81,9 +82,16 @@ class _Wait:
 class WaitProgress:
     """Shows the bench's long waits on ``stream``; see the module docstring."""
 
-    def __init__(self, stream: TextIO, *, tty: bool, min_wait_s: float = 2.0,
-                 pipe_interval_s: float = 5.0, tty_interval_s: float = 0.1,
-                 wall: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool,
+        min_wait_s: float = 2.0,
+        pipe_interval_s: float = 5.0,
+        tty_interval_s: float = 0.1,
+        wall: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream
         self.tty = bool(tty)
         self.min_wait_s = float(min_wait_s)
@@ -97,7 +105,7 @@ class WaitProgress:
         self._broken = False
 
     @classmethod
-    def for_stream(cls, stream: TextIO, **options) -> "WaitProgress":
+    def for_stream(cls, stream: TextIO, **options) -> WaitProgress:
         """A reporter for ``stream``, in the terminal form if ``stream.isatty()``."""
         try:
             tty = bool(stream.isatty())

@@ -48,5 +48,8 @@ def _to_allure(check: Check) -> None:
     except ImportError:  # allure-pytest is a dependency; a bare library use may run without it
         return
     with allure.step(check.summary()):
-        allure.attach(json.dumps(check.to_dict(), ensure_ascii=False, indent=1, default=str),
-                      name=f"check {check.key}", attachment_type=allure.attachment_type.JSON)
+        allure.attach(
+            json.dumps(check.to_dict(), ensure_ascii=False, indent=1, default=str),
+            name=f"check {check.key}",
+            attachment_type=allure.attachment_type.JSON,
+        )

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,15 @@ class TestEntry:
         return "teardown" in self.phases
 
     def to_dict(self, checks: int) -> dict:
-        return {"nodeid": self.nodeid, "clause": self.clause, "outcome": self.outcome,
-                "duration_s": round(self.duration_s, 6), "bench_time_s": round(self.bench_time_s, 6),
-                "checks": checks, "reason": self.reason}
+        return {
+            "nodeid": self.nodeid,
+            "clause": self.clause,
+            "outcome": self.outcome,
+            "duration_s": round(self.duration_s, 6),
+            "bench_time_s": round(self.bench_time_s, 6),
+            "checks": checks,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -76,8 +82,9 @@ class RunRecord:
         self._hashes = _HashCache()
 
     # -- what the run tells it ---------------------------------------------------------------
-    def test_report(self, nodeid: str, clause: str | None, when: str, outcome: str, duration: float,
-                    reason: str | None) -> None:
+    def test_report(
+        self, nodeid: str, clause: str | None, when: str, outcome: str, duration: float, reason: str | None
+    ) -> None:
         """One phase (setup, call, teardown) of a test, as pytest reports it."""
         entry = self.tests.setdefault(nodeid, TestEntry(nodeid, clause))
         entry.phases.append(when)
@@ -107,8 +114,10 @@ class RunRecord:
         """Every selected case has been reported through its teardown."""
         if self.cases is None:
             return False
-        return all(nodeid in self.tests and self.tests[nodeid].finished
-                   for nodeid in (c.nodeid for c in self.cases if c.selected))
+        return all(
+            nodeid in self.tests and self.tests[nodeid].finished
+            for nodeid in (c.nodeid for c in self.cases if c.selected)
+        )
 
     def close(self, end_reason: str, complete: bool) -> dict:
         for entry in self.tests.values():  # a test the stop cut short did not pass
@@ -141,16 +150,25 @@ class RunRecord:
             "end_reason": self.end_reason,
             "wall_s": round(wall, 3),
             "bench_time_s": round(s.clock.now(), 6) if s is not None else 0.0,
-            "dut": {"kind": dut.kind, "model": dut.model, "manufacturer": dut.manufacturer,
-                    "serial": dut.serial, "firmware": dut.firmware},
+            "dut": {
+                "kind": dut.kind,
+                "model": dut.model,
+                "manufacturer": dut.manufacturer,
+                "serial": dut.serial,
+                "firmware": dut.firmware,
+            },
             "sim": dict(profile.sim) if profile.bench.simulated else None,
             "totals": _totals(checks, tests, self.problems),
             "problems": list(self.problems),
             "instruments": list(s.identities.values()) if s is not None else [],
             "tests": tests,
             "checks": checks,
-            "not_covered": not_covered(self.cases, {c["key"] for c in checks}, dut.kind,
-                                       {t["nodeid"]: (t["outcome"], t["reason"]) for t in tests}),
+            "not_covered": not_covered(
+                self.cases,
+                {c["key"] for c in checks},
+                dut.kind,
+                {t["nodeid"]: (t["outcome"], t["reason"]) for t in tests},
+            ),
             "safe_state": list(s.safe_state_reports) if s is not None else [],
             "lost_instruments": dict(s.lost) if s is not None else {},
             "evidence": self._evidence(),
@@ -200,8 +218,15 @@ def _totals(checks: list[dict], tests: list[dict], problems: list[dict]) -> dict
     for check in checks:
         totals[check["verdict"]] += 1
     outcomes = {outcome: sum(1 for t in tests if t["outcome"] == outcome) for outcome in OUTCOMES}
-    return {**totals, "tests": len(tests), "passed": outcomes["passed"], "failed": outcomes["failed"],
-            "skipped": outcomes["skipped"], "errors": outcomes["error"], "problems": len(problems)}
+    return {
+        **totals,
+        "tests": len(tests),
+        "passed": outcomes["passed"],
+        "failed": outcomes["failed"],
+        "skipped": outcomes["skipped"],
+        "errors": outcomes["error"],
+        "problems": len(problems),
+    }
 
 
 def _meta(profile) -> dict:
@@ -230,19 +255,22 @@ def git_commit() -> str | None:
     if not (root / ".git").exists():
         return None
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10)
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -270,6 +298,10 @@ def _update_index(run_root: Path, profile_name: str, summary: dict) -> None:
         except (FileNotFoundError, json.JSONDecodeError):
             index = {"profiles": {}}
         index["profiles"][profile_name] = {
-            "summary": f"{profile_name}/{SUMMARY}", "dut": summary["dut"], "complete": summary["complete"],
-            "totals": summary["totals"], "lost_instruments": summary["lost_instruments"]}
+            "summary": f"{profile_name}/{SUMMARY}",
+            "dut": summary["dut"],
+            "complete": summary["complete"],
+            "totals": summary["totals"],
+            "lost_instruments": summary["lost_instruments"],
+        }
         _write_json_atomic(path, index)

@@ -1,4 +1,4 @@
-"""The safe-state sequence (DESIGN.md "Safe state"), run on every exit path.
+"""The safe-state sequence (docs/design.md#safe-state), run on every exit path.
 
 | DUT | Order |
 |---|---|
@@ -14,13 +14,13 @@ simulated instruments' own history) can show the order.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from bench.core.errors import BenchError, InstrumentLost, WaitTimeout
 
 # Bounds of the waits inside the sequence (bench seconds). The BMS-initiated stop must bring
-# the current to ≤ 5 A within 10 s (GB/T 27930, standards.md §3); the inlet must be below
+# the current to ≤ 5 A within 10 s (GB/T 27930, docs/limits.md §3); the inlet must be below
 # 60 V within 1 s of stop (NB/T 33001) — the sequence waits a little longer and reports.
 CURRENT_OFF_A = 5.0
 CURRENT_OFF_WAIT_S = 10.5
@@ -65,23 +65,41 @@ class SafeState:
         s = self.session
         self._step("BMS stop (BST)", "can", lambda: s.stop_bms())
         self._step("platform stop", "platform", lambda: s.platform_stop())
-        self._step(f"wait until I ≤ {CURRENT_OFF_A:g} A", "analyzer",
-                   lambda: self._wait(lambda: abs(s.output_current()) <= CURRENT_OFF_A,
-                                      CURRENT_OFF_WAIT_S, f"output current ≤ {CURRENT_OFF_A:g} A"))
+        self._step(
+            f"wait until I ≤ {CURRENT_OFF_A:g} A",
+            "analyzer",
+            lambda: self._wait(
+                lambda: abs(s.output_current()) <= CURRENT_OFF_A,
+                CURRENT_OFF_WAIT_S,
+                f"output current ≤ {CURRENT_OFF_A:g} A",
+            ),
+        )
         self._step("K5/K6 open", "ev", lambda: s.instrument("ev").set_vehicle_contactors(False))
         self._step("battery simulator off", "battery", lambda: s.instrument("battery").safe_off())
         self._step("load off", "load", lambda: s.instrument("load").safe_off())
-        self._step(f"inlet below {INLET_SAFE_V:g} V", "ev",
-                   lambda: self._wait(lambda: s.instrument("ev").inlet_voltage() < INLET_SAFE_V,
-                                      INLET_WAIT_S, f"inlet voltage < {INLET_SAFE_V:g} V"))
+        self._step(
+            f"inlet below {INLET_SAFE_V:g} V",
+            "ev",
+            lambda: self._wait(
+                lambda: s.instrument("ev").inlet_voltage() < INLET_SAFE_V,
+                INLET_WAIT_S,
+                f"inlet voltage < {INLET_SAFE_V:g} V",
+            ),
+        )
 
     def _ac(self) -> None:
         s = self.session
         self._step("vehicle load off", "ev", lambda: s.instrument("ev").set_load_current(0.0))
         self._step("S2 open", "ev", lambda: s.instrument("ev").set_s2(False))
-        self._step("pile contactor open", "analyzer",
-                   lambda: self._wait(lambda: s.ac_output_voltage() < AC_OUTPUT_OFF_V,
-                                      AC_CONTACTOR_WAIT_S, f"AC output < {AC_OUTPUT_OFF_V:g} V"))
+        self._step(
+            "pile contactor open",
+            "analyzer",
+            lambda: self._wait(
+                lambda: s.ac_output_voltage() < AC_OUTPUT_OFF_V,
+                AC_CONTACTOR_WAIT_S,
+                f"AC output < {AC_OUTPUT_OFF_V:g} V",
+            ),
+        )
         self._step("unplug (state 1)", "ev", lambda: s.instrument("ev").plug(False))
 
     # -- machinery ------------------------------------------------------------------------

@@ -50,8 +50,9 @@ class BenchSession:
         self.record = record or RunRecord(profile, self.run_dir, self.run_dir.parent.name)
         self.record.session = self
         self.limits: LimitsTable = load_limits()
-        self.clock: Clock = (VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated
-                             else RealClock())
+        self.clock: Clock = (
+            VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated else RealClock()
+        )
         self.clock.interrupt = SHUTDOWN.check  # stop requests take effect at the start of a wait
         self.sim = None
         self.instruments: dict[str, Any] = {}
@@ -70,7 +71,7 @@ class BenchSession:
         self._opened = False
 
     # == opening ===========================================================================
-    def open(self) -> "BenchSession":
+    def open(self) -> BenchSession:
         try:
             if self.profile.bench.simulated:
                 from bench.session.launcher import launch_simulated_bench
@@ -124,13 +125,19 @@ class BenchSession:
                 if inlet >= DEAD_INLET_V:
                     refusals.append(f"inlet at {inlet:.1f} V ≥ {DEAD_INLET_V:g} V")
             if refusals:
-                raise EnergiseRefused("refused before energising: " + "; ".join(refusals)
-                                      + "; nothing was switched on, the bench stays in its safe state")
+                raise EnergiseRefused(
+                    "refused before energising: "
+                    + "; ".join(refusals)
+                    + "; nothing was switched on, the bench stays in its safe state"
+                )
             ev.set_watchdog(self.profile.bench.watchdog_s)
             ev.heartbeat()
             ev.arm_safety_net()
-            self._periodic.append(self.clock.every(self.profile.bench.watchdog_s / 4, self._heartbeat,
-                                                   first_delay=self.profile.bench.watchdog_s / 4))
+            self._periodic.append(
+                self.clock.every(
+                    self.profile.bench.watchdog_s / 4, self._heartbeat, first_delay=self.profile.bench.watchdog_s / 4
+                )
+            )
         grid = self.instruments.get("grid")
         if grid is not None:  # a grid simulator starts with its output off
             grid.set_supply(self.profile.dut.nominal_supply_v, self.profile.dut.supply_frequency_hz)
@@ -160,8 +167,9 @@ class BenchSession:
         from bench.protocols.gbt27930.bms import BmsEmulator
         from bench.protocols.gbt27930.bms_config import BmsConfig
 
-        self.bms = BmsEmulator(self.can, BmsConfig.from_vehicle(self.profile.vehicle), self._battery_measurement,
-                               aux_power=False)
+        self.bms = BmsEmulator(
+            self.can, BmsConfig.from_vehicle(self.profile.vehicle), self._battery_measurement, aux_power=False
+        )
         self.bms.start()
         self._periodic.append(self.clock.every(AUX_POLL_S, self._follow_aux_power))
 
@@ -250,8 +258,10 @@ class BenchSession:
         try:
             return self.instrument(role).config.channels[point]
         except KeyError:
-            raise BenchError(f"{self.profile.path}: instruments.{role}.channels.{point}: "
-                             f"not wired (this case needs the {role} on {point})") from None
+            raise BenchError(
+                f"{self.profile.path}: instruments.{role}.channels.{point}: "
+                f"not wired (this case needs the {role} on {point})"
+            ) from None
 
     # == per test ==========================================================================
     def begin_test(self, node) -> None:
@@ -278,8 +288,12 @@ class BenchSession:
         sequence = SafeState(self)
         with SHUTDOWN.protected():  # a stop request waits until the sequence has finished
             sequence.run()
-        record = {"reason": reason, "test": self.current_test, "bench_time": self.clock.now(),
-                  "steps": [vars(step) for step in sequence.steps]}
+        record = {
+            "reason": reason,
+            "test": self.current_test,
+            "bench_time": self.clock.now(),
+            "steps": [vars(step) for step in sequence.steps],
+        }
         self.safe_state_reports.append(record)
         with (self.run_dir / "safe_state.jsonl").open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -304,8 +318,11 @@ class BenchSession:
                 grid.safe_off()
             except BenchError:
                 pass
-        for closer in (getattr(self.bms, "close", None), getattr(self.platform, "close", None),
-                       getattr(self.can, "close", None)):
+        for closer in (
+            getattr(self.bms, "close", None),
+            getattr(self.platform, "close", None),
+            getattr(self.can, "close", None),
+        ):
             if closer is not None:
                 try:
                     closer()

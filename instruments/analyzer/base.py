@@ -1,7 +1,7 @@
 """The power-analyzer role: numeric items (function, element) read as one list.
 
 A reading the analyzer marks as no number (no data, over-range) has ``value`` None and is
-never fed into a check as a number (DESIGN.md: such a reading makes the check "invalid").
+never fed into a check as a number (docs/design.md#limits-and-checks: such a reading makes the check "invalid").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Yokogawa WT1800 / WT5000 / WT500 power analyzers (instruments.md §4)."""
+"""Yokogawa WT1800 / WT5000 / WT500 power analyzers (docs/instruments.md §4)."""
 
 from __future__ import annotations
 
@@ -57,15 +57,17 @@ class YokogawaWT(ScpiDriver, PowerAnalyzer):
         reply = self.ask(query)
         fields = [f.strip() for f in reply.split(",")]
         if len(fields) != len(self.items):
-            raise InstrumentError(self.role, f"{query!r} → {reply[:80]!r}: {len(fields)} values for "
-                                             f"{len(self.items)} items")
+            raise InstrumentError(
+                self.role, f"{query!r} → {reply[:80]!r}: {len(fields)} values for {len(self.items)} items"
+            )
         readings = []
         for (function, element), text in zip(self.items, fields):
             try:
                 value = parse_numeric(text)
             except ValueError:
-                raise InstrumentError(self.role, f"{query!r}: item {function},{element} → {text!r}: "
-                                                 f"expected a number, NAN or INF") from None
+                raise InstrumentError(
+                    self.role, f"{query!r}: item {function},{element} → {text!r}: expected a number, NAN or INF"
+                ) from None
             readings.append(Reading(function, element, value, text))
         return readings
 

@@ -1,7 +1,7 @@
 """The battery-simulator role: a bidirectional DC supply that holds the "battery" voltage at the
 inlet and sinks the current the charger pushes in.
 
-Sign convention (instruments.md §7): positive current = sourcing, negative = sinking; while
+Sign convention (docs/instruments.md §7): positive current = sourcing, negative = sinking; while
 the charger charges, the measured current and power are negative.
 """
 
@@ -21,8 +21,9 @@ class BatterySimulator(Driver, abc.ABC):
     roles = ("battery",)
 
     @abc.abstractmethod
-    def hold_voltage(self, volts: float, source_limit_a: float, sink_limit_a: float,
-                     sink_power_w: float | None = None) -> None:
+    def hold_voltage(
+        self, volts: float, source_limit_a: float, sink_limit_a: float, sink_power_w: float | None = None
+    ) -> None:
         """Voltage priority at ``volts``; limits are magnitudes (≥ 0): at most ``source_limit_a``
         sourced, ``sink_limit_a`` and ``sink_power_w`` sunk. The output state is unchanged."""
 

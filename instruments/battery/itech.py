@@ -1,4 +1,4 @@
-"""ITECH IT6000C bidirectional supply as battery simulator (instruments.md §7; all rows [D])."""
+"""ITECH IT6000C bidirectional supply as battery simulator (docs/instruments.md §7; all rows [D])."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ READBACK_ABS = 0.01
 
 @register("itech-it6000c")
 class ItechIT6000C(ScpiDriver, BatterySimulator):
-    # The unit of instruments.md §7: IT6054C-800-225 (800 V, 225 A); POW:LIM read back
+    # The unit of docs/instruments.md §7: IT6054C-800-225 (800 V, 225 A); POW:LIM read back
     # ±55080 W on it. A lab with another model sets the profile's rating table.
     default_rating = {"voltage_v": (0.0, 800.0), "current_a": (0.0, 225.0), "power_w": (0.0, 55080.0)}
     init_commands = ("SYST:REM",)
@@ -36,8 +36,11 @@ class ItechIT6000C(ScpiDriver, BatterySimulator):
             super().close()
 
     def hold_voltage(self, volts, source_limit_a, sink_limit_a, sink_power_w=None):
-        for name, value in (("source_limit_a", source_limit_a), ("sink_limit_a", sink_limit_a),
-                            ("sink_power_w", sink_power_w)):
+        for name, value in (
+            ("source_limit_a", source_limit_a),
+            ("sink_limit_a", sink_limit_a),
+            ("sink_power_w", sink_power_w),
+        ):
             if value is not None and value < 0:
                 raise ValueError(f"{name} is a magnitude (≥ 0), got {value}")
         self.guard("voltage_v", volts, "V")

@@ -55,8 +55,11 @@ class AdapterBus(ClockedBus):
                 self.refused += 1
                 return
             frame = f"frame 0x{msg.arbitration_id:08X}" if msg.is_extended_id else f"frame 0x{msg.arbitration_id:03X}"
-            self.broken = BusOff(ROLE, f"{frame} not sent on {self.where}: {_text(exc)}; sending refused until "
-                                       f"the controller is reset", command=frame)
+            self.broken = BusOff(
+                ROLE,
+                f"{frame} not sent on {self.where}: {_text(exc)}; sending refused until the controller is reset",
+                command=frame,
+            )
             if self.on_broken is not None:
                 self.on_broken(self.broken)
             raise self.broken from None
@@ -65,9 +68,11 @@ class AdapterBus(ClockedBus):
         super().drain()
         if self.error_passive and self.broken is None and not self.bus_off:
             self.broken = CanBusError(
-                ROLE, f"{self.error_frames} error frame(s) on {self.where} while receiving: receive error counter "
-                      f"{self.rx_errors} > 127, the controller is error passive; the traffic is disturbed",
-                command="receive")
+                ROLE,
+                f"{self.error_frames} error frame(s) on {self.where} while receiving: receive error counter "
+                f"{self.rx_errors} > 127, the controller is error passive; the traffic is disturbed",
+                command="receive",
+            )
             raise self.broken
 
     @property
@@ -85,8 +90,9 @@ class AdapterBus(ClockedBus):
         try:
             self.bus = can.Bus(**bus_arguments(self.settings))
         except Exception as exc:  # as in open_can
-            raise InstrumentLost(ROLE, f"cannot reopen {self.where} at {self.settings.bitrate} bit/s "
-                                       f"({_text(exc)})") from None
+            raise InstrumentLost(
+                ROLE, f"cannot reopen {self.where} at {self.settings.bitrate} bit/s ({_text(exc)})"
+            ) from None
         self._clear_errors()
         self.broken = None
         self.refused = 0

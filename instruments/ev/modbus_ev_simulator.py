@@ -15,8 +15,8 @@ board what its watchdog opens, and in which order, when the bench's heartbeat st
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from bench.core.clock import Clock
 from bench.core.errors import InstrumentError, SetpointRefused
@@ -46,8 +46,14 @@ class ModbusEvSimulator(Driver):
     transport = "modbus"
     roles = ("ev",)
 
-    def __init__(self, config: InstrumentConfig, clock: Clock,
-                 dut_guard: Mapping[str, tuple[float, float]] | None = None, *, base_dir: Path | None = None):
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        clock: Clock,
+        dut_guard: Mapping[str, tuple[float, float]] | None = None,
+        *,
+        base_dir: Path | None = None,
+    ):
         super().__init__(config, clock, dut_guard)
         self.map: BoardMap = load_board_map(map_path(config.options, base_dir))
         self.link = ModbusLink.for_resource(config.role, config.resource, config.timeout_s)
@@ -55,8 +61,11 @@ class ModbusEvSimulator(Driver):
         self.wiring = dict(config.wiring)  # line → relay output number
         for line, output in self.wiring.items():
             if f"output_{output}" not in self.map.registers:
-                raise InstrumentError(self.role, f"wiring.{line} = {output}: {self.map.path.name} has no "
-                                      f"relay output {output} (register output_{output})")
+                raise InstrumentError(
+                    self.role,
+                    f"wiring.{line} = {output}: {self.map.path.name} has no "
+                    f"relay output {output} (register output_{output})",
+                )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -64,9 +73,12 @@ class ModbusEvSimulator(Driver):
         self.identify()
         found = self.read_raw("map_version")
         if found >> 8 != self.map.version[0]:
-            raise InstrumentError(self.role, f"board at {self.config.resource} reports register map "
-                                  f"{found >> 8}.{found & 0xFF}; {self.map.path.name} is version "
-                                  f"{self.map.version[0]}.{self.map.version[1]}")
+            raise InstrumentError(
+                self.role,
+                f"board at {self.config.resource} reports register map "
+                f"{found >> 8}.{found & 0xFF}; {self.map.path.name} is version "
+                f"{self.map.version[0]}.{self.map.version[1]}",
+            )
         self._heartbeat = self.read_raw("heartbeat")
 
     def close(self) -> None:
@@ -74,8 +86,10 @@ class ModbusEvSimulator(Driver):
 
     def identify(self) -> Identity:
         objects = self.link.device_information(READ_REGULAR, VENDOR, "read device identification (43/14)")
-        text = {obj: value.decode("ascii", errors="replace").strip() if isinstance(value, bytes) else str(value)
-                for obj, value in objects.items()}
+        text = {
+            obj: value.decode("ascii", errors="replace").strip() if isinstance(value, bytes) else str(value)
+            for obj, value in objects.items()
+        }
         if VENDOR not in text or (MODEL_NAME not in text and PRODUCT_CODE not in text):
             raise InstrumentError(self.role, f"device identification {text!r} lacks the vendor or model object")
         try:
@@ -104,7 +118,9 @@ class ModbusEvSimulator(Driver):
         state = self.read_raw("cp_state")
         if closed:
             if state == UNPLUGGED:
-                raise InstrumentError(self.role, "S2 cannot close while the connector is unplugged (cp_state 1); plug first")
+                raise InstrumentError(
+                    self.role, "S2 cannot close while the connector is unplugged (cp_state 1); plug first"
+                )
             self.write("cp_state", S2_CLOSED)
         elif state == S2_CLOSED:
             self.write("cp_state", CONNECTED)
@@ -172,8 +188,11 @@ class ModbusEvSimulator(Driver):
     def estop_input(self) -> bool:
         """The bench's E-stop / interlock input is open (an E-stop pressed, an interlock open)."""
         if "estop_input" not in self.map["status"].bits:
-            raise InstrumentError(self.role, f"{self.map.path.name}: status has no estop_input bit: the bench "
-                                  "cannot read its E-stop / interlock input before energising")
+            raise InstrumentError(
+                self.role,
+                f"{self.map.path.name}: status has no estop_input bit: the bench "
+                "cannot read its E-stop / interlock input before energising",
+            )
         return self.status()["estop_input"]
 
     # -- relay outputs and the watchdog's action ---------------------------------------------
@@ -191,8 +210,11 @@ class ModbusEvSimulator(Driver):
         expired)."""
         missing = [name for name in WATCHDOG_REGISTERS if name not in self.map.registers]
         if missing:
-            raise InstrumentError(self.role, f"{self.map.path.name} has no {missing[0]} register: the board "
-                                  "cannot de-energise the bench by itself (map without the watchdog outputs)")
+            raise InstrumentError(
+                self.role,
+                f"{self.map.path.name} has no {missing[0]} register: the board "
+                "cannot de-energise the bench by itself (map without the watchdog outputs)",
+            )
         bits = {line: 1 << (output - 1) for line, output in self.wiring.items()}
         self.write("watchdog_outputs", sum(bits.values()))
         self.write("watchdog_outputs_last", sum(bit for line, bit in bits.items() if line in LAST_LINES))
@@ -221,8 +243,13 @@ class ModbusEvSimulator(Driver):
         Every step is tried; the first failure is raised once all have run.
         """
         first_error: Exception | None = None
-        for step in (self.load_off, self.open_vehicle_contactors, self.open_s2, self.unplug,
-                     lambda: self.set_cc2(False)):
+        for step in (
+            self.load_off,
+            self.open_vehicle_contactors,
+            self.open_s2,
+            self.unplug,
+            lambda: self.set_cc2(False),
+        ):
             try:
                 step()
             except InstrumentError as exc:
@@ -244,8 +271,11 @@ class ModbusEvSimulator(Driver):
         if len(blocks) != 1:
             raise ValueError(f"{names} are not adjacent registers of one table")
         block = blocks[0]
-        what = (f"read {block.registers[0].label}" if len(names) == 1
-                else f"read {', '.join(names)} ({block.table} {block.address}…)")
+        what = (
+            f"read {block.registers[0].label}"
+            if len(names) == 1
+            else f"read {', '.join(names)} ({block.table} {block.address}…)"
+        )
         words = block.split(self.link.read(block.table, block.address, block.count, what))
         return [self.map[name].number(words[name]) for name in names]
 
@@ -259,16 +289,22 @@ class ModbusEvSimulator(Driver):
         self.link.write(reg.address, words, f"write {reg.label}")
         back = self.link.read(reg.table, reg.address, reg.count, f"read back {reg.label}")
         if back != words:
-            raise InstrumentError(self.role, f"{reg.label}: wrote {value:g} {reg.unit}".rstrip()
-                                  + f", read back {reg.number(back):g} {reg.unit}".rstrip())
+            raise InstrumentError(
+                self.role,
+                f"{reg.label}: wrote {value:g} {reg.unit}".rstrip()
+                + f", read back {reg.number(back):g} {reg.unit}".rstrip(),
+            )
 
     def _check_allowed(self, reg: Register, value: float, quantity: str) -> None:
         if reg.allowed(value):
             return
         if reg.values:
-            raise InstrumentError(self.role, f"{reg.label}: {value!r} is not one of {reg.allowed_text()}; nothing was sent")
-        raise SetpointRefused(self.role, quantity, value, reg.minimum, reg.maximum, reg.unit,
-                              f"register map ({self.map.path.name})")
+            raise InstrumentError(
+                self.role, f"{reg.label}: {value!r} is not one of {reg.allowed_text()}; nothing was sent"
+            )
+        raise SetpointRefused(
+            self.role, quantity, value, reg.minimum, reg.maximum, reg.unit, f"register map ({self.map.path.name})"
+        )
 
     def _bits(self, name: str) -> dict[str, bool]:
         reg = self.map[name]

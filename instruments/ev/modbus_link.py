@@ -58,8 +58,17 @@ class ModbusLink:
     ``trace``, when given, sees every frame sent and received (the platform log keeps them).
     """
 
-    def __init__(self, role: str, host: str, port: int, unit: int, timeout_s: float, *,
-                 resource: str | None = None, trace: Trace | None = None):
+    def __init__(
+        self,
+        role: str,
+        host: str,
+        port: int,
+        unit: int,
+        timeout_s: float,
+        *,
+        resource: str | None = None,
+        trace: Trace | None = None,
+    ):
         self.role = role
         self.host, self.port, self.unit = host, port, unit
         self.resource = resource or f"modbus+tcp://{host}:{port}/{unit}"
@@ -79,8 +88,7 @@ class ModbusLink:
 
     def open(self) -> None:
         # retries=0: a device that does not answer within the timeout is reported at once.
-        client = ModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s, retries=0,
-                                 trace_packet=self.trace)
+        client = ModbusTcpClient(self.host, port=self.port, timeout=self.timeout_s, retries=0, trace_packet=self.trace)
         if not client.connect():
             raise InstrumentLost(self.role, f"cannot connect to {self.resource}")
         self._client = client
@@ -143,18 +151,26 @@ class ModbusLink:
         try:
             response = getattr(self._client, method)(*args, device_id=self.unit, **kwargs)
         except (ConnectionResetError, ConnectionAbortedError) as exc:
-            raise self._break(ConnectionReset(
-                self.role, f"{what}: {where} reset the connection ({exc.strerror or exc})", command=what)) from None
+            raise self._break(
+                ConnectionReset(
+                    self.role, f"{what}: {where} reset the connection ({exc.strerror or exc})", command=what
+                )
+            ) from None
         except (ConnectionException, OSError) as exc:  # closed by the device, unreachable
-            raise self._break(InstrumentLost(
-                self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)) from None
+            raise self._break(
+                InstrumentLost(self.role, f"{what}: connection to {where} lost ({_first_line(exc)})", command=what)
+            ) from None
         except ModbusIOException as exc:
             text = _first_line(exc)
             if "no response" in text.lower():
-                raise self._break(InstrumentTimeout(
-                    self.role, f"{what}: no answer within {self.timeout_s:g} s ({where})", command=what)) from None
-            raise self._break(GarbledReply(
-                self.role, f"{what}: a reply that cannot be decoded ({text}) ({where})", command=what)) from None
+                raise self._break(
+                    InstrumentTimeout(
+                        self.role, f"{what}: no answer within {self.timeout_s:g} s ({where})", command=what
+                    )
+                ) from None
+            raise self._break(
+                GarbledReply(self.role, f"{what}: a reply that cannot be decoded ({text}) ({where})", command=what)
+            ) from None
         except ModbusException as exc:
             raise self._break(GarbledReply(self.role, f"{what}: {_first_line(exc)} ({where})", command=what)) from None
         if response is None:

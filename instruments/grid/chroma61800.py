@@ -1,4 +1,4 @@
-"""Chroma 61800 / 61600 (and 61500) programmable AC sources (instruments.md §5)."""
+"""Chroma 61800 / 61600 (and 61500) programmable AC sources (docs/instruments.md §5)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from instruments.grid.base import AcSource
 from instruments.registry import register
 from instruments.scpi import ScpiDriver
 
-# Output voltage ranges (61500 figures, instruments.md §5 [C] 61503): LOW 0–150 V, HIGH 0–300 V.
+# Output voltage ranges (61500 figures, docs/instruments.md §5 [C] 61503): LOW 0–150 V, HIGH 0–300 V.
 LOW_RANGE_MAX_V = 150.0
 
 
 @register("chroma-61800")
 class Chroma61800(ScpiDriver, AcSource):
-    # instruments.md §5: 0–300 V rms (high range) and 15–1000 Hz (61500 figures; the 61800
+    # docs/instruments.md §5: 0–300 V rms (high range) and 15–1000 Hz (61500 figures; the 61800
     # pages were not seen). No current default: a lab sets its model's current in the profile.
     default_rating = {"voltage_v": (0.0, 300.0), "frequency_hz": (15.0, 1000.0)}
 

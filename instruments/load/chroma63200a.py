@@ -1,4 +1,4 @@
-"""Chroma 63200A DC electronic load (instruments.md §3; single-channel frame, no CHAN)."""
+"""Chroma 63200A DC electronic load (docs/instruments.md §3; single-channel frame, no CHAN)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from instruments.registry import register
 from instruments.scpi import ScpiDriver
 
 # MODE? may answer the mode's name or its index; the index order is the 63200A mode table
-# of instruments.md §3 (CVI driver chr63200A.c), read only for the first nine entries here.
+# of docs/instruments.md §3 (CVI driver chr63200A.c), read only for the first nine entries here.
 MODE_TABLE = ("CCL", "CCM", "CCH", "CRL", "CRM", "CRH", "CVL", "CVM", "CVH")
 # Von when the caller gives none and the profile sets no ``von_v`` option: the load then sinks
 # from almost any input voltage (§3: "set Von below the lowest voltage you expect").
@@ -25,19 +25,24 @@ class Chroma63200A(ScpiDriver, ElectronicLoad):
     - ``von_v``: Von for CC sinking (default 1 V).
     """
 
-    # Model 63202A-150-200, the example of instruments.md §3: 150 V, 200 A. A lab sets its
+    # Model 63202A-150-200, the example of docs/instruments.md §3: 150 V, 200 A. A lab sets its
     # own model's range in the profile's rating table.
     default_rating = {"voltage_v": (0.0, 150.0), "current_a": (0.0, 200.0)}
 
     def __init__(self, config, clock, dut_guard=None):
         super().__init__(config, clock, dut_guard)
         options = config.options
-        self.current_ranges_a = {mode: float(limit) for mode, limit in dict(options.get("current_ranges_a", {})).items()}
+        self.current_ranges_a = {
+            mode: float(limit) for mode, limit in dict(options.get("current_ranges_a", {})).items()
+        }
         self.cv_mode = str(options.get("cv_mode", "CVH"))
         self.von_v = float(options.get("von_v", DEFAULT_VON_V))
         if set(self.current_ranges_a) - {"CCL", "CCM"} or self.cv_mode not in ("CVL", "CVM", "CVH"):
-            raise InstrumentError(self.role, f"options current_ranges_a {self.current_ranges_a} / cv_mode "
-                                             f"{self.cv_mode!r}: expected keys CCL, CCM and one of CVL, CVM, CVH")
+            raise InstrumentError(
+                self.role,
+                f"options current_ranges_a {self.current_ranges_a} / cv_mode "
+                f"{self.cv_mode!r}: expected keys CCL, CCM and one of CVL, CVM, CVH",
+            )
 
     def current_mode(self, amps: float) -> str:
         for mode in ("CCL", "CCM"):

@@ -1,6 +1,6 @@
 """The oscilloscope role: what the bench session asks of any scope, whatever its dialect.
 
-One acquisition (instruments.md §1 and §2c "One acquisition, completion found by polling"):
+One acquisition (docs/instruments.md §1 and §2c "One acquisition, completion found by polling"):
 arm, poll the run state through the bench clock (never a blocking ``*OPC?`` and never a
 query pending while the clock moves), force the trigger when a steady DC level gives no
 edge, stop and report when no trigger came, then read each channel's preamble and binary
@@ -12,21 +12,31 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy
 
 from bench.core.errors import InstrumentError, NoTrigger
 from instruments.base import Driver
 
-# instruments.md §1/§2c polling sequences: "every 50 to 100 ms".
+# docs/instruments.md §1/§2c polling sequences: "every 50 to 100 ms".
 POLL_PERIOD_S = 0.05
 # A measurement that cannot be made: Keysight +9.9E+37, Rigol 9.9e37, Tektronix 9.91E37
-# (instruments.md §1 "Built-in measurements", §2a, §2c).
+# (docs/instruments.md §1 "Built-in measurements", §2a, §2c).
 INVALID_MEASUREMENT = 9.9e37
-PREAMBLE_FIELDS = ("format", "type", "points", "count", "xincrement", "xorigin", "xreference",
-                   "yincrement", "yorigin", "yreference")
+PREAMBLE_FIELDS = (
+    "format",
+    "type",
+    "points",
+    "count",
+    "xincrement",
+    "xorigin",
+    "xreference",
+    "yincrement",
+    "yorigin",
+    "yreference",
+)
 _INTEGER_FIELDS = {"format", "type", "points", "count", "xreference", "yreference"}
 
 
@@ -93,8 +103,9 @@ class Oscilloscope(Driver, abc.ABC):
 
     # -- set-up --------------------------------------------------------------------------------
     @abc.abstractmethod
-    def configure_channel(self, channel: int, volts_per_div: float, offset_v: float = 0.0,
-                          coupling: str = "DC", probe: float = 1.0) -> None:
+    def configure_channel(
+        self, channel: int, volts_per_div: float, offset_v: float = 0.0, coupling: str = "DC", probe: float = 1.0
+    ) -> None:
         """Turn the channel on with this vertical scale, offset (V at screen centre), coupling, probe ratio."""
 
     @abc.abstractmethod
@@ -106,8 +117,7 @@ class Oscilloscope(Driver, abc.ABC):
         """Edge trigger on ``channel`` at ``level_v``; slope "rising" or "falling"."""
 
     # -- acquisition ---------------------------------------------------------------------------
-    def capture(self, channels: list[int], timeout_s: float,
-                force_after_s: float | None = None) -> dict[int, Waveform]:
+    def capture(self, channels: list[int], timeout_s: float, force_after_s: float | None = None) -> dict[int, Waveform]:
         """One acquisition; the records of ``channels`` by channel number.
 
         ``force_after_s``: bench seconds after arming from which the trigger is forced once the
@@ -126,8 +136,7 @@ class Oscilloscope(Driver, abc.ABC):
             state = self._poll_state(elapsed)
             if state is State.DONE:
                 break
-            if (not forced and force_after_s is not None and elapsed >= force_after_s
-                    and state is State.WAITING):
+            if not forced and force_after_s is not None and elapsed >= force_after_s and state is State.WAITING:
                 forced_at = self.clock.now()
                 self._force_trigger()
                 forced = True
@@ -136,8 +145,10 @@ class Oscilloscope(Driver, abc.ABC):
                 source = f"CHAN{self.trigger_channel}" if self.trigger_channel else "the trigger source"
                 what = "even after a forced trigger" if forced else "and the trigger was not forced"
                 raise NoTrigger(
-                    self.role, f"no trigger on {source} within {timeout_s:g} s ({what}); capture of channel(s) "
-                               f"{', '.join(map(str, channels))} stopped, last state: {state.value}")
+                    self.role,
+                    f"no trigger on {source} within {timeout_s:g} s ({what}); capture of channel(s) "
+                    f"{', '.join(map(str, channels))} stopped, last state: {state.value}",
+                )
             self.clock.sleep(POLL_PERIOD_S)
         done_at = self.clock.now()
         records = {}

@@ -1,4 +1,4 @@
-"""Keysight (Agilent) InfiniiVision 3000T X / 4000 X oscilloscopes (instruments.md §1)."""
+"""Keysight (Agilent) InfiniiVision 3000T X / 4000 X oscilloscopes (docs/instruments.md §1)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,11 @@ class KeysightInfiniiVision(ScpiScope):
             raise InstrumentError(self.role, f"CHAN{channel} preamble format {preamble['format']} is not WORD (1)")
         data = self.link.query_raw_block(":WAV:DATA?")
         if len(data) != 2 * preamble["points"]:
-            raise InstrumentError(self.role, f"CHAN{channel}: :WAV:DATA? gave {len(data)} bytes for "
-                                             f"{preamble['points']} WORD points in the preamble")
+            raise InstrumentError(
+                self.role,
+                f"CHAN{channel}: :WAV:DATA? gave {len(data)} bytes for "
+                f"{preamble['points']} WORD points in the preamble",
+            )
         raw = numpy.frombuffer(data, dtype="<u2")
         volts = (raw.astype(numpy.float64) - preamble["yreference"]) * preamble["yincrement"] + preamble["yorigin"]
         volts[numpy.isin(raw, SPECIAL_WORD_CODES)] = numpy.nan

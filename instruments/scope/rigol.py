@@ -1,7 +1,7 @@
-"""Rigol DS1000Z oscilloscopes (instruments.md §2c), the second scope dialect.
+"""Rigol DS1000Z oscilloscopes (docs/instruments.md §2c), the second scope dialect.
 
 Channel, timebase and trigger set-up use the DS1000Z programming guide's ``:CHANnel<n>:…``,
-``:TIMebase:MAIN:…`` and ``:TRIGger:EDGE:…`` commands; instruments.md §2c lists only the
+``:TIMebase:MAIN:…`` and ``:TRIGger:EDGE:…`` commands; docs/instruments.md §2c lists only the
 trigger ones ([D] Qcodes), so the others are [U] there. The DS1000Z screen spans 12
 horizontal divisions, not 10.
 """
@@ -16,7 +16,7 @@ from instruments.scope.base import State, measurement_value, parse_preamble
 from instruments.scope.scpi_scope import ScpiScope
 
 # A STOP seen this soon after :SINGle, before any other state, may be left over from before
-# (instruments.md §2c: one public Rigol driver ignores it for 0.5 s).
+# (docs/instruments.md §2c: one public Rigol driver ignores it for 0.5 s).
 STALE_STOP_S = 0.5
 ACTIVE_STATES = ("WAIT", "RUN", "AUTO", "TD", "T'D")
 BYTE_FORMAT, RAW_TYPE = 0, 2  # preamble fields 0 and 1
@@ -38,7 +38,7 @@ MEASURE_ITEMS = {  # :MEASure:ITEM? <item>,<source> (§2c)
 @register("rigol-ds")
 class RigolDS(ScpiScope):
     """Profile option ``duty_reply``: "ratio" (default; PDUTy answers 0.5 for 50 %, as the
-    DS2000/DS1000CA guides show) or "percent" — instruments.md §2c leaves it [U]."""
+    DS2000/DS1000CA guides show) or "percent" — docs/instruments.md §2c leaves it [U]."""
 
     timebase_scale = ":TIMebase:MAIN:SCALe"
     timebase_position = ":TIMebase:MAIN:OFFSet"
@@ -61,8 +61,9 @@ class RigolDS(ScpiScope):
                 return State.DONE
             return State.BUSY
         if status not in ACTIVE_STATES:
-            raise InstrumentError(self.role, f"':TRIGger:STATus?' → {status!r}: expected one of "
-                                             f"TD, WAIT, RUN, AUTO, STOP")
+            raise InstrumentError(
+                self.role, f"':TRIGger:STATus?' → {status!r}: expected one of TD, WAIT, RUN, AUTO, STOP"
+            )
         self._seen_active = True
         return State.WAITING if status == "WAIT" else State.BUSY
 
@@ -78,8 +79,10 @@ class RigolDS(ScpiScope):
         self.set(":WAV:FORM BYTE")
         preamble = parse_preamble(self.role, ":WAV:PRE?", self.ask(":WAV:PRE?"))
         if (preamble["format"], preamble["type"]) != (BYTE_FORMAT, RAW_TYPE):
-            raise InstrumentError(self.role, f"CHAN{channel} preamble format/type {preamble['format']},"
-                                             f"{preamble['type']} is not BYTE,RAW (0,2)")
+            raise InstrumentError(
+                self.role,
+                f"CHAN{channel} preamble format/type {preamble['format']},{preamble['type']} is not BYTE,RAW (0,2)",
+            )
         chunks = []
         for first in range(1, preamble["points"] + 1, BATCH_POINTS):
             last = min(first + BATCH_POINTS - 1, preamble["points"])
@@ -87,8 +90,9 @@ class RigolDS(ScpiScope):
             self.set(f":WAV:STOP {last}")
             data = self.link.query_raw_block(":WAV:DATA?")
             if len(data) != last - first + 1:
-                raise InstrumentError(self.role, f"CHAN{channel}: :WAV:DATA? for points {first}…{last} "
-                                                 f"gave {len(data)} bytes")
+                raise InstrumentError(
+                    self.role, f"CHAN{channel}: :WAV:DATA? for points {first}…{last} gave {len(data)} bytes"
+                )
             chunks.append(data)
         raw = numpy.frombuffer(b"".join(chunks), dtype=numpy.uint8).astype(numpy.float64)
         # Rigol: yorigin is in codes, not volts (§2c "volts").

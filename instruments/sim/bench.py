@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,13 +35,18 @@ from instruments.sim.hub import LOOPBACK, SocketHub
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.plant import make_plant
 from instruments.sim.platform.modbus_device import PlatformModbusDevice
+
 # Test-only controls (never profile keys): instruments/sim/test_controls.py.
-from instruments.sim.test_controls import (IDENTITY_OVERRIDE_ENV, START_CONDITIONS_ENV,  # noqa: F401
-                                           attach_faults, load_fault_plan, start_conditions)
+from instruments.sim.test_controls import (  # noqa: F401
+    IDENTITY_OVERRIDE_ENV,
+    START_CONDITIONS_ENV,
+    attach_faults,
+    load_fault_plan,
+    start_conditions,
+)
 from instruments.sim.test_controls import identity_overrides as _identity_overrides
 
-
-# Which maker string each dialect answers *IDN? with (instruments.md).
+# Which maker string each dialect answers *IDN? with (docs/instruments.md).
 MAKERS = {
     "keysight-infiniivision": "KEYSIGHT TECHNOLOGIES",
     "rigol-ds": "RIGOL TECHNOLOGIES",
@@ -65,10 +69,16 @@ _CAN_CHANNELS = itertools.count(1)
 # pile's uploads (bench choice; the 4.2.7 values change rarely).
 BMS_INFO_SYNC_S = 0.5
 # GB/T 27930 extension names → the 4.2.7 upload names the platform uses.
-UPLOAD_NAMES = {"vin": "vin", "rated_capacity_ah": "battery_capacity",
-                "lowest_cell_voltage": "lowest_cell_voltage", "lowest_cell_number": "lowest_cell_number",
-                "heating_status": "heating_status", "cooling_status": "cooling_status",
-                "internal_resistance": "internal_resistance", "vehicle_model": "vehicle_model"}
+UPLOAD_NAMES = {
+    "vin": "vin",
+    "rated_capacity_ah": "battery_capacity",
+    "lowest_cell_voltage": "lowest_cell_voltage",
+    "lowest_cell_number": "lowest_cell_number",
+    "heating_status": "heating_status",
+    "cooling_status": "cooling_status",
+    "internal_resistance": "internal_resistance",
+    "vehicle_model": "vehicle_model",
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,7 @@ class SimulatedBench:
         self.clock = clock
         self.sim = dict(profile.sim)
         seeds = np.random.SeedSequence(int(self.sim["seed"])).spawn(len(profile.instruments) + 1)
-        self._rngs = {role: np.random.default_rng(seed) for role, seed in
-                      zip(sorted(profile.instruments), seeds[1:])}
+        self._rngs = {role: np.random.default_rng(seed) for role, seed in zip(sorted(profile.instruments), seeds[1:])}
         self.plant = make_plant(clock, profile.dut, profile.vehicle, self.sim, np.random.default_rng(seeds[0]))
         self._start = start_conditions()
         if self._start.get("inlet_voltage_v") and hasattr(self.plant, "charge_inlet"):
@@ -107,8 +116,9 @@ class SimulatedBench:
             self.front_ends[role] = front_end
             served[role] = ModbusFrontEnd(role, front_end, unit) if unit is not None else front_end
             port = self.hub.serve(served[role])
-            resources[role] = (f"modbus+tcp://{LOOPBACK}:{port}/{unit}" if unit is not None
-                               else f"TCPIP0::{LOOPBACK}::{port}::SOCKET")
+            resources[role] = (
+                f"modbus+tcp://{LOOPBACK}:{port}/{unit}" if unit is not None else f"TCPIP0::{LOOPBACK}::{port}::SOCKET"
+            )
         dut = self._serve_control(self.profile.dut)
         can_settings = self._start_charger() if self.profile.dut.kind == "dc" else None
         try:
@@ -129,8 +139,15 @@ class SimulatedBench:
         # Security profiles 1 and 2: the pile's AuthorizationKey; for TLS the CA it trusts.
         password = read_authorization_key(ocpp.password_file) if ocpp.security_profile >= 1 else None
         ca_file = (ocpp.ca_file or ocpp.certificate_file) if ocpp.security_profile == 2 else None
-        self.charge_point = SimChargePoint(self.plant.platform, self.clock, base_url, ocpp.charge_point_id,
-                                           password=password, ca_file=ca_file, max_frame_bytes=ocpp.max_frame_bytes)
+        self.charge_point = SimChargePoint(
+            self.plant.platform,
+            self.clock,
+            base_url,
+            ocpp.charge_point_id,
+            password=password,
+            ca_file=ca_file,
+            max_frame_bytes=ocpp.max_frame_bytes,
+        )
         self.charge_point.connect()
 
     def drop(self, role: str) -> None:
@@ -153,9 +170,12 @@ class SimulatedBench:
     # -- front ends ------------------------------------------------------------------------
     def _identity(self, config: InstrumentConfig) -> tuple[str, str, str, str]:
         override = _identity_overrides().get(config.role, {})
-        return (MAKERS.get(config.driver, "Bench Simulation"),
-                override.get("model") or config.model or config.driver.upper(),
-                override.get("serial") or config.serial or f"SIM-{config.role.upper()}", SIM_FIRMWARE)
+        return (
+            MAKERS.get(config.driver, "Bench Simulation"),
+            override.get("model") or config.model or config.driver.upper(),
+            override.get("serial") or config.serial or f"SIM-{config.role.upper()}",
+            SIM_FIRMWARE,
+        )
 
     def _front_end(self, role: str, config: InstrumentConfig):
         """The front end for one instrument and, for Modbus devices, its unit id."""
@@ -165,39 +185,69 @@ class SimulatedBench:
         if driver in ("keysight-infiniivision", "rigol-ds"):
             wiring = {number: signal for signal, number in config.channels.items()}
             cls = KeysightScope if driver == "keysight-infiniivision" else RigolScope
-            return cls(role, self.clock, identity, wiring, rng, plant=plant,
-                       points=int(self.sim["scope_points"]), noise_v=float(self.sim["scope_noise_v"])), None
+            return cls(
+                role,
+                self.clock,
+                identity,
+                wiring,
+                rng,
+                plant=plant,
+                points=int(self.sim["scope_points"]),
+                noise_v=float(self.sim["scope_noise_v"]),
+            ), None
         if driver == "yokogawa-wt":
             points = ANALYZER_POINTS[self.profile.dut.kind]
             wiring = {number: points[name] for name, number in config.channels.items()}
             return YokogawaWT(role, self.clock, identity, wiring, rng, plant=plant), None
         if driver == "chroma-63200a":
-            return Chroma63200A(role, self.clock, identity, {1: plant.load}, rng,
-                                **_maxima(rating, voltage_max="voltage_v", current_max="current_a",
-                                          power_max="power_w")), None
+            return Chroma63200A(
+                role,
+                self.clock,
+                identity,
+                {1: plant.load},
+                rng,
+                **_maxima(rating, voltage_max="voltage_v", current_max="current_a", power_max="power_w"),
+            ), None
         if driver == "itech-it6000c":
-            return ItechIT6000C(role, self.clock, identity, {1: plant.battery}, rng,
-                                **_maxima(rating, voltage_max="voltage_v", current_max="current_a",
-                                          power_max="power_w")), None
+            return ItechIT6000C(
+                role,
+                self.clock,
+                identity,
+                {1: plant.battery},
+                rng,
+                **_maxima(rating, voltage_max="voltage_v", current_max="current_a", power_max="power_w"),
+            ), None
         if driver == "chroma-61800":
-            return Chroma61800(role, self.clock, identity, {1: plant.grid}, rng, plant=plant,
-                               **_maxima(rating, current_max="current_a")), None
+            return Chroma61800(
+                role,
+                self.clock,
+                identity,
+                {1: plant.grid},
+                rng,
+                plant=plant,
+                **_maxima(rating, current_max="current_a"),
+            ), None
         if driver == "modbus-ev-simulator":
             _, _, unit = parse_modbus_resource(config.resource)
             map_path = config.options.get("map") or DEFAULT_MAP_PATH  # absolute (the profile resolves it)
             wires = plant.wires() if hasattr(plant, "wires") else {}
             lines = {output: wires[line] for line, output in config.wiring.items() if line in wires}
             try:
-                board = EvSimulatorBoard(self.clock, plant.ev, plant.signal, map_path,
-                                         identity={0: identity[0], 1: identity[1], 2: SIM_FIRMWARE,
-                                                   5: identity[1], 0x80: identity[2]}, rng=rng,
-                                         lines=lines, estop_input=bool(self._start.get("estop_input")))
+                board = EvSimulatorBoard(
+                    self.clock,
+                    plant.ev,
+                    plant.signal,
+                    map_path,
+                    identity={0: identity[0], 1: identity[1], 2: SIM_FIRMWARE, 5: identity[1], 0x80: identity[2]},
+                    rng=rng,
+                    lines=lines,
+                    estop_input=bool(self._start.get("estop_input")),
+                )
             except ValueError as exc:  # a line on a relay output the board does not have
                 raise BenchError(f"{self.profile.path}: instruments.{role}.wiring: {exc}") from None
             self._closers.append(board.close)
             return board, unit
-        raise BenchError(f"{self.profile.path}: instruments.{role}.driver: no simulated instrument "
-                         f"speaks {driver!r}")
+        raise BenchError(f"{self.profile.path}: instruments.{role}.driver: no simulated instrument speaks {driver!r}")
 
     def _serve_control(self, dut: Dut) -> Dut:
         """The pile's own control interface (Modbus); OCPP piles connect later."""
@@ -219,8 +269,13 @@ class SimulatedBench:
             wake_restarts_communication=plant.restarts_communication_after_wake,
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
-        charger = ChargerStateMachine(self.charger_bus, plant, plant.ratings(), behaviour,
-                                      extension_dbc_path=str(extension) if extension else None)
+        charger = ChargerStateMachine(
+            self.charger_bus,
+            plant,
+            plant.ratings(),
+            behaviour,
+            extension_dbc_path=str(extension) if extension else None,
+        )
         self.charger = charger
         plant.set_wake_handler(charger.wake_vehicle)
         plant.add_listener(self._plant_event)
@@ -228,8 +283,12 @@ class SimulatedBench:
         self._closers.append(sync.cancel)
         self._closers.append(charger.close)
         self._closers.append(self.charger_bus.close)
-        return CanSettings(interface="virtual", channel=channel, bitrate=self.profile.can.bitrate,
-                           options={"preserve_timestamps": True})
+        return CanSettings(
+            interface="virtual",
+            channel=channel,
+            bitrate=self.profile.can.bitrate,
+            options={"preserve_timestamps": True},
+        )
 
     def _plant_event(self, name: str) -> None:
         charger = self.charger

@@ -8,7 +8,8 @@ latest ``KEEP`` of them, and the count of all. ``len()`` is the count of everyth
 from __future__ import annotations
 
 from collections import deque
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 KEEP = 10_000  # commands kept per instrument (bench choice: every short test sees all of its own)
 
@@ -36,9 +37,10 @@ class CommandLog(Generic[T]):
         if isinstance(index, slice):
             start, stop, step = index.indices(self._count)
             if start < dropped:
-                raise IndexError(f"commands before #{dropped} are no longer kept (the log keeps the last "
-                                 f"{self._recent.maxlen})")
-            return list(self._recent)[start - dropped:stop - dropped:step]
+                raise IndexError(
+                    f"commands before #{dropped} are no longer kept (the log keeps the last {self._recent.maxlen})"
+                )
+            return list(self._recent)[start - dropped : stop - dropped : step]
         position = index + self._count if index < 0 else index
         if not dropped <= position < self._count:
             raise IndexError("command no longer kept" if position < dropped else "command log index out of range")

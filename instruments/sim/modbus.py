@@ -33,8 +33,16 @@ from bench.protocols.modbus.protocol import (
 from instruments.sim.command_log import CommandLog
 
 # A simulated device raises ModbusException with one of these codes (bench.protocols.modbus.protocol).
-__all__ = ["ILLEGAL_DATA_ADDRESS", "ILLEGAL_DATA_VALUE", "ILLEGAL_FUNCTION", "SERVER_DEVICE_FAILURE",
-           "ModbusDevice", "ModbusException", "ModbusFrontEnd", "request_name"]
+__all__ = [
+    "ILLEGAL_DATA_ADDRESS",
+    "ILLEGAL_DATA_VALUE",
+    "ILLEGAL_FUNCTION",
+    "SERVER_DEVICE_FAILURE",
+    "ModbusDevice",
+    "ModbusException",
+    "ModbusFrontEnd",
+    "request_name",
+]
 
 
 class ModbusException(Exception):
@@ -79,8 +87,8 @@ class ModbusFrontEnd:
             if len(session.buffer) < 6 + length:
                 break
             unit = session.buffer[6]
-            pdu = bytes(session.buffer[7:6 + length])
-            del session.buffer[:6 + length]
+            pdu = bytes(session.buffer[7 : 6 + length])
+            del session.buffer[: 6 + length]
             if protocol != 0 or length < 2:
                 continue  # not Modbus: a real device drops it
             if unit not in (self.unit_id, 0xFF):
@@ -121,7 +129,7 @@ class ModbusFrontEnd:
                 address, count, nbytes = struct.unpack(">HHB", pdu[1:6])
                 if not 1 <= count <= MAX_WRITE or nbytes != 2 * count or len(pdu) < 6 + nbytes:
                     raise ModbusException(ILLEGAL_DATA_VALUE)
-                values = list(struct.unpack(f">{count}H", pdu[6:6 + nbytes]))
+                values = list(struct.unpack(f">{count}H", pdu[6 : 6 + nbytes]))
                 self.device.write(address, values)
                 return pdu[:5]
             if function == 0x2B and len(pdu) >= 4 and pdu[1] == 0x0E:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from instruments.sim.command_log import CommandLog
 
@@ -31,7 +31,7 @@ class ScpiError(Exception):
     def __init__(self, code: int, text: str):
         self.code = code
         self.text = text
-        super().__init__(f"{code},\"{text}\"")
+        super().__init__(f'{code},"{text}"')
 
 
 UNDEFINED_HEADER = (-113, "Undefined header")
@@ -171,7 +171,7 @@ class ScpiFrontEnd:
         return self.format_error(code, text)
 
     def format_error(self, code: int, text: str) -> str:
-        return f"{code:+d},\"{text}\""
+        return f'{code:+d},"{text}"'
 
     # -- wire --------------------------------------------------------------------------------
     def new_session(self) -> ScpiSession:

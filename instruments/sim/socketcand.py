@@ -57,16 +57,25 @@ class _Client:
 class SocketcandServer:
     """Bridges one python-can ``virtual`` channel to socketcand clients on loopback."""
 
-    def __init__(self, virtual_channel: str, *, host: str = LOOPBACK, port: int = 0, bus_name: str = "can0",
-                 epoch: float = 0.0, bitrate: int = 250_000):
+    def __init__(
+        self,
+        virtual_channel: str,
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        bus_name: str = "can0",
+        epoch: float = 0.0,
+        bitrate: int = 250_000,
+    ):
         self.virtual_channel = virtual_channel
         self.host = host
         self.bus_name = bus_name
         self.epoch = epoch
         self.bitrate = bitrate
         self.errors: list[str] = []  # bad input from clients, one line each
-        self._bus = can.Bus(interface="virtual", channel=virtual_channel, preserve_timestamps=True,
-                            receive_own_messages=False)
+        self._bus = can.Bus(
+            interface="virtual", channel=virtual_channel, preserve_timestamps=True, receive_own_messages=False
+        )
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind((host, port))
@@ -96,8 +105,12 @@ class SocketcandServer:
 
     def client_settings(self) -> CanSettings:
         """What a bench or tool in another process puts in its [can] table to reach this bus."""
-        return CanSettings(interface="socketcand", channel=self.bus_name, bitrate=self.bitrate,
-                           options={"host": self.host, "port": self.port})
+        return CanSettings(
+            interface="socketcand",
+            channel=self.bus_name,
+            bitrate=self.bitrate,
+            options={"host": self.host, "port": self.port},
+        )
 
     def describe(self) -> str:
         return f"CAN: socketcand on {self.host}:{self.port}, channel {self.bus_name}"
@@ -144,13 +157,13 @@ class SocketcandServer:
                 return
             if end < 0:
                 if len(client.buffer) - start > MAX_COMMAND:
-                    self._bad(client, f"no closing '>' in {client.buffer[start:start + 40]!r}…")
+                    self._bad(client, f"no closing '>' in {client.buffer[start : start + 40]!r}…")
                     client.buffer = ""
                 else:
                     client.buffer = client.buffer[start:]
                 return
-            command = client.buffer[start + 1:end].split()
-            client.buffer = client.buffer[end + 1:]
+            command = client.buffer[start + 1 : end].split()
+            client.buffer = client.buffer[end + 1 :]
             self._command(client, command)
 
     def _command(self, client: _Client, words: list[str]) -> None:
@@ -190,8 +203,9 @@ class SocketcandServer:
             # socketcand ignores a malformed send (an answer would be read as an error frame)
             self._bad(client, f"malformed send command '< {' '.join(words)} >'")
             return
-        msg = can.Message(arbitration_id=arbitration_id, is_extended_id=extended, data=data,
-                          timestamp=time.time() - self.epoch)
+        msg = can.Message(
+            arbitration_id=arbitration_id, is_extended_id=extended, data=data, timestamp=time.time() - self.epoch
+        )
         try:
             self._bus.send(msg)
         except can.CanError as exc:
@@ -253,4 +267,4 @@ def frame_text(msg: can.Message, epoch: float = 0.0) -> str | None:
     if msg.is_error_frame:
         return f"< error {msg.arbitration_id & 0x1FFFFFFF:03X} {seconds}.{micros:06d} >"
     ident = f"{msg.arbitration_id:08X}" if msg.is_extended_id else f"{msg.arbitration_id:03X}"
-    return f"< frame {ident} {seconds}.{micros:06d} {bytes(msg.data[:msg.dlc]).hex().upper()} >"
+    return f"< frame {ident} {seconds}.{micros:06d} {bytes(msg.data[: msg.dlc]).hex().upper()} >"

@@ -92,8 +92,14 @@ KINDS = {
     "error_frames": (CAN,),
 }
 # Keys each kind takes besides role, kind, trigger; the ones that must be given.
-OPTIONS = {"timeout": {"duration_s"}, "bus_off": {"duration_s"}, "error_frames": {"duration_s", "period_s"},
-           "scpi_error": {"error"}, "block_length": {"claim"}, "modbus_exception": {"code"}}
+OPTIONS = {
+    "timeout": {"duration_s"},
+    "bus_off": {"duration_s"},
+    "error_frames": {"duration_s", "period_s"},
+    "scpi_error": {"error"},
+    "block_length": {"claim"},
+    "modbus_exception": {"code"},
+}
 REQUIRED = {"timeout": {"duration_s"}, "bus_off": {"duration_s"}, "error_frames": {"duration_s"}}
 TRIGGER_KEYS = {"command", "nth", "at_s"}
 DEFAULT_ERROR = (-200, "Execution error")
@@ -112,7 +118,7 @@ def identity_overrides() -> dict[str, dict[str, str]]:
     except json.JSONDecodeError as exc:
         raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: not JSON ({exc})") from None
     if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
-        raise BenchError(f"${IDENTITY_OVERRIDE_ENV}: expected {{\"<role>\": {{\"model\": ..., \"serial\": ...}}}}")
+        raise BenchError(f'${IDENTITY_OVERRIDE_ENV}: expected {{"<role>": {{"model": ..., "serial": ...}}}}')
     return overrides
 
 
@@ -185,12 +191,15 @@ def parse_fault_plan(text: str) -> list[Fault]:
     try:
         data = json.loads(text, parse_constant=refuse_constant)
     except (ValueError, RecursionError) as exc:
-        raise BenchError(f"{where}: not JSON ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise BenchError(
+            f"{where}: not JSON ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not data:
-        raise BenchError(f"{where}: expected a list of faults, e.g. [{{\"role\": \"analyzer\", \"kind\": \"timeout\", "
-                         f"\"duration_s\": 1.0}}]")
+        raise BenchError(
+            f'{where}: expected a list of faults, e.g. [{{"role": "analyzer", "kind": "timeout", "duration_s": 1.0}}]'
+        )
     return [_fault(index, item, where) for index, item in enumerate(data)]
 
 
@@ -200,7 +209,7 @@ def _fault(index: int, item, where: str) -> Fault:
         raise BenchError(f"{head}: expected an object with role, kind and trigger")
     role, kind = item.get("role"), item.get("kind")
     if not isinstance(role, str) or not role:
-        raise BenchError(f"{head}: role: expected an instrument role of the profile (or \"can\")")
+        raise BenchError(f'{head}: role: expected an instrument role of the profile (or "can")')
     if kind not in KINDS:
         raise BenchError(f"{head}: kind: expected one of {', '.join(KINDS)}, got {kind!r}")
     head = f"{where}: fault {index} ({role} {kind})"
@@ -210,8 +219,10 @@ def _fault(index: int, item, where: str) -> Fault:
         raise BenchError(f"{head}: {unknown[0]}: not a key of this kind (it takes {', '.join(sorted(allowed))})")
     missing = sorted(REQUIRED.get(kind, set()) - set(item))
     if missing:
-        raise BenchError(f"{head}: {missing[0]}: required (a number of bench seconds"
-                         + (", or null for ever)" if kind != "error_frames" else ")"))
+        raise BenchError(
+            f"{head}: {missing[0]}: required (a number of bench seconds"
+            + (", or null for ever)" if kind != "error_frames" else ")")
+        )
     fault = Fault(index, role, kind)
     trigger = item.get("trigger", {})
     if not isinstance(trigger, dict):
@@ -236,11 +247,19 @@ def _fault(index: int, item, where: str) -> Fault:
             fault.duration_s = _number(duration, f"{head}: duration_s", 0.0, positive=True)
     if "error" in item:
         error = item["error"]
-        if (not isinstance(error, list) or len(error) != 2 or isinstance(error[0], bool)
-                or not isinstance(error[0], int) or error[0] == 0 or not isinstance(error[1], str)
-                or '"' in error[1] or "\n" in error[1]):
-            raise BenchError(f"{head}: error: expected [code, \"text\"] with a code other than 0, e.g. "
-                             f"[-222, \"Data out of range\"]")
+        if (
+            not isinstance(error, list)
+            or len(error) != 2
+            or isinstance(error[0], bool)
+            or not isinstance(error[0], int)
+            or error[0] == 0
+            or not isinstance(error[1], str)
+            or '"' in error[1]
+            or "\n" in error[1]
+        ):
+            raise BenchError(
+                f'{head}: error: expected [code, "text"] with a code other than 0, e.g. [-222, "Data out of range"]'
+            )
         fault.error = (error[0], error[1])
     if "code" in item:
         fault.code = _integer(item["code"], f"{head}: code", 1, 255)
@@ -253,14 +272,16 @@ def _fault(index: int, item, where: str) -> Fault:
     if kind == "modbus_exception":
         function = (fault.command or "").partition("@")[0]
         if not function.isdigit() or not 1 <= int(function) <= 127:
-            raise BenchError(f"{head}: trigger.command: name the Modbus function (1…127), e.g. \"6\" or \"6@130\"")
+            raise BenchError(f'{head}: trigger.command: name the Modbus function (1…127), e.g. "6" or "6@130"')
     if fault.command is not None and fault.command[:1].isdigit() and kind not in ("bus_off", "error_frames"):
         function, _, address = fault.command.partition("@")
         if not function.isdigit() or (address and not (address.isdigit() and int(address) <= 0xFFFF)):
-            raise BenchError(f"{head}: trigger.command: a Modbus request is \"<function>\" or "
-                             f"\"<function>@<address>\", got {fault.command!r}")
+            raise BenchError(
+                f'{head}: trigger.command: a Modbus request is "<function>" or '
+                f'"<function>@<address>", got {fault.command!r}'
+            )
     if kind in ("bus_off", "error_frames") and fault.command is not None and _can_id(fault.command) is None:
-        raise BenchError(f"{head}: trigger.command: a CAN identifier such as \"0x1810F456\", got {fault.command!r}")
+        raise BenchError(f'{head}: trigger.command: a CAN identifier such as "0x1810F456", got {fault.command!r}')
     return fault
 
 
@@ -271,8 +292,13 @@ def _integer(value, what: str, low: int, high: int) -> int:
 
 
 def _number(value, what: str, low: float, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < low or (positive and value <= 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < low
+        or (positive and value <= 0)
+    ):
         raise BenchError(f"{what}: expected a number {'> 0' if positive else f'≥ {low:g}'}, got {value!r}")
     return float(value)
 
@@ -348,7 +374,7 @@ class FaultInjector:
 def _garble(data: bytes, terminator: bytes) -> bytes:
     """Bit errors: every byte of the reply has its top bit flipped; the terminator survives."""
     if terminator and data.endswith(terminator):
-        return bytes(b ^ 0x80 for b in data[:-len(terminator)]) + terminator
+        return bytes(b ^ 0x80 for b in data[: -len(terminator)]) + terminator
     return bytes(b ^ 0x80 for b in data)
 
 
@@ -365,7 +391,7 @@ def _lie_about_length(data: bytes, claim: float) -> bytes | None:
     if len(data) < 2 or data[:1] != b"#" or data[1:2] not in b"123456789":
         return None
     digits = int(data[1:2])
-    length_text = data[2:2 + digits]
+    length_text = data[2 : 2 + digits]
     if not length_text.isdigit():
         return None
     length = int(length_text)
@@ -376,7 +402,7 @@ def _lie_about_length(data: bytes, claim: float) -> bytes | None:
     width = max(digits, len(text))
     if width > 9:
         text, width = "9" * 9, 9
-    return b"#" + str(width).encode() + text.zfill(width).encode() + data[2 + digits:]
+    return b"#" + str(width).encode() + text.zfill(width).encode() + data[2 + digits :]
 
 
 @dataclass
@@ -449,15 +475,21 @@ def attach_faults(plan: list[Fault], servers: dict, can_bus: ClockedBus | None, 
             fits = None
         if fits is None:
             roles = sorted(servers) + ([CAN] if can_bus is not None else [])
-            raise BenchError(f"${FAULT_PLAN_ENV}: {fault.label}: role: the profile has no such instrument "
-                             f"(roles: {', '.join(roles)})")
+            raise BenchError(
+                f"${FAULT_PLAN_ENV}: {fault.label}: role: the profile has no such instrument "
+                f"(roles: {', '.join(roles)})"
+            )
         if fits not in KINDS[fault.kind]:
-            raise BenchError(f"${FAULT_PLAN_ENV}: {fault.label}: kind: a {fits} instrument cannot do this; "
-                             f"{fault.kind} fits {' and '.join(KINDS[fault.kind])}")
+            raise BenchError(
+                f"${FAULT_PLAN_ENV}: {fault.label}: kind: a {fits} instrument cannot do this; "
+                f"{fault.kind} fits {' and '.join(KINDS[fault.kind])}"
+            )
         if fault.command is not None and fits != CAN and fault.command[:1].isdigit() != (fits == MODBUS):
-            form = "\"<function>[@<address>]\"" if fits == MODBUS else "an SCPI command such as \"MEAS:VOLT?\""
-            raise BenchError(f"${FAULT_PLAN_ENV}: {fault.label}: trigger.command: {fault.role} is a {fits} "
-                             f"instrument: expected {form}, got {fault.command!r}")
+            form = '"<function>[@<address>]"' if fits == MODBUS else 'an SCPI command such as "MEAS:VOLT?"'
+            raise BenchError(
+                f"${FAULT_PLAN_ENV}: {fault.label}: trigger.command: {fault.role} is a {fits} "
+                f"instrument: expected {form}, got {fault.command!r}"
+            )
         by_role.setdefault(fault.role, []).append(fault)
     closers = []
     for role, faults in by_role.items():
@@ -482,8 +514,11 @@ def start_conditions() -> dict:
         conditions = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BenchError(f"${START_CONDITIONS_ENV}: not JSON ({exc})") from None
-    if (not isinstance(conditions, dict) or set(conditions) - {"estop_input", "inlet_voltage_v"}
-            or not isinstance(conditions.get("estop_input", False), bool)):
+    if (
+        not isinstance(conditions, dict)
+        or set(conditions) - {"estop_input", "inlet_voltage_v"}
+        or not isinstance(conditions.get("estop_input", False), bool)
+    ):
         raise BenchError(expected)
     volts = conditions.get("inlet_voltage_v", 0.0)
     if isinstance(volts, bool) or not isinstance(volts, (int, float)) or not 0 <= volts < 2000:

@@ -18,11 +18,15 @@ def test_supply_closes_within_3_s_of_s2_closing(bench):
     bench.plug_in()
     bench.start_session()
     closing = bench.time_contactor_closing()
-    bench.check_duration("changji:4.2.9.4:contactor_close_delay", closing.delay, window=closing.watched_s,
-                         missing="the output did not come on after S2 closed",
-                         uncertainty=bench.cp_window_s() + 1.0 / bench.dut.supply_frequency_hz,
-                         detail="from the CP's fall to state 3 (S2 closed) to the output's first rise past "
-                                "100 V (which comes up to one mains cycle after the contacts close)")
+    bench.check_duration(
+        "changji:4.2.9.4:contactor_close_delay",
+        closing.delay,
+        window=closing.watched_s,
+        missing="the output did not come on after S2 closed",
+        uncertainty=bench.cp_window_s() + 1.0 / bench.dut.supply_frequency_hz,
+        detail="from the CP's fall to state 3 (S2 closed) to the output's first rise past "
+        "100 V (which comes up to one mains cycle after the contacts close)",
+    )
 
 
 @pytest.mark.judges("gbt18487.1:A:contactor_open_delay")
@@ -30,6 +34,11 @@ def test_supply_closes_within_3_s_of_s2_closing(bench):
 def test_supply_opens_within_100_ms_of_s2_opening(bench):
     bench.deliver()
     opening = bench.time_contactor_opening()
-    bench.check_duration("gbt18487.1:A:contactor_open_delay", opening.delay, window=opening.watched_s,
-                         missing="the output was still on", uncertainty=0.5 / bench.dut.supply_frequency_hz,
-                         detail="from the CP's rise to state 2 (S2 open) to the last half cycle of the output")
+    bench.check_duration(
+        "gbt18487.1:A:contactor_open_delay",
+        opening.delay,
+        window=opening.watched_s,
+        missing="the output was still on",
+        uncertainty=0.5 / bench.dut.supply_frequency_hz,
+        detail="from the CP's rise to state 2 (S2 open) to the last half cycle of the output",
+    )

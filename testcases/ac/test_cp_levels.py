@@ -2,7 +2,7 @@
 
 State 1 (not connected) +12 V ± 0.6 V; state 2 (connected, S2 open) +9 V ± 1 V; state 3
 (S2 closed) +6 V ± 1 V; PWM low level −12 V ± 0.6 V; rise ≤ 10 µs, fall ≤ 13 µs (10–90 %).
-All U: the IEC 61851-1 Annex A figures (standards.md §2).
+All U: the IEC 61851-1 Annex A figures (docs/limits.md §2).
 
 Fails against a simulated pile with: cp_high_v (the generator's +12 V, which every high
 level follows through the R1 / vehicle divider).
@@ -24,22 +24,46 @@ pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("gbt18487.1:A")]
 def test_cp_levels_in_each_state_and_pwm_edges(bench):
     bench.unplug()
     state1 = bench.capture_cp("CP state 1 (not connected)", steady=True).analysis
-    bench.check("gbt18487.1:A:cp_state1_voltage", state1.level_v, at={"state": 1},
-                uncertainty=bench.accuracy("scope", "voltage", state1.level_v))
+    bench.check(
+        "gbt18487.1:A:cp_state1_voltage",
+        state1.level_v,
+        at={"state": 1},
+        uncertainty=bench.accuracy("scope", "voltage", state1.level_v),
+    )
 
     bench.plug_in()
     bench.start_session()
     state2 = bench.capture_cp("CP state 2 (S2 open, PWM)").analysis
-    bench.check("gbt18487.1:A:cp_state2_voltage", state2.high_v, at={"state": 2},
-                uncertainty=bench.accuracy("scope", "voltage", state2.high_v))
-    bench.check("gbt18487.1:A:cp_low_voltage", state2.low_v, at={"state": 2},
-                uncertainty=bench.accuracy("scope", "voltage", state2.low_v))
-    bench.check("gbt18487.1:A:cp_rise_time", state2.rise_s, at={"state": 2},
-                uncertainty=bench.accuracy("scope", "time", state2.rise_s or 0.0))
-    bench.check("gbt18487.1:A:cp_fall_time", state2.fall_s, at={"state": 2},
-                uncertainty=bench.accuracy("scope", "time", state2.fall_s or 0.0))
+    bench.check(
+        "gbt18487.1:A:cp_state2_voltage",
+        state2.high_v,
+        at={"state": 2},
+        uncertainty=bench.accuracy("scope", "voltage", state2.high_v),
+    )
+    bench.check(
+        "gbt18487.1:A:cp_low_voltage",
+        state2.low_v,
+        at={"state": 2},
+        uncertainty=bench.accuracy("scope", "voltage", state2.low_v),
+    )
+    bench.check(
+        "gbt18487.1:A:cp_rise_time",
+        state2.rise_s,
+        at={"state": 2},
+        uncertainty=bench.accuracy("scope", "time", state2.rise_s or 0.0),
+    )
+    bench.check(
+        "gbt18487.1:A:cp_fall_time",
+        state2.fall_s,
+        at={"state": 2},
+        uncertainty=bench.accuracy("scope", "time", state2.fall_s or 0.0),
+    )
 
     bench.close_s2()
     state3 = bench.capture_cp("CP state 3 (S2 closed, PWM)").analysis
-    bench.check("gbt18487.1:A:cp_state3_voltage", state3.high_v, at={"state": 3},
-                uncertainty=bench.accuracy("scope", "voltage", state3.high_v))
+    bench.check(
+        "gbt18487.1:A:cp_state3_voltage",
+        state3.high_v,
+        at={"state": 3},
+        uncertainty=bench.accuracy("scope", "voltage", state3.high_v),
+    )

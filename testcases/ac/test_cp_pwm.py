@@ -34,14 +34,28 @@ def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_poin
     pwm = bench.capture_cp(f"CP offering {amps:g} A").analysis
     at = {"offered_current_a": amps}
     expected = duty_for_current_pct(amps)
-    bench.check("changji:4.2.9.5:pwm_frequency", pwm.frequency_hz, at=at,
-                uncertainty=bench.accuracy("scope", "frequency", pwm.frequency_hz or 0.0))
-    bench.check_reading("changji:4.2.9.5:duty_error", pwm.duty_pct, reference=expected, at=at,
-                        uncertainty=bench.accuracy("scope", "duty", pwm.duty_pct or 0.0),
-                        detail=f"measured {pwm.duty_pct} %, expected {expected:.3f} % for {amps:g} A")
+    bench.check(
+        "changji:4.2.9.5:pwm_frequency",
+        pwm.frequency_hz,
+        at=at,
+        uncertainty=bench.accuracy("scope", "frequency", pwm.frequency_hz or 0.0),
+    )
+    bench.check_reading(
+        "changji:4.2.9.5:duty_error",
+        pwm.duty_pct,
+        reference=expected,
+        at=at,
+        uncertainty=bench.accuracy("scope", "duty", pwm.duty_pct or 0.0),
+        detail=f"measured {pwm.duty_pct} %, expected {expected:.3f} % for {amps:g} A",
+    )
     offered = None if pwm.duty_pct is None else offered_current_a(pwm.duty_pct)
-    bench.check_reading("changji:4.2.9.1:offered_current_error", offered, reference=amps, at=at,
-                        detail=f"the duty offers {offered} A; the platform asked for {amps:g} A")
+    bench.check_reading(
+        "changji:4.2.9.1:offered_current_error",
+        offered,
+        reference=amps,
+        at=at,
+        detail=f"the duty offers {offered} A; the platform asked for {amps:g} A",
+    )
 
 
 @pytest.mark.judges("changji:4.2.9.5:duty_error", "changji:4.2.9.5:duty_step")
@@ -56,10 +70,19 @@ def test_duty_is_settable_in_one_percent_steps(bench):
         bench.offer_current(amps)
         pwm = bench.capture_cp(f"CP at {duty:g} %").analysis
         measured.append(pwm.duty_pct)
-        bench.check_reading("changji:4.2.9.5:duty_error", pwm.duty_pct, reference=duty,
-                            at={"duty_setting_pct": duty}, uncertainty=bench.accuracy("scope", "duty", duty))
+        bench.check_reading(
+            "changji:4.2.9.5:duty_error",
+            pwm.duty_pct,
+            reference=duty,
+            at={"duty_setting_pct": duty},
+            uncertainty=bench.accuracy("scope", "duty", duty),
+        )
     for (low, high), (m_low, m_high) in zip(zip(duties, duties[1:]), zip(measured, measured[1:])):
         step = None if m_low is None or m_high is None else m_high - m_low
-        bench.check("changji:4.2.9.5:duty_step", step, reference=high - low,
-                    at={"from_pct": low, "to_pct": high},
-                    detail=f"measured {m_low} % → {m_high} %")
+        bench.check(
+            "changji:4.2.9.5:duty_step",
+            step,
+            reference=high - low,
+            at={"from_pct": low, "to_pct": high},
+            detail=f"measured {m_low} % → {m_high} %",
+        )

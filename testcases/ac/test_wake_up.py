@@ -21,11 +21,17 @@ def test_platform_wake_starts_pwm_on_a_sleeping_pile(bench):
     assert not bench.pwm_present(), "the pile must be asleep (no PWM) before the wake command"
     sent = bench.now()
     bench.platform.wake_vehicle()
-    waited = bench.try_wait_until(bench.pwm_present, bench.command_wait_s(), poll=PWM_POLL_S,
-                                  what="PWM after the wake command")
-    bench.check_duration("changji:4.2.9.4:wake_vehicle_pwm_delay", waited, window=bench.now() - sent,
-                         missing="no PWM", uncertainty=PWM_POLL_S,
-                         detail="from the wake command to the EV simulator's PWM meter seeing PWM")
+    waited = bench.try_wait_until(
+        bench.pwm_present, bench.command_wait_s(), poll=PWM_POLL_S, what="PWM after the wake command"
+    )
+    bench.check_duration(
+        "changji:4.2.9.4:wake_vehicle_pwm_delay",
+        waited,
+        window=bench.now() - sent,
+        missing="no PWM",
+        uncertainty=PWM_POLL_S,
+        detail="from the wake command to the EV simulator's PWM meter seeing PWM",
+    )
 
 
 @pytest.mark.judges("changji:4.2.9.4:wake_on_s2_delay")
@@ -33,7 +39,11 @@ def test_s2_closing_wakes_a_sleeping_pile(bench):
     bench.plug_in()
     assert not bench.pwm_present(), "the pile must be asleep (no PWM) before S2 closes"
     closing = bench.time_contactor_closing()
-    bench.check_duration("changji:4.2.9.4:wake_on_s2_delay", closing.delay, window=closing.watched_s,
-                         missing="no supply after S2 closed",
-                         uncertainty=bench.cp_window_s() + 1.0 / bench.dut.supply_frequency_hz,
-                         detail="from S2 closing (CP 9 V → 6 V) to the pile's output on")
+    bench.check_duration(
+        "changji:4.2.9.4:wake_on_s2_delay",
+        closing.delay,
+        window=closing.watched_s,
+        missing="no supply after S2 closed",
+        uncertainty=bench.cp_window_s() + 1.0 / bench.dut.supply_frequency_hz,
+        detail="from S2 closing (CP 9 V → 6 V) to the pile's output on",
+    )

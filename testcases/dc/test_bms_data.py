@@ -39,6 +39,11 @@ def test_bms_data_reaches_the_platform_as_the_vehicle_sent_it(bench):
     for field, (value, resolution) in sorted(sent.items()):
         expected = quantised(value, resolution)
         got = quantised(uploaded[field], resolution) if field in uploaded else NOT_UPLOADED
-        bench.check("changji:4.2.7:bms_field", got, reference=expected, at={"field": field},
-                    detail=f"sent {value!r}, uploaded {uploaded.get(field, NOT_UPLOADED)!r}"
-                           + (f", compared to {resolution:g}" if resolution else ""))
+        bench.check(
+            "changji:4.2.7:bms_field",
+            got,
+            reference=expected,
+            at={"field": field},
+            detail=f"sent {value!r}, uploaded {uploaded.get(field, NOT_UPLOADED)!r}"
+            + (f", compared to {resolution:g}" if resolution else ""),
+        )

@@ -1,8 +1,8 @@
 """GB/T 27930-2015 message periods of the charger.
 
-Each message the charger sends repeats at its nominal period (standards.md §3: CHM, CRM,
+Each message the charger sends repeats at its nominal period (docs/limits.md §3: CHM, CRM,
 CML 250 ms; CTS 500 ms; CCS 50 ms; CST 10 ms; CSD 250 ms …); the bench accepts a mean
-period within ±10 % of the nominal (gbt27930:messages:period, U, standards.md §7). Measured
+period within ±10 % of the nominal (gbt27930:messages:period, U, docs/limits.md §7). Measured
 over one whole session — handshake with the insulation check, configuration, charging,
 stop and statistics — by the test's GB/T 27930 conformance monitor from the frames' time
 stamps; pauses of more than three periods split a message into runs. The vehicle answers
@@ -36,8 +36,11 @@ def test_charger_message_periods(bench):
         bench.check("gbt27930:messages:period", None, detail="no charger message with enough intervals")
     for name, stats in sorted(periods.items()):
         mean, nominal = stats["mean_period_s"], stats["nominal_period_s"]
-        bench.check_reading("gbt27930:messages:period", mean, reference=nominal,
-                            uncertainty=2 * CAN_TIME_RESOLUTION_S / stats["intervals"],
-                            at={"message": name, "nominal_ms": nominal * 1000},
-                            detail=f"mean {mean * 1000:.2f} ms over {stats['intervals']} intervals "
-                                   f"({stats['count']} frames)")
+        bench.check_reading(
+            "gbt27930:messages:period",
+            mean,
+            reference=nominal,
+            uncertainty=2 * CAN_TIME_RESOLUTION_S / stats["intervals"],
+            at={"message": name, "nominal_ms": nominal * 1000},
+            detail=f"mean {mean * 1000:.2f} ms over {stats['intervals']} intervals ({stats['count']} frames)",
+        )

@@ -1,4 +1,4 @@
-"""NB/T 33001 (via GB/T 34657.1 D0.41xx, standards.md §5): DC output accuracy against the
+"""NB/T 33001 (via GB/T 34657.1 D0.41xx, docs/limits.md §5): DC output accuracy against the
 BMS demand, and the current adjustment time.
 
 * Voltage error ≤ ±0.5 % of the demand (nbt33001:output:voltage_error): BCL mode 1
@@ -32,21 +32,26 @@ CV_LOAD_A = 50.0
 @pytest.mark.clause("nbt33001:output")
 def test_output_voltage_follows_the_bms_voltage_demand(bench):
     rule = bench.limit("nbt33001:output:voltage_error")
-    demands = [v for v in bench.points("dc_voltage_demand_v")
-               if v + rule.tolerance(v) < bench.vehicle.max_charge_voltage_v]
+    demands = [
+        v for v in bench.points("dc_voltage_demand_v") if v + rule.tolerance(v) < bench.vehicle.max_charge_voltage_v
+    ]
     if not demands:
         pytest.skip("every voltage of the grid is too close to the vehicle's maximum charging voltage")
     first = demands[0]
-    bench.start_charging(battery_v=first, voltage_v=first, current_a=bench.vehicle.max_charge_current_a,
-                         mode="cv")
+    bench.start_charging(battery_v=first, voltage_v=first, current_a=bench.vehicle.max_charge_current_a, mode="cv")
     bench.battery_out_of_the_way()
     bench.sink_with_load(CV_LOAD_A)
     for volts in demands:
         bench.request(volts, bench.vehicle.max_charge_current_a, "cv")
         measured = bench.settled_within("U", rule, volts)
-        bench.check_reading("nbt33001:output:voltage_error", measured, reference=volts,
-                            uncertainty=bench.accuracy("analyzer", "voltage", measured or volts),
-                            at={"voltage_demand_v": volts, "load_a": CV_LOAD_A}, detail=f"measured {measured} V")
+        bench.check_reading(
+            "nbt33001:output:voltage_error",
+            measured,
+            reference=volts,
+            uncertainty=bench.accuracy("analyzer", "voltage", measured or volts),
+            at={"voltage_demand_v": volts, "load_a": CV_LOAD_A},
+            detail=f"measured {measured} V",
+        )
 
 
 @pytest.mark.judges("nbt33001:output:current_error", "nbt33001:output:current_error_small")
@@ -62,10 +67,14 @@ def test_output_current_follows_the_bms_current_demand(bench):
         bench.request(bench.vehicle.max_charge_voltage_v, amps, "cc")
         rule = bench.current_error_limit(amps)
         measured = bench.settled_within("I", rule, amps)
-        bench.check_reading(rule.key, measured, reference=amps,
-                            uncertainty=bench.accuracy("analyzer", "current", measured or amps),
-                            at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
-                            detail=f"measured {measured} A")
+        bench.check_reading(
+            rule.key,
+            measured,
+            reference=amps,
+            uncertainty=bench.accuracy("analyzer", "current", measured or amps),
+            at={"current_demand_a": amps, "battery_v": round(battery_v, 1)},
+            detail=f"measured {measured} A",
+        )
 
 
 @pytest.mark.judges("nbt33001:output:current_adjust_time")
@@ -79,8 +88,13 @@ def test_current_adjustment_time(bench, operating_point):
         pytest.skip(reason)
     assert abs(end_a - start_a) <= rule.figure("step_a"), "a small-step grid point above the clause's step"
     step = bench.time_current_step(start_a, end_a, allowed_s=rule.high)
-    bench.check("nbt33001:output:current_adjust_time", step.seconds, uncertainty=step.uncertainty,
-                at={"from_a": start_a, "to_a": end_a}, detail=step.detail)
+    bench.check(
+        "nbt33001:output:current_adjust_time",
+        step.seconds,
+        uncertainty=step.uncertainty,
+        at={"from_a": start_a, "to_a": end_a},
+        detail=step.detail,
+    )
 
 
 @pytest.mark.judges("nbt33001:output:current_adjust_rate")
@@ -93,11 +107,16 @@ def test_current_adjustment_rate(bench, operating_point):
     if reason := bench.within_rating(current_a=max(operating_point)):
         pytest.skip(reason)
     assert abs(end_a - start_a) > rule.figure("step_a"), "a large-step grid point within the clause's step"
-    allowed = adjust_time_limit(end_a - start_a, step_a=rule.figure("step_a"), within_s=rule.high,
-                                rate_a_per_s=rule.figure("rate_a_per_s"))
+    allowed = adjust_time_limit(
+        end_a - start_a, step_a=rule.figure("step_a"), within_s=rule.high, rate_a_per_s=rule.figure("rate_a_per_s")
+    )
     step = bench.time_current_step(start_a, end_a, allowed_s=allowed)
     rate = abs(end_a - start_a) / step.seconds if step.seconds > 0 else float("inf")
     uncertainty = None if step.uncertainty is None else rate * step.uncertainty / max(step.seconds, 1e-9)
-    bench.check("nbt33001:output:current_adjust_rate", rate, uncertainty=uncertainty,
-                at={"from_a": start_a, "to_a": end_a},
-                detail=f"{step.seconds:.3f} s for {abs(end_a - start_a):g} A ({allowed:.3g} s allowed); {step.detail}")
+    bench.check(
+        "nbt33001:output:current_adjust_rate",
+        rate,
+        uncertainty=uncertainty,
+        at={"from_a": start_a, "to_a": end_a},
+        detail=f"{step.seconds:.3f} s for {abs(end_a - start_a):g} A ({allowed:.3g} s allowed); {step.detail}",
+    )

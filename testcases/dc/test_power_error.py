@@ -26,14 +26,20 @@ def test_output_power_within_2_percent_of_the_set_power(bench, operating_point):
     if not rule.figure("min_rated_fraction") <= operating_point <= rule.figure("max_rated_fraction"):
         pytest.skip(f"{operating_point:g} × rated power is outside the clause's 20–100 %")
     point = bench.power_point(operating_point)
-    at = {"set_power_w": point.set_power_w, "battery_v": round(point.battery_v, 1),
-          "bms_demand_a": round(point.demand_a, 1)}
+    at = {
+        "set_power_w": point.set_power_w,
+        "battery_v": round(point.battery_v, 1),
+        "bms_demand_a": round(point.demand_a, 1),
+    }
     with bench.step(f"charge at {point.set_power_w / 1000:g} kW set by the platform"):
-        bench.start_charging(battery_v=point.battery_v, current_a=point.demand_a,
-                             power_limit_w=point.set_power_w)
+        bench.start_charging(battery_v=point.battery_v, current_a=point.demand_a, power_limit_w=point.set_power_w)
     power = bench.settled_within("P", rule, point.set_power_w)
     current = bench.output()["I"]
-    bench.check_reading("changji:4.2.10.5:power_error", power, reference=point.set_power_w,
-                        uncertainty=bench.accuracy("analyzer", "power", power or point.set_power_w),
-                        at=at, detail=f"measured {power} W at {current} A (the clause needs ≥ "
-                                      f"{rule.figure('min_current_a'):g} A)")
+    bench.check_reading(
+        "changji:4.2.10.5:power_error",
+        power,
+        reference=point.set_power_w,
+        uncertainty=bench.accuracy("analyzer", "power", power or point.set_power_w),
+        at=at,
+        detail=f"measured {power} W at {current} A (the clause needs ≥ {rule.figure('min_current_a'):g} A)",
+    )

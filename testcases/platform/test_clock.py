@@ -1,7 +1,7 @@
 """4.2.9.3 (AC) and 4.2.10.3 (DC): the pile's real-time clock, time sync from the platform, and
 the timed start.
 
-Bench defaults (standards.md §7, U): after a sync the pile's clock is within ±2 s of the bench
+Bench defaults (docs/limits.md §7, U): after a sync the pile's clock is within ±2 s of the bench
 clock; a timed start begins not before the set time and within 60 s after it. "Not before" is
 on the pile's own clock, so the bench allows the ±2 s of the sync (limits table note). The
 start is when the pile begins its session: PWM on the CP (AC), its first CHM (DC) — the output
@@ -17,7 +17,12 @@ bench also starts too early).
 import pytest
 
 from bench.api.platform import (
-    bench_time_of, start_output, synchronise_clock, timed_start_lead_s, wall_time_of, whole_second_ahead,
+    bench_time_of,
+    start_output,
+    synchronise_clock,
+    timed_start_lead_s,
+    wall_time_of,
+    whole_second_ahead,
 )
 from bench.api.timings import WINDOW_FACTOR
 
@@ -30,8 +35,13 @@ TIMED_START = "changji:4.2.9.3:timed_start_delay"
 def test_time_sync_sets_the_pile_clock(bench):
     tolerance = bench.limit(SYNC).tolerance()
     reading = synchronise_clock(bench, tolerance)
-    bench.check(SYNC, reading.offset_s, reference=0.0, uncertainty=reading.uncertainty_s,
-                detail=f"pile clock − bench clock, read back {reading.waited_s:.2f} s after the sync command")
+    bench.check(
+        SYNC,
+        reading.offset_s,
+        reference=0.0,
+        uncertainty=reading.uncertainty_s,
+        detail=f"pile clock − bench clock, read back {reading.waited_s:.2f} s after the sync command",
+    )
 
 
 @pytest.mark.judges("changji:4.2.2:command_executed", "changji:4.2.9.3:timed_start_delay")
@@ -41,20 +51,41 @@ def test_timed_start_begins_at_the_set_time(bench):
     rule = bench.limit(TIMED_START)
     start_at = whole_second_ahead(bench, timed_start_lead_s(bench))
     window = start_at - bench.clock.wall_time() + WINDOW_FACTOR * rule.high
-    start = start_output(bench, lambda: bench.platform.timed_start(start_at), window_s=window,
-                         expected_at=bench_time_of(bench, start_at))
+    start = start_output(
+        bench, lambda: bench.platform.timed_start(start_at), window_s=window, expected_at=bench_time_of(bench, start_at)
+    )
     at = {"start_at_unix": start_at}
     if start.started is None:
-        bench.check(TIMED_START, wall_time_of(bench, bench.now()) - start_at, at=at,
-                    detail="the pile never started (value = lower bound)")
-        bench.check("changji:4.2.2:command_executed", False, reference=True, at={"command": "timed start"},
-                    detail="no start after the timed-start command")
+        bench.check(
+            TIMED_START,
+            wall_time_of(bench, bench.now()) - start_at,
+            at=at,
+            detail="the pile never started (value = lower bound)",
+        )
+        bench.check(
+            "changji:4.2.2:command_executed",
+            False,
+            reference=True,
+            at={"command": "timed start"},
+            detail="no start after the timed-start command",
+        )
         return
-    bench.check(TIMED_START, wall_time_of(bench, start.started) - start_at, at=at,
-                uncertainty=start.start_resolution_s,
-                detail=f"session start {start.started - start.sent:.2f} s after the command, "
-                       f"{wall_time_of(bench, start.started) - start_at:+.2f} s from the set time")
-    bench.check("changji:4.2.2:command_executed", start.output_on is not None, reference=True,
-                at={"command": "timed start"},
-                detail=("output on after the timed start" if start.output_on is not None
-                        else "the pile started its session but the output never came on"))
+    bench.check(
+        TIMED_START,
+        wall_time_of(bench, start.started) - start_at,
+        at=at,
+        uncertainty=start.start_resolution_s,
+        detail=f"session start {start.started - start.sent:.2f} s after the command, "
+        f"{wall_time_of(bench, start.started) - start_at:+.2f} s from the set time",
+    )
+    bench.check(
+        "changji:4.2.2:command_executed",
+        start.output_on is not None,
+        reference=True,
+        at={"command": "timed start"},
+        detail=(
+            "output on after the timed start"
+            if start.output_on is not None
+            else "the pile started its session but the output never came on"
+        ),
+    )

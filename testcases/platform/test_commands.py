@@ -6,7 +6,7 @@ pile does from its own instruments, never from the pile's acknowledgement:
 * 4.2.2 (T): the pile carries out an immediate start, a power adjustment, a stop, and the
   wake-up command (AC: a sleeping pile starts PWM; DC: it runs its auxiliary-supply wake-up —
   how long the supply stays off is 4.2.10.4's business);
-* 4.2.4 (bench defaults, standards.md §7, U): the uploaded V, I, P agree with the power analyzer
+* 4.2.4 (bench defaults, docs/limits.md §7, U): the uploaded V, I, P agree with the power analyzer
   at the pile's output within max(±1 % of reading, ±0.5 V / ±0.2 A / ±50 W), with a real load
   on the output (AC: the vehicle draws 90 % of the offered current; DC: the charger at its
   power limit); the start and stop events reach the platform within 15 s of the change;
@@ -57,10 +57,17 @@ def test_a_charging_session_run_from_the_platform(bench):
     with bench.step("4.2.2 immediate start"):
         start = start_output(bench, bench.platform.start, level=first)
         on = start.output_on is not None
-        bench.check(EXECUTED, on, reference=True, at={"command": "start"},
-                    detail=f"output on {start.output_on - start.sent:.2f} s after the start command" if on
-                    else "the pile started its session but the output never came on" if start.started is not None
-                    else f"no session start within {bench.command_wait_s():g} s")
+        bench.check(
+            EXECUTED,
+            on,
+            reference=True,
+            at={"command": "start"},
+            detail=f"output on {start.output_on - start.sent:.2f} s after the start command"
+            if on
+            else "the pile started its session but the output never came on"
+            if start.started is not None
+            else f"no session start within {bench.command_wait_s():g} s",
+        )
         if not on:
             return
         steady, before = wait_for_new_level(bench, 0.0, first, start.output_on, LEVEL_POLL_S)
@@ -71,12 +78,22 @@ def test_a_charging_session_run_from_the_platform(bench):
             measured, uploaded = bench.measured_output(), bench.platform.realtime()
         for function, field, quantity, key in UPLOADED:
             ours, theirs = measured[function], getattr(uploaded, field)
-            bench.check_reading(key, theirs, reference=ours,
-                                uncertainty=None if ours is None else bench.accuracy("analyzer", quantity, ours),
-                                detail=f"uploaded {theirs}, measured {ours} (power analyzer)")
-        value, uncertainty, seen = event_delay(bench, "start", start.sent, start.output_on, window,
-                                               "the bench saw the output come on",
-                                               output_change_resolution_s(COMMAND_POLL_S))
+            bench.check_reading(
+                key,
+                theirs,
+                reference=ours,
+                uncertainty=None if ours is None else bench.accuracy("analyzer", quantity, ours),
+                detail=f"uploaded {theirs}, measured {ours} (power analyzer)",
+            )
+        value, uncertainty, seen = event_delay(
+            bench,
+            "start",
+            start.sent,
+            start.output_on,
+            window,
+            "the bench saw the output come on",
+            output_change_resolution_s(COMMAND_POLL_S),
+        )
         bench.check(LATENCY, value, uncertainty=uncertainty, at={"event": "start"}, detail=seen)
 
     with bench.step("4.2.6 orderly-charging command, 4.2.2 power adjustment"):
@@ -84,25 +101,52 @@ def test_a_charging_session_run_from_the_platform(bench):
         elapsed, settled = wait_for_new_level(bench, before, second, since, LEVEL_POLL_S)
         at = {"from": first, "to": second, "unit": unit}
         if elapsed is None:
-            bench.check(RESPONSE, bench.now() - since, at=at,
-                        detail=f"the output level stayed at {settled} {unit} (value = lower bound)")
+            bench.check(
+                RESPONSE,
+                bench.now() - since,
+                at=at,
+                detail=f"the output level stayed at {settled} {unit} (value = lower bound)",
+            )
         else:
-            bench.check(RESPONSE, elapsed, uncertainty=bench.level_change_resolution_s(), at=at,
-                        detail=f"from the command to the output level settled at {settled:g} {unit} "
-                               f"(was {before:g} {unit}), polled every {LEVEL_POLL_S:g} s")
-        bench.check(EXECUTED, elapsed is not None, reference=True, at={"command": "power adjustment", **at},
-                    detail=f"the output level went from {before:g} to {settled} {unit} ({second:g} {unit} asked)")
+            bench.check(
+                RESPONSE,
+                elapsed,
+                uncertainty=bench.level_change_resolution_s(),
+                at=at,
+                detail=f"from the command to the output level settled at {settled:g} {unit} "
+                f"(was {before:g} {unit}), polled every {LEVEL_POLL_S:g} s",
+            )
+        bench.check(
+            EXECUTED,
+            elapsed is not None,
+            reference=True,
+            at={"command": "power adjustment", **at},
+            detail=f"the output level went from {before:g} to {settled} {unit} ({second:g} {unit} asked)",
+        )
 
     with bench.step("4.2.2 stop, 4.2.4 the stop event"):
         sent = bench.now()
         bench.platform.stop()
         off = wait_output_off(bench, bench.command_wait_s())
-        bench.check(EXECUTED, off is not None, reference=True, at={"command": "stop"},
-                    detail=f"output off {off - sent:.2f} s after the stop command" if off is not None
-                    else f"output still on {bench.command_wait_s():g} s after the stop command")
+        bench.check(
+            EXECUTED,
+            off is not None,
+            reference=True,
+            at={"command": "stop"},
+            detail=f"output off {off - sent:.2f} s after the stop command"
+            if off is not None
+            else f"output still on {bench.command_wait_s():g} s after the stop command",
+        )
         if off is not None:
-            value, uncertainty, seen = event_delay(bench, "stop", sent, off, window, "the bench saw the output stop",
-                                                   output_change_resolution_s(COMMAND_POLL_S))
+            value, uncertainty, seen = event_delay(
+                bench,
+                "stop",
+                sent,
+                off,
+                window,
+                "the bench saw the output stop",
+                output_change_resolution_s(COMMAND_POLL_S),
+            )
             bench.check(LATENCY, value, uncertainty=uncertainty, at={"event": "stop"}, detail=seen)
 
 

@@ -1,7 +1,7 @@
 """4.2.3: the pile detects a local anomaly and uploads it to the platform; 4.2.5: it protects
 itself against supply over- and under-voltage, and records and uploads the event.
 
-Bench defaults (standards.md §7, U): an event reaches the platform within 5 s; with the
+Bench defaults (docs/limits.md §7, U): an event reaches the platform within 5 s; with the
 supply outside 0.85–1.15 × nominal the pile stops within 1 s. The local anomaly is a CP diode
 short on an AC pile and an emergency stop on a DC charger (EV simulator); the supply fault is
 the grid simulator 5 % of nominal outside the band (above it on the quick grid, above and
@@ -15,8 +15,13 @@ ignores_supply_fault = true (the stop, and the protection event it never raises)
 import pytest
 
 from bench.api.platform import (
-    deliver_at, drain_events, event_delay, supply_fault_ratio, supply_fault_skipped,
-    supply_restored, time_supply_fault_stop,
+    deliver_at,
+    drain_events,
+    event_delay,
+    supply_fault_ratio,
+    supply_fault_skipped,
+    supply_restored,
+    time_supply_fault_stop,
 )
 from bench.api.timings import WINDOW_FACTOR
 
@@ -32,8 +37,9 @@ def test_local_anomaly_is_uploaded(bench):
     drain_events(bench)
     with bench.local_anomaly() as what:
         since = bench.now()
-        value, uncertainty, seen = event_delay(bench, "anomaly", since, since,
-                                               WINDOW_FACTOR * bench.limit(ANOMALY_LATENCY).high, what)
+        value, uncertainty, seen = event_delay(
+            bench, "anomaly", since, since, WINDOW_FACTOR * bench.limit(ANOMALY_LATENCY).high, what
+        )
         bench.check(ANOMALY_LATENCY, value, uncertainty=uncertainty, at={"anomaly": what}, detail=seen)
 
 
@@ -51,11 +57,21 @@ def test_supply_fault_stops_the_output_and_is_uploaded(bench, direction):
         stop = time_supply_fault_stop(bench, ratio, WINDOW_FACTOR * bench.limit(STOP_TIME).high)
         what = f"supply at {stop.volts:g} V ({ratio:g} × nominal)"
         if stop.stop_s is None:
-            bench.check(STOP_TIME, stop.watched_s, at=at,
-                        detail=f"{what}: the output still on at the end of the record (value = lower bound)")
+            bench.check(
+                STOP_TIME,
+                stop.watched_s,
+                at=at,
+                detail=f"{what}: the output still on at the end of the record (value = lower bound)",
+            )
         else:
-            bench.check(STOP_TIME, stop.stop_s, uncertainty=stop.resolution_s, at=at,
-                        detail=f"{what}: from the supply change to the output off (scope)")
-        value, uncertainty, seen = event_delay(bench, "protection", stop.applied, stop.applied,
-                                               WINDOW_FACTOR * bench.limit(PROTECTION_LATENCY).high, what)
+            bench.check(
+                STOP_TIME,
+                stop.stop_s,
+                uncertainty=stop.resolution_s,
+                at=at,
+                detail=f"{what}: from the supply change to the output off (scope)",
+            )
+        value, uncertainty, seen = event_delay(
+            bench, "protection", stop.applied, stop.applied, WINDOW_FACTOR * bench.limit(PROTECTION_LATENCY).high, what
+        )
         bench.check(PROTECTION_LATENCY, value, uncertainty=uncertainty, at=at, detail=seen)

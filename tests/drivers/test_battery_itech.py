@@ -1,11 +1,12 @@
-"""ITECH IT6000C battery simulator against transcripts written from instruments.md §7."""
+"""ITECH IT6000C battery simulator against transcripts written from docs/instruments.md §7."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.core.errors import InstrumentError, SetpointRefused
-from tests.drivers.talk import finish, ok as _ok
+from tests.drivers.talk import finish
+from tests.drivers.talk import ok as _ok
 
 ERR = "SYST:ERR?"
 NO_ERROR = '0,"No error"'
@@ -52,17 +53,20 @@ def test_six_field_identity(connect):
 
 
 def test_battery_sequence_output_on_and_sinking_readings(connect):
-    driver, transcript = battery(connect, [
-        *OPEN,
-        *first_setup(400, 2, 160, 50000),
-        *ok("OUTP ON"),
-        ("MEAS:VOLT?", "400.012"),
-        ("MEAS:CURR?", "-99.9981"),  # negative: the charger is charging
-        ("MEAS:POW?", "-40001.2"),
-        ("STAT:OPER:COND?", "256"),
-        ("STAT:OPER:COND?", "2048"),
-        *CLOSE,
-    ])
+    driver, transcript = battery(
+        connect,
+        [
+            *OPEN,
+            *first_setup(400, 2, 160, 50000),
+            *ok("OUTP ON"),
+            ("MEAS:VOLT?", "400.012"),
+            ("MEAS:CURR?", "-99.9981"),  # negative: the charger is charging
+            ("MEAS:POW?", "-40001.2"),
+            ("STAT:OPER:COND?", "256"),
+            ("STAT:OPER:COND?", "2048"),
+            *CLOSE,
+        ],
+    )
     driver.hold_voltage(400.0, source_limit_a=2.0, sink_limit_a=160.0, sink_power_w=50000.0)
     driver.set_output(True)
     assert driver.measure() == pytest.approx((400.012, -99.9981, -40001.2))
@@ -72,19 +76,22 @@ def test_battery_sequence_output_on_and_sinking_readings(connect):
 
 
 def test_new_voltage_while_on_keeps_the_output_on(connect):
-    driver, transcript = battery(connect, [
-        *OPEN,
-        *first_setup(400, 2, 160, 50000),
-        *ok("OUTP ON"),
-        *ok("SYST:REM"),
-        *ok("VOLT 420"),
-        *ok("CURR:LIM 2"),
-        *ok("CURR:LIM:NEG -160"),
-        ("VOLT?", "420.000"),
-        ("CURR:LIM?", "2.00000"),
-        ("CURR:LIM:NEG?", "-160.000"),
-        *CLOSE,
-    ])
+    driver, transcript = battery(
+        connect,
+        [
+            *OPEN,
+            *first_setup(400, 2, 160, 50000),
+            *ok("OUTP ON"),
+            *ok("SYST:REM"),
+            *ok("VOLT 420"),
+            *ok("CURR:LIM 2"),
+            *ok("CURR:LIM:NEG -160"),
+            ("VOLT?", "420.000"),
+            ("CURR:LIM?", "2.00000"),
+            ("CURR:LIM:NEG?", "-160.000"),
+            *CLOSE,
+        ],
+    )
     driver.hold_voltage(400.0, 2.0, 160.0, 50000.0)
     driver.set_output(True)
     driver.hold_voltage(420.0, 2.0, 160.0)
@@ -92,39 +99,45 @@ def test_new_voltage_while_on_keeps_the_output_on(connect):
 
 
 def test_sink_limit_read_back_as_a_magnitude_is_refused(connect):
-    driver, transcript = battery(connect, [
-        *OPEN,
-        *ok("SYST:REM"),
-        *ok("OUTP OFF"),
-        *ok("FUNC:MODE FIXED"),
-        *ok("FUNC VOLT"),
-        ("FUNC?", "VOLT"),
-        *ok("VOLT 400"),
-        *ok("CURR:LIM 2"),
-        *ok("CURR:LIM:NEG -160"),
-        ("VOLT?", "400.000"),
-        ("CURR:LIM?", "2.00000"),
-        ("CURR:LIM:NEG?", "160.000"),  # firmware took the magnitude form (§7 [U])
-        *CLOSE,
-    ])
+    driver, transcript = battery(
+        connect,
+        [
+            *OPEN,
+            *ok("SYST:REM"),
+            *ok("OUTP OFF"),
+            *ok("FUNC:MODE FIXED"),
+            *ok("FUNC VOLT"),
+            ("FUNC?", "VOLT"),
+            *ok("VOLT 400"),
+            *ok("CURR:LIM 2"),
+            *ok("CURR:LIM:NEG -160"),
+            ("VOLT?", "400.000"),
+            ("CURR:LIM?", "2.00000"),
+            ("CURR:LIM:NEG?", "160.000"),  # firmware took the magnitude form (§7 [U])
+            *CLOSE,
+        ],
+    )
     with pytest.raises(InstrumentError, match="'CURR:LIM:NEG -160' read back as 160"):
         driver.hold_voltage(400.0, 2.0, 160.0)
     finish(driver, transcript)
 
 
 def test_error_queue_entry_is_raised(connect):
-    driver, transcript = battery(connect, [
-        *OPEN,
-        *ok("SYST:REM"),
-        *ok("OUTP OFF"),
-        *ok("FUNC:MODE FIXED"),
-        *ok("FUNC VOLT"),
-        ("FUNC?", "VOLT"),
-        ("VOLT 400", None),
-        (ERR, '-222,"Data out of range"'),
-        (ERR, NO_ERROR),
-        *CLOSE,
-    ])
+    driver, transcript = battery(
+        connect,
+        [
+            *OPEN,
+            *ok("SYST:REM"),
+            *ok("OUTP OFF"),
+            *ok("FUNC:MODE FIXED"),
+            *ok("FUNC VOLT"),
+            ("FUNC?", "VOLT"),
+            ("VOLT 400", None),
+            (ERR, '-222,"Data out of range"'),
+            (ERR, NO_ERROR),
+            *CLOSE,
+        ],
+    )
     with pytest.raises(InstrumentError, match=r"'VOLT 400' → -222,\"Data out of range\""):
         driver.hold_voltage(400.0, 2.0, 160.0)
     finish(driver, transcript)

@@ -45,18 +45,26 @@ def test_an_unknown_interface_names_interface_and_channel():
     with pytest.raises(InstrumentError) as info:
         open_can(settings("nosuch-adapter", "3"), new_clock())
     assert not isinstance(info.value, InstrumentLost)
-    assert str(info.value).startswith("can: CAN interface 'nosuch-adapter' channel '3': python-can cannot use this adapter")
+    assert str(info.value).startswith(
+        "can: CAN interface 'nosuch-adapter' channel '3': python-can cannot use this adapter"
+    )
 
 
 def test_a_channel_that_cannot_be_opened_is_a_lost_adapter():
     # No SocketCAN device of that name (or no SocketCAN at all): python-can raises OSError.
     with pytest.raises(InstrumentLost) as info:
         open_can(settings("socketcan", "nosuchcan9"), new_clock())
-    assert str(info.value).startswith("can: cannot open CAN interface 'socketcan' channel 'nosuchcan9' at 250000 bit/s (")
+    assert str(info.value).startswith(
+        "can: cannot open CAN interface 'socketcan' channel 'nosuchcan9' at 250000 bit/s ("
+    )
     assert "\n" not in str(info.value)
 
 
 def test_bus_arguments_pass_the_profile_through():
     assert bus_arguments(settings("pcan", "PCAN_USBBUS1", fd=False)) == {
-        "interface": "pcan", "channel": "PCAN_USBBUS1", "bitrate": 250_000, "fd": False}
+        "interface": "pcan",
+        "channel": "PCAN_USBBUS1",
+        "bitrate": 250_000,
+        "fd": False,
+    }
     assert bus_arguments(settings("kvaser", "0"))["channel"] == 0  # index-numbered adapters

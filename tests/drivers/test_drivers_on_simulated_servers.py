@@ -1,5 +1,5 @@
 """Each SCPI driver against its simulated server: the same driver code a lab runs, over
-pyvisa-py on loopback, talking to a front end written independently from instruments.md.
+pyvisa-py on loopback, talking to a front end written independently from docs/instruments.md.
 
 The transcripts (test_*_transcript-style tests beside this file) pin the wire format from the
 manual; these tests show that driver and simulator, each following the manual, agree — and
@@ -28,12 +28,14 @@ from instruments.sim.hub import SocketHub
 from tests.sim.fakes import Constant, FakeAcPort, FakeBatteryPort, FakeLoadPort, FakePlant, Pwm, sine
 from tests.support.transcript import instrument_config
 
-IDENTITY = {"keysight-infiniivision": ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "MY1", "1.0"),
-            "rigol-ds": ("RIGOL TECHNOLOGIES", "DS1104Z", "DS1ZA1", "00.04"),
-            "yokogawa-wt": ("YOKOGAWA", "WT5000", "91T1", "F1.0"),
-            "chroma-63200a": ("Chroma", "63210A-1200-1200", "632", "1.0"),
-            "itech-it6000c": ("ITECH Electronics", "IT6054C-800-225", "604", "1.0"),
-            "chroma-61800": ("Chroma", "61845", "618", "1.0")}
+IDENTITY = {
+    "keysight-infiniivision": ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "MY1", "1.0"),
+    "rigol-ds": ("RIGOL TECHNOLOGIES", "DS1104Z", "DS1ZA1", "00.04"),
+    "yokogawa-wt": ("YOKOGAWA", "WT5000", "91T1", "F1.0"),
+    "chroma-63200a": ("Chroma", "63210A-1200-1200", "632", "1.0"),
+    "itech-it6000c": ("ITECH Electronics", "IT6054C-800-225", "604", "1.0"),
+    "chroma-61800": ("Chroma", "61845", "618", "1.0"),
+}
 
 
 @contextmanager
@@ -45,7 +47,8 @@ def driver_on(driver_name: str, make_front_end, role: str, **config):
     port = hub.serve(front_end)
     hub.start()
     driver = registry.driver_class(driver_name)(
-        instrument_config(role, driver_name, f"TCPIP0::127.0.0.1::{port}::SOCKET", **config), clock)
+        instrument_config(role, driver_name, f"TCPIP0::127.0.0.1::{port}::SOCKET", **config), clock
+    )
     try:
         driver.open()
         yield driver, front_end, clock
@@ -62,8 +65,9 @@ def rng():
 @pytest.mark.parametrize("name, cls", [("keysight-infiniivision", KeysightScope), ("rigol-ds", RigolScope)])
 def test_scope_captures_a_cp_pwm_and_a_forced_dc_level(name, cls):
     plant = FakePlant(Pwm("cp", 9.0, -12.0, 1000.0, 0.267), Constant("aux", 12.0))
-    make = lambda clock: cls("scope", clock, IDENTITY[name], {1: "cp", 2: "aux"}, rng(), plant=plant,
-                             points=100_000, noise_v=0.02)
+    make = lambda clock: cls(
+        "scope", clock, IDENTITY[name], {1: "cp", 2: "aux"}, rng(), plant=plant, points=100_000, noise_v=0.02
+    )
     with driver_on(name, make, "scope") as (scope, _, clock):
         assert scope.identity.model == IDENTITY[name][1]
         scope.configure_channel(1, 4.0)
@@ -89,9 +93,14 @@ def test_scope_captures_a_cp_pwm_and_a_forced_dc_level(name, cls):
 
 def test_power_analyzer_reads_ac_quantities_and_reports_over_range_as_invalid():
     plant = FakePlant(sine("ac_voltage", 220.0), sine("ac_current", 16.0), sine("big_current", 900.0), kind="ac")
-    make = lambda clock: YokogawaWT("analyzer", clock, IDENTITY["yokogawa-wt"],
-                                    {1: ("ac_voltage", "ac_current"), 2: ("ac_voltage", "big_current")}, rng(),
-                                    plant=plant)
+    make = lambda clock: YokogawaWT(
+        "analyzer",
+        clock,
+        IDENTITY["yokogawa-wt"],
+        {1: ("ac_voltage", "ac_current"), 2: ("ac_voltage", "big_current")},
+        rng(),
+        plant=plant,
+    )
     with driver_on("yokogawa-wt", make, "analyzer") as (wt, _, clock):
         clock.sleep(1.0)
         readings = wt.read_element(1, ac=True)
@@ -105,7 +114,11 @@ def test_power_analyzer_reads_ac_quantities_and_reports_over_range_as_invalid():
 def test_dc_load_sinks_a_set_current_and_reads_its_terminals():
     port = FakeLoadPort()
     make = lambda clock: Chroma63200A("load", clock, IDENTITY["chroma-63200a"], {1: port}, rng())
-    with driver_on("chroma-63200a", make, "load", rating={"current_a": (0, 1200), "voltage_v": (0, 1200)}) as (load, _, _):
+    with driver_on("chroma-63200a", make, "load", rating={"current_a": (0, 1200), "voltage_v": (0, 1200)}) as (
+        load,
+        _,
+        _,
+    ):
         load.sink_current(80.0)
         load.set_input(True)
         assert port.last("set_mode") == ("cc",) and port.last("set_current") == (80.0,)

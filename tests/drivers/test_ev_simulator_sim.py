@@ -19,8 +19,9 @@ class Bench:
         self.clock = new_clock()
         self.port = FakeEvPort(self.clock)
         self.signals = signals
-        self.board = EvSimulatorBoard(self.clock, self.port, signals, identity=IDENTITY,
-                                      rng=np.random.default_rng(3), noise=NO_NOISE)
+        self.board = EvSimulatorBoard(
+            self.clock, self.port, signals, identity=IDENTITY, rng=np.random.default_rng(3), noise=NO_NOISE
+        )
         self.hub = SocketHub(self.clock)
         self.front_end = ModbusFrontEnd("ev", self.board, unit_id=1)
         tcp_port = self.hub.serve(self.front_end)
@@ -52,7 +53,11 @@ def bench():
 def test_open_identifies_the_board(bench):
     b = bench()
     assert (b.ev.identity.maker, b.ev.identity.model, b.ev.identity.serial, b.ev.identity.firmware) == (
-        "Bench Simulation", "EVSIM-AC", "SIM-EV-1", "1.0")
+        "Bench Simulation",
+        "EVSIM-AC",
+        "SIM-EV-1",
+        "1.0",
+    )
     assert "0x05=EVSIM-AC" in b.ev.identity.raw
 
 
@@ -64,8 +69,14 @@ def test_ac_commands_reach_the_plant_and_read_backs_follow_it(bench):
     b.ev.set_diode_fault(True)
     b.ev.set_diode_fault(False)
     b.ev.set_load_current(15.5)
-    assert b.port.seen() == [("heartbeat", 1), ("set_plugged", True), ("set_s2", True), ("set_diode_fault", True),
-                             ("set_diode_fault", False), ("set_load_current", 15.5)]
+    assert b.port.seen() == [
+        ("heartbeat", 1),
+        ("set_plugged", True),
+        ("set_s2", True),
+        ("set_diode_fault", True),
+        ("set_diode_fault", False),
+        ("set_load_current", 15.5),
+    ]
     b.clock.sleep(0.1)
     assert b.ev.cp_voltage() == (pytest.approx(6.0), pytest.approx(-12.0))
     assert b.ev.cp_pwm() == (pytest.approx(26.7), pytest.approx(1000.0))
@@ -74,18 +85,28 @@ def test_ac_commands_reach_the_plant_and_read_backs_follow_it(bench):
 
 
 def test_dc_commands_reach_the_plant_and_read_backs_follow_it(bench):
-    signals = FakeSignals(aux_voltage=Constant("aux_voltage", 12.1), cc1=Constant("cc1", 3.98),
-                          inlet_voltage=Constant("inlet_voltage", 402.5))
+    signals = FakeSignals(
+        aux_voltage=Constant("aux_voltage", 12.1),
+        cc1=Constant("cc1", 3.98),
+        inlet_voltage=Constant("inlet_voltage", 402.5),
+    )
     b = bench(signals)
     b.ev.heartbeat()
     b.ev.set_cc2(True)
     b.ev.set_vehicle_contactors(True)
     b.ev.set_estop(True)
     assert b.port.seen("set_cc2_connected", "set_vehicle_contactors", "set_estop") == [
-        ("set_cc2_connected", True), ("set_vehicle_contactors", True), ("set_estop", True)]
+        ("set_cc2_connected", True),
+        ("set_vehicle_contactors", True),
+        ("set_estop", True),
+    ]
     assert b.ev.vehicle_contactors() is True
     assert (b.ev.aux_voltage(), b.ev.aux_present(), b.ev.cc1_voltage(), b.ev.inlet_voltage()) == (
-        pytest.approx(12.1), True, pytest.approx(3.98), pytest.approx(402.5))
+        pytest.approx(12.1),
+        True,
+        pytest.approx(3.98),
+        pytest.approx(402.5),
+    )
     signals.signals["aux_voltage"] = Constant("aux_voltage", 0.0)
     assert b.ev.aux_present() is False
     assert b.ev.faults() == {"watchdog_expired": False, "estop_active": True}
@@ -101,8 +122,13 @@ def test_safe_off_opens_everything_in_order(bench):
     b.ev.set_vehicle_contactors(True)
     del b.port.calls[:]
     b.ev.safe_off()
-    assert b.port.seen() == [("set_load_current", 0.0), ("set_vehicle_contactors", False), ("set_s2", False),
-                             ("set_plugged", False), ("set_cc2_connected", False)]
+    assert b.port.seen() == [
+        ("set_load_current", 0.0),
+        ("set_vehicle_contactors", False),
+        ("set_s2", False),
+        ("set_plugged", False),
+        ("set_cc2_connected", False),
+    ]
     b.ev.safe_off()  # already safe: nothing moves, nothing fails
     assert len(b.port.seen()) == 5
 

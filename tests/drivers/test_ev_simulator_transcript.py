@@ -86,12 +86,23 @@ class ModbusTranscript:
 # open(): identification (regular, from object 0), serial (object 0x80), map version, heartbeat.
 OPEN = [
     # 43/14 read device identification, read code 02 (regular), object 00
-    (frame("0001 0000 0005 05  2B 0E 02 00"),
-     frame("0001 0000 0029 05  2B 0E 02 83 00 00 04") + bytes([0x00, 11]) + b"ACME Relays"
-     + bytes([0x01, 4]) + b"RB-8" + bytes([0x02, 3]) + b"2.1" + bytes([0x05, 7]) + b"RB-8-EV"),
+    (
+        frame("0001 0000 0005 05  2B 0E 02 00"),
+        frame("0001 0000 0029 05  2B 0E 02 83 00 00 04")
+        + bytes([0x00, 11])
+        + b"ACME Relays"
+        + bytes([0x01, 4])
+        + b"RB-8"
+        + bytes([0x02, 3])
+        + b"2.1"
+        + bytes([0x05, 7])
+        + b"RB-8-EV",
+    ),
     # 43/14 read code 04 (one object), object 0x80 = serial number
-    (frame("0002 0000 0005 05  2B 0E 04 80"),
-     frame("0002 0000 0011 05  2B 0E 04 83 00 00 01") + bytes([0x80, 7]) + b"SN-4711"),
+    (
+        frame("0002 0000 0005 05  2B 0E 04 80"),
+        frame("0002 0000 0011 05  2B 0E 04 83 00 00 01") + bytes([0x80, 7]) + b"SN-4711",
+    ),
     # 04 read input register 0 (map_version) → 0x0100 = 1.0
     (frame("0003 0000 0006 05  04 0000 0001"), frame("0003 0000 0005 05  04 02 0100")),
     # 03 read holding register 120 (heartbeat) → 42
@@ -106,8 +117,9 @@ def board():
     def play(steps, *, timeout_s=1.0, open_now=True, **config):
         transcript = ModbusTranscript(steps)
         resource = f"modbus+tcp://127.0.0.1:{transcript.port}/5"
-        driver = ModbusEvSimulator(instrument_config("ev", "modbus-ev-simulator", resource, timeout_s=timeout_s,
-                                                     **config), new_clock())
+        driver = ModbusEvSimulator(
+            instrument_config("ev", "modbus-ev-simulator", resource, timeout_s=timeout_s, **config), new_clock()
+        )
         made.append((driver, transcript))
         if open_now:
             driver.open()
@@ -120,29 +132,36 @@ def board():
 
 
 def test_open_identify_commands_and_read_backs(board):
-    ev, transcript = board(OPEN + [
-        # set_vehicle_contactors(True): 06 write holding 111 = 1, echo, then 03 read back
-        (frame("0005 0000 0006 05  06 006F 0001"), frame("0005 0000 0006 05  06 006F 0001")),
-        (frame("0006 0000 0006 05  03 006F 0001"), frame("0006 0000 0005 05  03 02 0001")),
-        # heartbeat(): the count read at open (42) + 1 = 43
-        (frame("0007 0000 0006 05  06 0078 002B"), frame("0007 0000 0006 05  06 0078 002B")),
-        (frame("0008 0000 0006 05  03 0078 0001"), frame("0008 0000 0005 05  03 02 002B")),
-        # set_load_current(16.0): 1600 × 0.01 A → 0x0640 at holding 102
-        (frame("0009 0000 0006 05  06 0066 0640"), frame("0009 0000 0006 05  06 0066 0640")),
-        (frame("000A 0000 0006 05  03 0066 0001"), frame("000A 0000 0005 05  03 02 0640")),
-        # set_watchdog(2.0): 20 × 0.1 s at holding 121
-        (frame("000B 0000 0006 05  06 0079 0014"), frame("000B 0000 0006 05  06 0079 0014")),
-        (frame("000C 0000 0006 05  03 0079 0001"), frame("000C 0000 0005 05  03 02 0014")),
-        # inlet_voltage(): i32 at input 22–23, high word first: 0x00009D2C = 40236 → 402.36 V
-        (frame("000D 0000 0006 05  04 0016 0002"), frame("000D 0000 0007 05  04 04 0000 9D2C")),
-        # cp_voltage(): input 10–11, i16: 0x0258 = 6.00 V, 0xFB50 = -12.00 V
-        (frame("000E 0000 0006 05  04 000A 0002"), frame("000E 0000 0007 05  04 04 0258 FB50")),
-        # vehicle_contactors(): status bit 4; aux_present(): bit 5 (0x0030 = both)
-        (frame("000F 0000 0006 05  04 0001 0001"), frame("000F 0000 0005 05  04 02 0030")),
-        (frame("0010 0000 0006 05  04 0001 0001"), frame("0010 0000 0005 05  04 02 0010")),
-    ])
+    ev, transcript = board(
+        OPEN
+        + [
+            # set_vehicle_contactors(True): 06 write holding 111 = 1, echo, then 03 read back
+            (frame("0005 0000 0006 05  06 006F 0001"), frame("0005 0000 0006 05  06 006F 0001")),
+            (frame("0006 0000 0006 05  03 006F 0001"), frame("0006 0000 0005 05  03 02 0001")),
+            # heartbeat(): the count read at open (42) + 1 = 43
+            (frame("0007 0000 0006 05  06 0078 002B"), frame("0007 0000 0006 05  06 0078 002B")),
+            (frame("0008 0000 0006 05  03 0078 0001"), frame("0008 0000 0005 05  03 02 002B")),
+            # set_load_current(16.0): 1600 × 0.01 A → 0x0640 at holding 102
+            (frame("0009 0000 0006 05  06 0066 0640"), frame("0009 0000 0006 05  06 0066 0640")),
+            (frame("000A 0000 0006 05  03 0066 0001"), frame("000A 0000 0005 05  03 02 0640")),
+            # set_watchdog(2.0): 20 × 0.1 s at holding 121
+            (frame("000B 0000 0006 05  06 0079 0014"), frame("000B 0000 0006 05  06 0079 0014")),
+            (frame("000C 0000 0006 05  03 0079 0001"), frame("000C 0000 0005 05  03 02 0014")),
+            # inlet_voltage(): i32 at input 22–23, high word first: 0x00009D2C = 40236 → 402.36 V
+            (frame("000D 0000 0006 05  04 0016 0002"), frame("000D 0000 0007 05  04 04 0000 9D2C")),
+            # cp_voltage(): input 10–11, i16: 0x0258 = 6.00 V, 0xFB50 = -12.00 V
+            (frame("000E 0000 0006 05  04 000A 0002"), frame("000E 0000 0007 05  04 04 0258 FB50")),
+            # vehicle_contactors(): status bit 4; aux_present(): bit 5 (0x0030 = both)
+            (frame("000F 0000 0006 05  04 0001 0001"), frame("000F 0000 0005 05  04 02 0030")),
+            (frame("0010 0000 0006 05  04 0001 0001"), frame("0010 0000 0005 05  04 02 0010")),
+        ]
+    )
     assert (ev.identity.maker, ev.identity.model, ev.identity.serial, ev.identity.firmware) == (
-        "ACME Relays", "RB-8-EV", "SN-4711", "2.1")
+        "ACME Relays",
+        "RB-8-EV",
+        "SN-4711",
+        "2.1",
+    )
     ev.set_vehicle_contactors(True)
     ev.heartbeat()
     ev.set_load_current(16.0)
@@ -166,10 +185,13 @@ def test_a_board_without_the_serial_object_still_identifies(board):
 
 
 def test_an_exception_response_names_register_address_and_code(board):
-    ev, transcript = board(OPEN + [
-        # set_estop(True): 06 write holding 112 = 1 → exception 02 (illegal data address)
-        (frame("0005 0000 0006 05  06 0070 0001"), frame("0005 0000 0003 05  86 02")),
-    ])
+    ev, transcript = board(
+        OPEN
+        + [
+            # set_estop(True): 06 write holding 112 = 1 → exception 02 (illegal data address)
+            (frame("0005 0000 0006 05  06 0070 0001"), frame("0005 0000 0003 05  86 02")),
+        ]
+    )
     with pytest.raises(ModbusExceptionError) as info:
         ev.set_estop(True)
     assert info.value.code == 0x02 and info.value.role == "ev"
@@ -179,10 +201,13 @@ def test_an_exception_response_names_register_address_and_code(board):
 
 
 def test_a_read_back_that_differs_is_an_error(board):
-    ev, transcript = board(OPEN + [
-        (frame("0005 0000 0006 05  06 006F 0001"), frame("0005 0000 0006 05  06 006F 0001")),
-        (frame("0006 0000 0006 05  03 006F 0001"), frame("0006 0000 0005 05  03 02 0000")),
-    ])
+    ev, transcript = board(
+        OPEN
+        + [
+            (frame("0005 0000 0006 05  06 006F 0001"), frame("0005 0000 0006 05  06 006F 0001")),
+            (frame("0006 0000 0006 05  03 006F 0001"), frame("0006 0000 0005 05  03 02 0000")),
+        ]
+    )
     with pytest.raises(InstrumentError, match=r"vehicle_contactors \(holding 111\): wrote 1, read back 0"):
         ev.set_vehicle_contactors(True)
     ev.close()
@@ -204,13 +229,18 @@ def test_a_closed_connection_is_a_lost_instrument(board):
     with pytest.raises(InstrumentLost) as info:
         ev.inlet_voltage()
     assert type(info.value) is InstrumentLost  # closed by the board: not a timeout, not a reset
-    assert str(info.value).startswith(f"ev: read inlet_voltage (input 22): connection to modbus+tcp://127.0.0.1:{transcript.port}/5 lost")
+    assert str(info.value).startswith(
+        f"ev: read inlet_voltage (input 22): connection to modbus+tcp://127.0.0.1:{transcript.port}/5 lost"
+    )
     transcript.assert_played()
 
 
 def test_no_answer_is_a_lost_instrument(board):
     ev, transcript = board(OPEN + [(frame("0005 0000 0006 05  04 0015 0001"), SILENT)], timeout_s=0.3)
-    with pytest.raises(InstrumentTimeout, match=r"^ev: timeout: read aux_voltage \(input 21\): no answer within 0\.3 s \(modbus\+tcp://"):
+    with pytest.raises(
+        InstrumentTimeout,
+        match=r"^ev: timeout: read aux_voltage \(input 21\): no answer within 0\.3 s \(modbus\+tcp://",
+    ):
         ev.aux_voltage()
     ev.close()  # the silent board sees the connection end
     transcript.assert_played()
@@ -233,7 +263,8 @@ def test_nobody_listening_is_a_lost_instrument():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    ev = ModbusEvSimulator(instrument_config("ev", "modbus-ev-simulator", f"modbus+tcp://127.0.0.1:{port}/1",
-                                             timeout_s=0.5), new_clock())
+    ev = ModbusEvSimulator(
+        instrument_config("ev", "modbus-ev-simulator", f"modbus+tcp://127.0.0.1:{port}/1", timeout_s=0.5), new_clock()
+    )
     with pytest.raises(InstrumentLost, match=rf"^ev: cannot connect to modbus\+tcp://127\.0\.0\.1:{port}/1"):
         ev.open()

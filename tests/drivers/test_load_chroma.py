@@ -1,11 +1,12 @@
-"""Chroma 63200A DC electronic load against transcripts written from instruments.md §3."""
+"""Chroma 63200A DC electronic load against transcripts written from docs/instruments.md §3."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.core.errors import InstrumentError, SetpointRefused
-from tests.drivers.talk import finish, ok as _ok
+from tests.drivers.talk import finish
+from tests.drivers.talk import ok as _ok
 
 ERR = "SYST:ERR?"
 NO_ERROR = '0,"No error"'
@@ -21,17 +22,20 @@ def load(connect, steps, **config):
 
 
 def test_constant_current_sink_then_readings(connect):
-    driver, transcript = load(connect, [
-        *OPEN,
-        *ok("MODE CCH"),  # no range table in the profile: the high range covers the rating
-        ("MODE?", "CCH"),
-        *ok("CONF:VOLT:ON 1"),
-        *ok("CURR:STAT:L1 20"),
-        *ok("LOAD ON"),
-        ("MEAS:VOLT?", "48.123"),
-        ("MEAS:CURR?", "20.001"),
-        ("MEAS:POW?", "962.51"),
-    ])
+    driver, transcript = load(
+        connect,
+        [
+            *OPEN,
+            *ok("MODE CCH"),  # no range table in the profile: the high range covers the rating
+            ("MODE?", "CCH"),
+            *ok("CONF:VOLT:ON 1"),
+            *ok("CURR:STAT:L1 20"),
+            *ok("LOAD ON"),
+            ("MEAS:VOLT?", "48.123"),
+            ("MEAS:CURR?", "20.001"),
+            ("MEAS:POW?", "962.51"),
+        ],
+    )
     assert driver.identity.model == "63202A-150-200"
     driver.sink_current(20.0)
     driver.set_input(True)
@@ -40,13 +44,26 @@ def test_constant_current_sink_then_readings(connect):
 
 
 def test_current_range_picked_from_the_profile_table(connect):
-    driver, transcript = load(connect, [
-        *OPEN,
-        *ok("MODE CCL"), ("MODE?", "CCL"), *ok("CONF:VOLT:ON 1"), *ok("CURR:STAT:L1 5"),
-        # MODE? may answer the index of the 63200A mode table (CCL, CCM, CCH, …): 1 = CCM
-        *ok("MODE CCM"), ("MODE?", "1"), *ok("CONF:VOLT:ON 30"), *ok("CURR:STAT:L1 50"),
-        *ok("MODE CCH"), ("MODE?", "CCH"), *ok("CONF:VOLT:ON 1"), *ok("CURR:STAT:L1 100"),
-    ], options={"current_ranges_a": {"CCL": 20.0, "CCM": 60.0}})
+    driver, transcript = load(
+        connect,
+        [
+            *OPEN,
+            *ok("MODE CCL"),
+            ("MODE?", "CCL"),
+            *ok("CONF:VOLT:ON 1"),
+            *ok("CURR:STAT:L1 5"),
+            # MODE? may answer the index of the 63200A mode table (CCL, CCM, CCH, …): 1 = CCM
+            *ok("MODE CCM"),
+            ("MODE?", "1"),
+            *ok("CONF:VOLT:ON 30"),
+            *ok("CURR:STAT:L1 50"),
+            *ok("MODE CCH"),
+            ("MODE?", "CCH"),
+            *ok("CONF:VOLT:ON 1"),
+            *ok("CURR:STAT:L1 100"),
+        ],
+        options={"current_ranges_a": {"CCL": 20.0, "CCM": 60.0}},
+    )
     driver.sink_current(5.0)
     driver.sink_current(50.0, von_v=30.0)
     driver.sink_current(100.0)
@@ -54,13 +71,16 @@ def test_current_range_picked_from_the_profile_table(connect):
 
 
 def test_constant_voltage_sink(connect):
-    driver, transcript = load(connect, [
-        *OPEN,
-        *ok("MODE CVH"),
-        ("MODE?", "CVH"),
-        *ok("VOLT:STAT:L1 48"),
-        *ok("VOLT:STAT:ILIM 30"),
-    ])
+    driver, transcript = load(
+        connect,
+        [
+            *OPEN,
+            *ok("MODE CVH"),
+            ("MODE?", "CVH"),
+            *ok("VOLT:STAT:L1 48"),
+            *ok("VOLT:STAT:ILIM 30"),
+        ],
+    )
     driver.hold_voltage(48.0, current_limit_a=30.0)
     finish(driver, transcript)
 
@@ -73,15 +93,18 @@ def test_mode_read_back_that_differs_is_an_error(connect):
 
 
 def test_execution_error_carries_the_load_message(connect):
-    driver, transcript = load(connect, [
-        *OPEN,
-        *ok("MODE CCH"),
-        ("MODE?", "CCH"),
-        *ok("CONF:VOLT:ON 1"),
-        ("CURR:STAT:L1 180", None),
-        (ERR, '-222,"Data out of range"'),
-        (ERR, NO_ERROR),
-    ])
+    driver, transcript = load(
+        connect,
+        [
+            *OPEN,
+            *ok("MODE CCH"),
+            ("MODE?", "CCH"),
+            *ok("CONF:VOLT:ON 1"),
+            ("CURR:STAT:L1 180", None),
+            (ERR, '-222,"Data out of range"'),
+            (ERR, NO_ERROR),
+        ],
+    )
     with pytest.raises(InstrumentError, match=r"'CURR:STAT:L1 180' → -222,\"Data out of range\""):
         driver.sink_current(180.0)
     finish(driver, transcript)
@@ -99,9 +122,11 @@ def test_setpoints_outside_instrument_or_dut_range_are_refused_before_sending(co
 
 
 def test_profile_rating_replaces_the_default(connect):
-    driver, transcript = load(connect, [*OPEN, *ok("MODE CVH"), ("MODE?", "CVH"),
-                                        *ok("VOLT:STAT:L1 400"), *ok("VOLT:STAT:ILIM 10")],
-                              rating={"voltage_v": (0.0, 600.0)})
+    driver, transcript = load(
+        connect,
+        [*OPEN, *ok("MODE CVH"), ("MODE?", "CVH"), *ok("VOLT:STAT:L1 400"), *ok("VOLT:STAT:ILIM 10")],
+        rating={"voltage_v": (0.0, 600.0)},
+    )
     driver.hold_voltage(400.0, current_limit_a=10.0)
     finish(driver, transcript)
 

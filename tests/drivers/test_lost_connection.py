@@ -11,21 +11,39 @@ from bench.core.errors import InstrumentLost
 
 NO_ERROR = '0,"No error"'
 CASES = {
-    "keysight-infiniivision": ("scope", [(":SYSTem:ERRor?", NO_ERROR), ("*IDN?", "KEYSIGHT TECHNOLOGIES,DSOX4024A,MY1,1")],
-                               lambda d: d.capture([1], timeout_s=1.0)),
-    "rigol-ds": ("scope", [(":SYSTem:ERRor?", NO_ERROR), ("*IDN?", "RIGOL TECHNOLOGIES,DS1054Z,DS1Z1,00.04.04")],
-                 lambda d: d.measure("frequency", 1)),
-    "yokogawa-wt": ("analyzer", [(":COMMunicate:HEADer OFF", None), (":STATus:ERRor?", NO_ERROR),
-                                 ("*IDN?", "YOKOGAWA,WT5000,1,1"), (":NUMeric:FORMat ASCii", None),
-                                 (":STATus:ERRor?", NO_ERROR)],
-                    lambda d: d.read_element(1)),
-    "chroma-63200a": ("load", [("SYST:ERR?", NO_ERROR), ("*IDN?", "Chroma,63206A-150-600,1,1")],
-                      lambda d: d.measure()),
-    "itech-it6000c": ("battery", [("SYST:ERR?", NO_ERROR), ("*IDN?", "ITECH Electronics,IT6018C-500-120,1,1,2,3"),
-                                  ("SYST:REM", None), ("SYST:ERR?", NO_ERROR)],
-                      lambda d: d.measure()),
-    "chroma-61800": ("grid", [("SYST:ERR?", NO_ERROR), ("*IDN?", "Chroma,61830,1,1")],
-                     lambda d: d.measure()),
+    "keysight-infiniivision": (
+        "scope",
+        [(":SYSTem:ERRor?", NO_ERROR), ("*IDN?", "KEYSIGHT TECHNOLOGIES,DSOX4024A,MY1,1")],
+        lambda d: d.capture([1], timeout_s=1.0),
+    ),
+    "rigol-ds": (
+        "scope",
+        [(":SYSTem:ERRor?", NO_ERROR), ("*IDN?", "RIGOL TECHNOLOGIES,DS1054Z,DS1Z1,00.04.04")],
+        lambda d: d.measure("frequency", 1),
+    ),
+    "yokogawa-wt": (
+        "analyzer",
+        [
+            (":COMMunicate:HEADer OFF", None),
+            (":STATus:ERRor?", NO_ERROR),
+            ("*IDN?", "YOKOGAWA,WT5000,1,1"),
+            (":NUMeric:FORMat ASCii", None),
+            (":STATus:ERRor?", NO_ERROR),
+        ],
+        lambda d: d.read_element(1),
+    ),
+    "chroma-63200a": ("load", [("SYST:ERR?", NO_ERROR), ("*IDN?", "Chroma,63206A-150-600,1,1")], lambda d: d.measure()),
+    "itech-it6000c": (
+        "battery",
+        [
+            ("SYST:ERR?", NO_ERROR),
+            ("*IDN?", "ITECH Electronics,IT6018C-500-120,1,1,2,3"),
+            ("SYST:REM", None),
+            ("SYST:ERR?", NO_ERROR),
+        ],
+        lambda d: d.measure(),
+    ),
+    "chroma-61800": ("grid", [("SYST:ERR?", NO_ERROR), ("*IDN?", "Chroma,61830,1,1")], lambda d: d.measure()),
 }
 
 

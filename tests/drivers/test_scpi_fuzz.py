@@ -17,14 +17,13 @@ import threading
 import time
 
 import pytest
-
-from tests.figures import record as record_figure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.core.errors import BlockLengthMismatch, GarbledReply, InstrumentError, InstrumentTimeout
 from instruments.scpi import NR1, NRF, parse_error_reply, parse_identity, parse_integer, parse_number
 from instruments.visa import VisaLink, read_definite_block
+from tests.figures import record as record_figure
 
 ROLE, QUERY, WHERE = "scope", ":WAV:DATA?", "TCPIP0::127.0.0.1::5025::SOCKET"
 BUDGET_S = 2.0  # wall-clock time bound of one fuzz target (examples after it are not tried)
@@ -81,11 +80,47 @@ def _nr(sign: str, whole: str, fraction: str | None, exponent: int | None, e: st
 
 
 DIGIT_TEXT = st.text(alphabet="0123456789", max_size=14)
-NR_TEXT = st.builds(_nr, st.sampled_from(["", "+", "-"]), DIGIT_TEXT, st.one_of(st.none(), DIGIT_TEXT),
-                    st.one_of(st.none(), st.integers(-400, 400)), st.sampled_from(["E", "e"]))
-ANY_TEXT = st.one_of(st.text(max_size=40), NR_TEXT.map(lambda t: t + "x"), st.sampled_from(
-    ["", " ", "1e400", "-1e999", "9.9E+37", "NAN", "nan", "INF", "-inf", "+INF", "1_000", "0x10", "١٢", "1.2.3",
-     "+", "-", ".", "e5", "1e", "1,2", "\x00", "12\r", "  +3.5E-3  ", "Infinity", "--1"]))
+NR_TEXT = st.builds(
+    _nr,
+    st.sampled_from(["", "+", "-"]),
+    DIGIT_TEXT,
+    st.one_of(st.none(), DIGIT_TEXT),
+    st.one_of(st.none(), st.integers(-400, 400)),
+    st.sampled_from(["E", "e"]),
+)
+ANY_TEXT = st.one_of(
+    st.text(max_size=40),
+    NR_TEXT.map(lambda t: t + "x"),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "1e400",
+            "-1e999",
+            "9.9E+37",
+            "NAN",
+            "nan",
+            "INF",
+            "-inf",
+            "+INF",
+            "1_000",
+            "0x10",
+            "١٢",
+            "1.2.3",
+            "+",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1,2",
+            "\x00",
+            "12\r",
+            "  +3.5E-3  ",
+            "Infinity",
+            "--1",
+        ]
+    ),
+)
 
 
 def test_fuzz_numbers():
@@ -187,7 +222,7 @@ class Stream:
         if self.at + count > len(self.data):
             self.at = len(self.data)
             return None
-        chunk = self.data[self.at:self.at + count]
+        chunk = self.data[self.at : self.at + count]
         self.at += count
         return chunk
 
@@ -203,8 +238,9 @@ def header(length: int, digits: int | None = None) -> bytes:
 
 def read_block(data: bytes):
     stream = Stream(data)
-    return outcome(read_definite_block, stream.read, stream.waiting, role=ROLE, command=QUERY, where=WHERE,
-                   timeout_s=2.0)
+    return outcome(
+        read_definite_block, stream.read, stream.waiting, role=ROLE, command=QUERY, where=WHERE, timeout_s=2.0
+    )
 
 
 PAYLOADS = st.binary(max_size=300)
@@ -281,8 +317,12 @@ def test_fuzz_blocks_followed_by_more_bytes():
 BLOCKISH = st.one_of(
     st.binary(max_size=80),
     st.builds(lambda d, rest: b"#" + d + rest, st.binary(min_size=1, max_size=1), st.binary(max_size=40)),
-    st.builds(lambda n, digits, rest: b"#" + str(n).encode() + digits.encode() + rest, st.integers(0, 9),
-              st.text(alphabet="0123456789a +-", max_size=12), st.binary(max_size=40)),
+    st.builds(
+        lambda n, digits, rest: b"#" + str(n).encode() + digits.encode() + rest,
+        st.integers(0, 9),
+        st.text(alphabet="0123456789a +-", max_size=12),
+        st.binary(max_size=40),
+    ),
 )
 
 
@@ -377,11 +417,13 @@ def test_fuzz_blocks_over_the_wire(server):
     tried = Tried("blocks over pyvisa-py", WIRE_BUDGET_S)
 
     @WIRE_FUZZ
-    @given(st.one_of(
-        st.builds(lambda p, d: header(len(p), d) + p + b"\n", PAYLOADS, DIGITS),
-        st.builds(lambda p, c: header(c) + p + b"\n", PAYLOADS, st.integers(0, 400)),
-        BLOCKISH.filter(lambda raw: raw.endswith(b"\n")),
-    ))
+    @given(
+        st.one_of(
+            st.builds(lambda p, d: header(len(p), d) + p + b"\n", PAYLOADS, DIGITS),
+            st.builds(lambda p, c: header(c) + p + b"\n", PAYLOADS, st.integers(0, 400)),
+            BLOCKISH.filter(lambda raw: raw.endswith(b"\n")),
+        )
+    )
     def check(raw):
         if not tried.next():
             return
@@ -399,8 +441,11 @@ def test_fuzz_numbers_over_the_wire(server):
     tried = Tried("numbers over pyvisa-py", WIRE_BUDGET_S)
 
     @WIRE_FUZZ
-    @given(st.one_of(st.binary(max_size=30), NR_TEXT.map(str.encode), ANY_TEXT.map(
-        lambda t: t.encode("utf-8"))).map(lambda raw: raw.replace(b"\n", b"") + b"\n"))
+    @given(
+        st.one_of(st.binary(max_size=30), NR_TEXT.map(str.encode), ANY_TEXT.map(lambda t: t.encode("utf-8"))).map(
+            lambda raw: raw.replace(b"\n", b"") + b"\n"
+        )
+    )
     def check(raw):
         if not tried.next():
             return

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.core.clock import VirtualClock
 from bench.core.canbus import virtual_bus
+from bench.core.clock import VirtualClock
 from bench.protocols.gbt27930.bms import BmsEmulator
 from bench.protocols.gbt27930.bms_config import BmsConfig
 from bench.protocols.gbt27930.charger import ChargerBehaviour, ChargerStateMachine
 from bench.protocols.gbt27930.hooks import ChargerRatings
 from bench.protocols.gbt27930.monitor import ConformanceMonitor
 
-RATINGS = ChargerRatings(max_voltage_v=950.0, min_voltage_v=150.0, max_current_a=250.0, min_current_a=0.0,
-                         max_power_w=60_000.0)
+RATINGS = ChargerRatings(
+    max_voltage_v=950.0, min_voltage_v=150.0, max_current_a=250.0, min_current_a=0.0, max_power_w=60_000.0
+)
 
 
 @dataclass
@@ -33,7 +34,7 @@ class FakePlant:
     current_a: float = 0.0
     demand: tuple | None = None
     energy: float = 0.0
-    output_offset_v: float = 0.0   # forces the output voltage up (overvoltage tests)
+    output_offset_v: float = 0.0  # forces the output voltage up (overvoltage tests)
     calls: list = field(default_factory=list)
     _insulation_started: float | None = None
     _precharge_started: float | None = None
@@ -114,8 +115,15 @@ class FakePlant:
 class EmulatedSession:
     """BMS emulator + charger + monitor on one virtual bus and virtual time."""
 
-    def __init__(self, *, config: BmsConfig | None = None, behaviour: ChargerBehaviour | None = None,
-                 measure: bool = True, start: bool = True, **plant):
+    def __init__(
+        self,
+        *,
+        config: BmsConfig | None = None,
+        behaviour: ChargerBehaviour | None = None,
+        measure: bool = True,
+        start: bool = True,
+        **plant,
+    ):
         self.clock = VirtualClock(epoch=1_700_000_000.0)
         channel = f"gbt-test-{id(self)}"  # a channel of its own: nothing leaks between tests
         self.bench_bus = virtual_bus(channel, self.clock, "bench")

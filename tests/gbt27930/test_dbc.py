@@ -29,13 +29,13 @@ def test_every_message_is_in_the_dbc_with_its_cycle_time(db):
 
 
 def test_lookup_ignores_priority_and_source_with_the_mask(db):
-    # BCL sent with priority 7 from another source address still resolves (dependencies.md).
+    # BCL sent with priority 7 from another source address still resolves (docs/dependencies.md#cantools).
     assert db.get_message_by_frame_id(frame_id(7, 0x1000, CHARGER_ADDRESS, 0x99)).name == "BCL"
 
 
 def _field_bytes(field, data: bytes) -> bytes:
     start = field.start_bit // 8
-    return data[start:start + field.bits // 8]
+    return data[start : start + field.bits // 8]
 
 
 @pytest.mark.parametrize("spec", MESSAGES, ids=lambda m: m.name)

@@ -12,8 +12,17 @@ from hypothesis import strategies as st
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930.decode import decode_trace
 
-PYTHON_WORDS = ("Error:", "unpack", "attribute", "invalid literal", "out of range", "Traceback", "NoneType",
-                "expected", "argument")
+PYTHON_WORDS = (
+    "Error:",
+    "unpack",
+    "attribute",
+    "invalid literal",
+    "out of range",
+    "Traceback",
+    "NoneType",
+    "expected",
+    "argument",
+)
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 GOOD_LINE = "(1703560121.247259) can0 1826F456#010100"
 
@@ -65,12 +74,15 @@ def test_damaged_candump_lines(tmp_path, figures):
     tried = 0
 
     @FUZZ
-    @given(at=st.integers(min_value=0, max_value=len(GOOD_LINE)), insert=st.text(max_size=12),
-           cut=st.integers(min_value=0, max_value=6))
+    @given(
+        at=st.integers(min_value=0, max_value=len(GOOD_LINE)),
+        insert=st.text(max_size=12),
+        cut=st.integers(min_value=0, max_value=6),
+    )
     def one(at, insert, cut):
         nonlocal tried
         tried += 1
-        damaged = GOOD_LINE[:at] + insert + GOOD_LINE[at + cut:]
+        damaged = GOOD_LINE[:at] + insert + GOOD_LINE[at + cut :]
         path = tmp_path / "trace.log"
         path.write_text(f"{GOOD_LINE}\n{damaged}\n{GOOD_LINE}\n", encoding="utf-8")
         decoded_or_named(path)

@@ -13,8 +13,9 @@ from bench.protocols.gbt27930.monitor import ConformanceMonitor
 CHM = encode("CHM", {"protocol_version": "1.1"})
 BHM = encode("BHM", {"max_charge_voltage": 400.0})
 BCL = encode("BCL", {"voltage_demand": 400.0, "current_demand": -20.0, "mode": "cc"})
-CCS = encode("CCS", {"output_voltage": 380.0, "output_current": -20.0, "charging_time": 1,
-                     "charging_permitted": "permitted"})
+CCS = encode(
+    "CCS", {"output_voltage": 380.0, "output_current": -20.0, "charging_time": 1, "charging_permitted": "permitted"}
+)
 
 
 class Feeder:
@@ -47,7 +48,7 @@ def handshake(f, until=2.0):
 
 def test_periods_within_tolerance_give_no_finding():
     f = Feeder()
-    f.every("CHM", CHM, 0.0, 5.0, 0.26)          # +4 %
+    f.every("CHM", CHM, 0.0, 5.0, 0.26)  # +4 %
     assert f.monitor.findings == []
     stats = f.monitor.stats()["CHM"]
     assert stats["count"] == 19 and stats["mean_period_s"] == pytest.approx(0.26)
@@ -55,7 +56,7 @@ def test_periods_within_tolerance_give_no_finding():
 
 def test_mean_period_outside_the_tolerance_is_a_finding():
     f = Feeder()
-    f.every("CHM", CHM, 0.0, 5.0, 0.30)          # +20 %
+    f.every("CHM", CHM, 0.0, 5.0, 0.30)  # +20 %
     assert f.kinds() == [fk.PERIOD_DEVIATION]
     assert f.monitor.findings[0].details["mean_s"] == pytest.approx(0.30)
     lenient = Feeder(period_tolerance=0.25)
@@ -73,7 +74,7 @@ def test_worst_deviation_is_recorded():
 def test_a_pause_is_not_an_interval():
     f = Feeder()
     f.every("CHM", CHM, 0.0, 2.0, 0.25)
-    f.every("CHM", CHM, 10.0, 12.0, 0.25)        # the message stopped and restarted
+    f.every("CHM", CHM, 10.0, 12.0, 0.25)  # the message stopped and restarted
     assert f.monitor.findings == [] and f.monitor.stats()["CHM"]["intervals"] == 14
 
 
@@ -94,8 +95,10 @@ def test_wrong_length_priority_direction_and_unknown_pgn():
 def test_values_out_of_range_are_counted_once():
     f = Feeder()
     handshake(f)
-    bad = encode("BSD", {"soc": 100, "min_cell_voltage": 3.3, "max_cell_voltage": 3.4, "min_temperature": 20,
-                         "max_temperature": 25})
+    bad = encode(
+        "BSD",
+        {"soc": 100, "min_cell_voltage": 3.3, "max_cell_voltage": 3.4, "min_temperature": 20, "max_temperature": 25},
+    )
     bad = bytes((120,)) + bad[1:]
     for t in (3.0, 3.25, 3.5):
         f.send(t, "BSD", bad)
@@ -105,11 +108,11 @@ def test_values_out_of_range_are_counted_once():
 
 def test_phase_order():
     f = Feeder()
-    f.send(0.0, "BCL", BCL)                        # no handshake
+    f.send(0.0, "BCL", BCL)  # no handshake
     handshake(f)
     f.send(2.5, "BRO", encode("BRO", {"ready": "ready"}))
     f.send(3.0, "BCL", BCL)
-    f.send(3.1, "BRO", encode("BRO", {"ready": "ready"}))   # configuration after charging began
+    f.send(3.1, "BRO", encode("BRO", {"ready": "ready"}))  # configuration after charging began
     msgs = [x.message for x in f.monitor.findings if x.kind == fk.PHASE_ORDER]
     assert any("starts with BCL" in m for m in msgs)
     assert any("BRO (configuration) after the charging phase began" in m for m in msgs)
@@ -139,7 +142,7 @@ def test_a_charging_message_that_stops_is_a_timeout():
     handshake(f)
     f.send(2.5, "BRO", encode("BRO", {"ready": "ready"}))
     f.every("BCL", BCL, 3.0, 5.0, 0.05)
-    f.every("CCS", CCS, 3.01, 8.0, 0.05)          # BCL stops at 5 s, CCS goes on
+    f.every("CCS", CCS, 3.01, 8.0, 0.05)  # BCL stops at 5 s, CCS goes on
     found = [x for x in f.monitor.findings if x.kind == fk.MESSAGE_TIMEOUT]
     assert len(found) == 1 and found[0].message.startswith("BCL")
     assert found[0].time == pytest.approx(4.95 + 1.0)
@@ -160,9 +163,9 @@ def test_transport_anomalies_reach_the_monitor():
     rts = frame_id(7, TP_CM_PGN, CHARGER_ADDRESS, BMS_ADDRESS)
     f.raw(0.0, rts, tp.rts(49, 0x0200))
     f.raw(0.1, frame_id(7, TP_DT_PGN, CHARGER_ADDRESS, BMS_ADDRESS), bytes((1,)) + bytes(7))
-    f.raw(5.0, frame_id(6, 0x2600, BMS_ADDRESS, CHARGER_ADDRESS), CHM)   # time passes
-    assert fk.TP_BAD_SEQUENCE in f.kinds()            # a packet before any CTS
-    f.raw(6.0, rts, tp.rts(13, 0x0600))               # no CTS ever comes
+    f.raw(5.0, frame_id(6, 0x2600, BMS_ADDRESS, CHARGER_ADDRESS), CHM)  # time passes
+    assert fk.TP_BAD_SEQUENCE in f.kinds()  # a packet before any CTS
+    f.raw(6.0, rts, tp.rts(13, 0x0600))  # no CTS ever comes
     f.raw(6.1, frame_id(6, 0x2600, BMS_ADDRESS, CHARGER_ADDRESS), CHM)
     assert fk.TP_TIMEOUT not in f.kinds()
     f.raw(8.0, frame_id(6, 0x2600, BMS_ADDRESS, CHARGER_ADDRESS), CHM)
@@ -173,8 +176,17 @@ def test_transport_anomalies_reach_the_monitor():
 def test_reassembled_messages_are_decoded_and_timed_from_the_rts():
     events = []
     f = Feeder(on_change=events.append)
-    data = encode("BCS", {"voltage": 380.0, "current": -10.0, "highest_cell_voltage": 3.4, "highest_cell_group": 1,
-                          "soc": 50, "remaining_time": 30})
+    data = encode(
+        "BCS",
+        {
+            "voltage": 380.0,
+            "current": -10.0,
+            "highest_cell_voltage": 3.4,
+            "highest_cell_group": 1,
+            "soc": 50,
+            "remaining_time": 30,
+        },
+    )
     for k in range(6):
         t = k * 0.25
         f.raw(t, frame_id(7, TP_CM_PGN, CHARGER_ADDRESS, BMS_ADDRESS), tp.rts(9, 0x1100))

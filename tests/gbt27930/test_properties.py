@@ -49,8 +49,12 @@ ADDRESSES = st.sampled_from([(0xF4, 0x56), (0x56, 0xF4), (0xF4, 0xFF), (0xB5, 0x
 def cm_payload(draw):
     control = draw(st.sampled_from([tp.RTS, tp.CTS, tp.EOMA, tp.BAM, tp.ABORT, 0x42]))
     size = draw(st.integers(0, 2000))
-    return (bytes((control,)) + size.to_bytes(2, "little") + bytes((draw(st.integers(0, 255)),
-            draw(st.integers(0, 255)))) + draw(st.sampled_from([0x0200, 0x0600, 0x1100, 0xFFA1])).to_bytes(3, "little"))
+    return (
+        bytes((control,))
+        + size.to_bytes(2, "little")
+        + bytes((draw(st.integers(0, 255)), draw(st.integers(0, 255))))
+        + draw(st.sampled_from([0x0200, 0x0600, 0x1100, 0xFFA1])).to_bytes(3, "little")
+    )
 
 
 @st.composite
@@ -61,7 +65,7 @@ def tp_frame(draw):
     else:
         pgn, payload = TP_DT_PGN, bytes((draw(st.integers(0, 9)),)) + draw(st.binary(min_size=7, max_size=7))
     if draw(st.integers(0, 9)) == 0:
-        payload = draw(st.binary(max_size=9))          # a wrong length now and then
+        payload = draw(st.binary(max_size=9))  # a wrong length now and then
     return draw(st.floats(0.0, 0.5)), pgn, src, dest, payload
 
 

@@ -42,7 +42,7 @@ def test_brm_49_bytes_via_tp(report):
     assert brm.via_tp and brm.length == 49
     v = brm.values
     assert v["protocol_version"] == "1.1"
-    assert v["battery_type"] == "lfp"                       # type 03
+    assert v["battery_type"] == "lfp"  # type 03
     assert v["rated_capacity"] == 152.0
     assert v["rated_voltage"] == 364.8
     assert v["vin"] == "L1NSPGH98NA196202"
@@ -52,8 +52,15 @@ def test_brm_49_bytes_via_tp(report):
 
 def test_bcp(report):
     v = first(report, "BCP").values
-    assert v == {"max_cell_voltage": 3.70, "max_charge_current": -250.2, "nominal_energy": 55.4,
-                 "max_charge_voltage": 426.1, "max_temperature": 65, "soc": 77.6, "battery_voltage": 378.2}
+    assert v == {
+        "max_cell_voltage": 3.70,
+        "max_charge_current": -250.2,
+        "nominal_energy": 55.4,
+        "max_charge_voltage": 426.1,
+        "max_temperature": 65,
+        "soc": 77.6,
+        "battery_voltage": 378.2,
+    }
 
 
 def test_handshake_messages(report):
@@ -62,12 +69,16 @@ def test_handshake_messages(report):
     crm = [e.values for e in report.messages if e.name == "CRM"]
     assert [c["recognition"] for c in crm] == ["not_recognized", "recognized"]
     assert crm[0]["charger_number"] == 0x01010101 and crm[0]["region"] == "123"
-    assert set(first(report, "CTS").values.values()) == {None}      # sent as all ones
+    assert set(first(report, "CTS").values.values()) == {None}  # sent as all ones
 
 
 def test_cml(report):
-    assert first(report, "CML").values == {"max_output_voltage": 950.0, "min_output_voltage": 38.0,
-                                           "max_output_current": -250.0, "min_output_current": 0.0}
+    assert first(report, "CML").values == {
+        "max_output_voltage": 950.0,
+        "min_output_voltage": 38.0,
+        "max_output_current": -250.0,
+        "min_output_current": 0.0,
+    }
 
 
 def test_ready_messages(report):
@@ -77,10 +88,20 @@ def test_ready_messages(report):
 
 def test_first_bcl_bcs_ccs_bsm(report):
     assert first(report, "BCL").values == {"voltage_demand": 426.1, "current_demand": -20.0, "mode": "cc"}
-    assert first(report, "BCS").values == {"voltage": 378.1, "current": 0.0, "highest_cell_voltage": 3.32,
-                                           "highest_cell_group": 6, "soc": 77, "remaining_time": 0}
-    assert first(report, "CCS").values == {"output_voltage": 285.2, "output_current": 0.0, "charging_time": 0,
-                                           "charging_permitted": "permitted"}
+    assert first(report, "BCS").values == {
+        "voltage": 378.1,
+        "current": 0.0,
+        "highest_cell_voltage": 3.32,
+        "highest_cell_group": 6,
+        "soc": 77,
+        "remaining_time": 0,
+    }
+    assert first(report, "CCS").values == {
+        "output_voltage": 285.2,
+        "output_current": 0.0,
+        "charging_time": 0,
+        "charging_permitted": "permitted",
+    }
     bsm = first(report, "BSM").values
     assert (bsm["highest_temperature"], bsm["lowest_temperature"], bsm["charging_allowed"]) == (4, 3, "allowed")
 
@@ -89,8 +110,13 @@ def test_stop_and_statistics(report):
     cst = first(report, "CST").values
     assert cst["manual_stop"] == "yes" and cst["fault_stop"] == "no"
     assert first(report, "BST").values["charger_stopped"] == "yes"
-    assert first(report, "BSD").values == {"soc": 77, "min_cell_voltage": 3.33, "max_cell_voltage": 3.34,
-                                           "min_temperature": 3, "max_temperature": 4}
+    assert first(report, "BSD").values == {
+        "soc": 77,
+        "min_cell_voltage": 3.33,
+        "max_cell_voltage": 3.34,
+        "min_temperature": 3,
+        "max_temperature": 4,
+    }
     assert first(report, "CSD").values == {"charging_time": 0, "energy": 0.1, "charger_number": 0x01010101}
 
 
@@ -102,7 +128,7 @@ def test_deviations_from_the_text_are_findings(report):
     assert ccs_length and ccs_length[0].details["count"] == 396 and ccs_length[0].details["length"] == 7
     assert {f.message.split(":")[0] for f in by_kind[fk.PERIOD_DEVIATION]} == {"CCS", "CST"}
     assert {f.message.split(":")[0] for f in by_kind[fk.RESERVED_BITS]} == {"BRM", "BSM", "BST"}
-    assert len(by_kind[fk.FOREIGN_FRAME]) == 2                  # 0x0070F4B5 and 0x0073F4B5
+    assert len(by_kind[fk.FOREIGN_FRAME]) == 2  # 0x0070F4B5 and 0x0073F4B5
     assert set(by_kind) == {fk.WRONG_LENGTH, fk.PERIOD_DEVIATION, fk.RESERVED_BITS, fk.FOREIGN_FRAME}
 
 
@@ -127,14 +153,17 @@ def test_bench_decode_json_is_one_document(capsys):
     assert doc["frames"] == 1857
     assert [p["phase"] for p in doc["phases"]] == ["handshake", "configuration", "charging", "end"]
     brm = next(m for m in doc["messages"] if m["name"] == "BRM")
-    assert brm["values"]["maker"] == "01000000"   # not ASCII: shown as hex
+    assert brm["values"]["maker"] == "01000000"  # not ASCII: shown as hex
     assert {f["kind"] for f in doc["findings"]} >= {fk.WRONG_LENGTH}
 
 
-@pytest.mark.parametrize("content, where", [
-    ("(1.0) can0 1826F456#010100\n(2.0) can0 1826F456#01ZZ00\n", "line 2 (frame 2)"),
-    ("(1.0) can0 1826F456#010100\n\n(oops)\n", "line 3 (frame 2)"),
-])
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        ("(1.0) can0 1826F456#010100\n(2.0) can0 1826F456#01ZZ00\n", "line 2 (frame 2)"),
+        ("(1.0) can0 1826F456#010100\n\n(oops)\n", "line 3 (frame 2)"),
+    ],
+)
 def test_garbled_candump_is_one_clear_error(tmp_path, capsys, content, where):
     path = tmp_path / "bad.log"
     path.write_text(content)
@@ -144,13 +173,19 @@ def test_garbled_candump_is_one_clear_error(tmp_path, capsys, content, where):
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("name, content, says", [
-    ("bad.blf", b"LOGG this is not a BLF file at all", "frame 1 cannot be read"),
-    ("bad.asc", b"date Mon Dec 25 22:08:41 2023\nbase hex timestamps absolute\n   1.0 1 zz Rx d 8 00\n",
-     "no CAN frame could be read"),
-    ("trace.txt", b"whatever", "cannot read .txt"),
-    ("missing.log", None, "no such file"),
-])
+@pytest.mark.parametrize(
+    "name, content, says",
+    [
+        ("bad.blf", b"LOGG this is not a BLF file at all", "frame 1 cannot be read"),
+        (
+            "bad.asc",
+            b"date Mon Dec 25 22:08:41 2023\nbase hex timestamps absolute\n   1.0 1 zz Rx d 8 00\n",
+            "no CAN frame could be read",
+        ),
+        ("trace.txt", b"whatever", "cannot read .txt"),
+        ("missing.log", None, "no such file"),
+    ],
+)
 def test_unreadable_files_exit_2_without_traceback(tmp_path, capsys, name, content, says):
     path = tmp_path / name
     if content is not None:

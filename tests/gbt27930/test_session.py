@@ -26,8 +26,27 @@ def test_a_conforming_session_gives_no_finding(emu):
     assert emu.bms.findings.findings == [] and emu.charger.findings.findings == []
     assert [p for _, p in emu.monitor.phases] == ["handshake", "configuration", "charging", "end"]
     stats = emu.monitor.stats()
-    for name in ("CHM", "BHM", "CRM", "BRM", "BCP", "CTS", "CML", "BRO", "CRO", "BCL", "BCS", "CCS", "BSM",
-                 "BST", "CST", "BSD", "CSD", "BEX", "BVM"):
+    for name in (
+        "CHM",
+        "BHM",
+        "CRM",
+        "BRM",
+        "BCP",
+        "CTS",
+        "CML",
+        "BRO",
+        "CRO",
+        "BCL",
+        "BCS",
+        "CCS",
+        "BSM",
+        "BST",
+        "CST",
+        "BSD",
+        "CSD",
+        "BEX",
+        "BVM",
+    ):
         assert stats[name]["count"] > 0, name
     assert "BEM" not in stats and "CEM" not in stats
 
@@ -35,7 +54,7 @@ def test_a_conforming_session_gives_no_finding(emu):
 def test_chm_keeps_coming_while_the_insulation_check_runs(emu):
     emu.charge()
     chm, bhm = emu.monitor.stats()["CHM"], emu.monitor.stats()["BHM"]
-    assert chm["count"] == 64 and chm["mean_period_s"] == pytest.approx(0.25)   # 16 s insulation check
+    assert chm["count"] == 64 and chm["mean_period_s"] == pytest.approx(0.25)  # 16 s insulation check
     assert bhm["count"] == 65
     assert emu.first("CRM")[0] == pytest.approx(16.0)
 
@@ -46,8 +65,12 @@ def test_each_side_learns_the_other_only_from_frames(emu):
     emu.clock.sleep(1)
     charger_view = emu.bms.charger
     assert charger_view.value("CRM", "charger_number") == 1
-    assert charger_view.get("CML") == {"max_output_voltage": 950.0, "min_output_voltage": 150.0,
-                                       "max_output_current": -250.0, "min_output_current": 0.0}
+    assert charger_view.get("CML") == {
+        "max_output_voltage": 950.0,
+        "min_output_voltage": 150.0,
+        "max_output_current": -250.0,
+        "min_output_current": 0.0,
+    }
     assert charger_view.value("CCS", "output_current") == -50.0
     assert charger_view.value("CHM", "protocol_version") == "1.1"
     vehicle = emu.charger.vehicle
@@ -59,7 +82,7 @@ def test_each_side_learns_the_other_only_from_frames(emu):
 def test_bcs_carries_the_measurement_not_the_request(make_emu):
     emu = make_emu(measure=True)
     emu.charge()
-    emu.bms.measure_fn = lambda: (399.9, 37.5)   # the bench's analyzer, say
+    emu.bms.measure_fn = lambda: (399.9, 37.5)  # the bench's analyzer, say
     emu.bms.request(420.0, 100.0)
     emu.clock.sleep(1)
     bcs = emu.charger.vehicle.get("BCS")
@@ -80,7 +103,7 @@ def test_soc_rises_with_the_measured_charge(make_emu):
     emu = make_emu(config=BmsConfig(capacity_ah=100.0, soc_pct=50.0))
     emu.charge()
     emu.bms.request(420.0, 100.0)
-    emu.clock.sleep(36.0)                       # 1 Ah of 100 Ah: +1 %
+    emu.clock.sleep(36.0)  # 1 Ah of 100 Ah: +1 %
     assert emu.bms.battery.soc_pct == pytest.approx(51.0, abs=0.05)
 
 
@@ -95,7 +118,7 @@ def test_request_profile_over_time(emu):
     emu.clock.sleep(2.0)
     assert emu.plant.demand == (405.0, 30.0, "cv")
     modes = [(t - start, v["mode"]) for t, v in emu.seen("BCL") if t >= start]
-    assert modes[-1][1] == "cv" and 4.0 <= modes[-1][0] <= 4.0 + 0.05   # the next BCL
+    assert modes[-1][1] == "cv" and 4.0 <= modes[-1][0] <= 4.0 + 0.05  # the next BCL
 
 
 @pytest.mark.parametrize("condition", sorted(ABNORMAL_CONDITIONS))
@@ -109,12 +132,15 @@ def test_abnormal_bsm_status_makes_the_charger_stop_with_fault_bits(emu, conditi
     t_cst, cst = emu.first("CST")
     assert cst["fault_stop"] == "yes"
     field, _ = ABNORMAL_CONDITIONS[condition]
-    expected = {"cell_voltage": "voltage_abnormal", "overcurrent": "current_mismatch",
-                "connector": "connector_fault"}.get(field, "other_fault")
+    expected = {
+        "cell_voltage": "voltage_abnormal",
+        "overcurrent": "current_mismatch",
+        "connector": "connector_fault",
+    }.get(field, "other_fault")
     assert cst[expected] == "yes"
-    assert t_cst - reported <= 0.25 + 1e-9       # one BSM period; standards.md: within 1 s
+    assert t_cst - reported <= 0.25 + 1e-9  # one BSM period; docs/limits.md: within 1 s
     assert emu.plant.called("stop_output")[-1][2] == (True,)
-    assert emu.first("BST")[1] is None or emu.first("BST")[0] >= t_cst   # the BMS did not stop by itself
+    assert emu.first("BST")[1] is None or emu.first("BST")[0] >= t_cst  # the BMS did not stop by itself
 
 
 def test_a_charger_that_ignores_bsm_keeps_charging(make_emu):
@@ -160,7 +186,7 @@ def test_output_above_the_vehicle_maximum_stops_within_1_s(emu):
     emu.charge()
     emu.bms.request(400.0, 50.0)
     emu.clock.sleep(1.0)
-    emu.plant.output_offset_v = 50.0             # 378 + 2.5 + 50 > 426.1 (BCP maximum)
+    emu.plant.output_offset_v = 50.0  # 378 + 2.5 + 50 > 426.1 (BCP maximum)
     started = emu.clock.now()
     emu.run_until(lambda: emu.charger.phase == "stopping", 2.0)
     t_cst, cst = emu.first("CST")
@@ -200,12 +226,12 @@ def test_bms_stop_reason_and_faults_reach_the_charger(emu):
     bst = emu.charger.vehicle.get("BST")
     assert bst["total_voltage_reached"] == "yes" and bst["battery_overtemperature"] == "yes"
     assert emu.first("CST")[1]["bms_stopped"] == "yes"
-    assert emu.plant.called("stop_output")[-1][2] == (True,)   # a fault in BST: fast stop
+    assert emu.plant.called("stop_output")[-1][2] == (True,)  # a fault in BST: fast stop
 
 
 def test_inlet_voltage_far_from_bcp_is_a_fault(make_emu):
     emu = make_emu(measure=False)
-    emu.plant.battery_v = 378.0 * (1 + timing.INLET_VOLTAGE_TOLERANCE) + 5     # BCP says sum of cells
+    emu.plant.battery_v = 378.0 * (1 + timing.INLET_VOLTAGE_TOLERANCE) + 5  # BCP says sum of cells
     emu.bms.battery.set_cell_voltages(378.0 / 114)
     emu.run_until(lambda: emu.charger.phase in ("stopping", "charging"), 25)
     assert emu.charger.phase == "stopping"
@@ -227,14 +253,27 @@ def test_not_connected_vehicle_is_not_started(make_emu):
 
 
 def test_extension_frames_carry_the_4_2_7_values(make_emu):
-    ext = ExtensionConfig(lowest_cell_voltage_v=3.05, lowest_cell_number=17, heating_status="on",
-                          cooling_status="off", internal_resistance_mohm=92.5, vehicle_model="BYD7009BEV3")
+    ext = ExtensionConfig(
+        lowest_cell_voltage_v=3.05,
+        lowest_cell_number=17,
+        heating_status="on",
+        cooling_status="off",
+        internal_resistance_mohm=92.5,
+        vehicle_model="BYD7009BEV3",
+    )
     emu = make_emu(config=BmsConfig(extension=ext))
     emu.charge()
     emu.clock.sleep(5.5)
     assert emu.charger.vehicle_data() == {
-        "vin": BmsConfig().vin, "rated_capacity_ah": 152.0, "lowest_cell_voltage": 3.05, "lowest_cell_number": 17,
-        "heating_status": "on", "cooling_status": "off", "internal_resistance": 92.5, "vehicle_model": "BYD7009BEV3"}
+        "vin": BmsConfig().vin,
+        "rated_capacity_ah": 152.0,
+        "lowest_cell_voltage": 3.05,
+        "lowest_cell_number": 17,
+        "heating_status": "on",
+        "cooling_status": "off",
+        "internal_resistance": 92.5,
+        "vehicle_model": "BYD7009BEV3",
+    }
     bvm = [e for e in emu.changes if e.name == "BVM"]
     assert bvm[0].via_tp and bvm[0].length == 11
     stats = emu.monitor.stats()
@@ -256,7 +295,9 @@ def test_a_profile_extension_dbc_replaces_the_default(make_emu, tmp_path):
     emu = make_emu(config=BmsConfig(extension=ext), start=False)
     emu.charger.close()
     from bench.protocols.gbt27930.charger import ChargerStateMachine
+
     from .fakes import RATINGS
+
     emu.charger = ChargerStateMachine(emu.charger_bus, emu.plant, RATINGS, extension_dbc_path=str(dbc))
     emu.bms.start()
     emu.charger.start()
@@ -267,7 +308,7 @@ def test_a_profile_extension_dbc_replaces_the_default(make_emu, tmp_path):
     assert emu.charger.vehicle.get("BEX") is None
 
 
-OWN_EXTENSION_DBC = '''VERSION ""
+OWN_EXTENSION_DBC = """VERSION ""
 
 NS_ :
 
@@ -282,14 +323,14 @@ BO_ 2566914292 OWN_BATT: 4 BMS
 BA_DEF_ BO_  "GenMsgCycleTime" INT 0 65535;
 BA_DEF_DEF_  "GenMsgCycleTime" 0;
 BA_ "GenMsgCycleTime" BO_ 2566914292 500;
-'''
+"""
 
 
 def test_sleeping_vehicle_answers_only_after_the_aux_supply_is_cycled(emu):
     emu.bms.sleep()
     emu.clock.sleep(3.0)
     assert emu.seen("CHM") and emu.seen("BHM") == []
-    emu.charger.wake_vehicle(aux_off_s=5.0)          # too short for this vehicle (10 s)
+    emu.charger.wake_vehicle(aux_off_s=5.0)  # too short for this vehicle (10 s)
     emu.clock.sleep(8.0)
     assert emu.bms.phase == "asleep" and emu.seen("BHM") == []
     emu.charger.wake_vehicle(aux_off_s=11.0)
@@ -313,12 +354,31 @@ def test_a_charger_that_does_not_restart_after_wake_up(make_emu):
 
 
 def test_from_vehicle_reads_the_profile_table():
-    ext = SimpleNamespace(lowest_cell_voltage_v=3.1, lowest_cell_number=5, heating_status="on", cooling_status="off",
-                          internal_resistance_mohm=60.0, vehicle_model="X1", dbc=None)
-    vehicle = SimpleNamespace(battery_type="ternary", capacity_ah=120.0, rated_voltage_v=350.0,
-                              max_charge_voltage_v=400.0, max_charge_current_a=200.0, max_cell_voltage_v=4.2,
-                              max_temperature_c=55.0, nominal_energy_kwh=42.0, soc_pct=30.0, temperature_c=20.0,
-                              cells=96, vin="LSVAB1234C5678901", bms_protocol_version="1.1", extension=ext)
+    ext = SimpleNamespace(
+        lowest_cell_voltage_v=3.1,
+        lowest_cell_number=5,
+        heating_status="on",
+        cooling_status="off",
+        internal_resistance_mohm=60.0,
+        vehicle_model="X1",
+        dbc=None,
+    )
+    vehicle = SimpleNamespace(
+        battery_type="ternary",
+        capacity_ah=120.0,
+        rated_voltage_v=350.0,
+        max_charge_voltage_v=400.0,
+        max_charge_current_a=200.0,
+        max_cell_voltage_v=4.2,
+        max_temperature_c=55.0,
+        nominal_energy_kwh=42.0,
+        soc_pct=30.0,
+        temperature_c=20.0,
+        cells=96,
+        vin="LSVAB1234C5678901",
+        bms_protocol_version="1.1",
+        extension=ext,
+    )
     config = BmsConfig.from_vehicle(vehicle, send_bmv=True)
     assert config.battery_type == "ternary" and config.cells == 96 and config.send_bmv
     assert config.extension.vehicle_model == "X1" and config.extension.heating_status == "on"
@@ -327,6 +387,7 @@ def test_from_vehicle_reads_the_profile_table():
 @pytest.mark.parametrize("bad", [{"battery_type": "diesel"}, {"vin": "SHORT"}, {"brm_length": 45}])
 def test_bad_vehicle_settings_are_refused(bad):
     from bench.core.errors import BenchError
+
     with pytest.raises(BenchError):
         BmsConfig(**bad)
 
@@ -340,13 +401,14 @@ def test_a_monitor_sharing_the_bms_bus_sees_bus_order_whenever_it_subscribed():
     from bench.protocols.gbt27930.bms import BmsEmulator
     from bench.protocols.gbt27930.charger import ChargerStateMachine
     from bench.protocols.gbt27930.monitor import ConformanceMonitor
+
     from .fakes import RATINGS, FakePlant
 
     clock = VirtualClock()
     bench_bus, charger_bus = virtual_bus("shared-bms-bus", clock), virtual_bus("shared-bms-bus", clock)
-    monitor = ConformanceMonitor(bench_bus)                      # first: sees bus order
+    monitor = ConformanceMonitor(bench_bus)  # first: sees bus order
     bms = BmsEmulator(bench_bus, BmsConfig())
-    late = ConformanceMonitor(bench_bus)                         # after the BMS: still bus order
+    late = ConformanceMonitor(bench_bus)  # after the BMS: still bus order
     plant = FakePlant(clock, bms=bms)
     charger = ChargerStateMachine(charger_bus, plant, RATINGS)
     bms.start()

@@ -1,6 +1,6 @@
 """Each receive timeout of the standard: the right BEM/CEM at the right time, then the stop.
 
-standards.md §3: BRM, BCP, BRO and BCS 5 s; BCL and CCS 1 s; 3 reconnection attempts.
+docs/limits.md §3: BRM, BCP, BRO and BCS 5 s; BCL and CCS 1 s; 3 reconnection attempts.
 """
 
 import pytest
@@ -19,11 +19,14 @@ def only_flag(values, flag):
     return set_flags == {flag}
 
 
-@pytest.mark.parametrize("silenced, armed_by, flag", [
-    ("BRM", "CRM", "brm_timeout"),      # from the first CRM(0x00)
-    ("BCP", "BRM", "bcp_timeout"),      # from the BRM that made CRM 0xAA
-    ("BRO", "BCP", "bro_timeout"),      # from the BCP that started CML
-])
+@pytest.mark.parametrize(
+    "silenced, armed_by, flag",
+    [
+        ("BRM", "CRM", "brm_timeout"),  # from the first CRM(0x00)
+        ("BCP", "BRM", "bcp_timeout"),  # from the BRM that made CRM 0xAA
+        ("BRO", "BCP", "bro_timeout"),  # from the BCP that started CML
+    ],
+)
 def test_charger_times_out_the_handshake_and_configuration(emu, silenced, armed_by, flag):
     emu.bms.go_silent([silenced])
     emu.run_until(lambda: emu.seen("CEM"), 40, "CEM")
@@ -36,7 +39,7 @@ def test_charger_times_out_the_handshake_and_configuration(emu, silenced, armed_
     assert emu.charger.reconnects == timing.MAX_RECONNECTS
     assert [e.details["attempt"] for e in emu.charger.events_named("reconnect")] == [1, 2, 3]
     assert len(emu.charger.events_named("timeout")) == 1 + timing.MAX_RECONNECTS
-    assert not emu.plant.called("set_contactors")      # no energy ever flowed
+    assert not emu.plant.called("set_contactors")  # no energy ever flowed
     assert fk.TIMEOUT_REPORTED in {f.kind for f in emu.monitor.findings}
 
 
@@ -50,10 +53,13 @@ def charging_then_silence(emu, name):
     return emu.first("CEM")
 
 
-@pytest.mark.parametrize("silenced, flag, seconds", [
-    ("BCL", "bcl_timeout", timing.BCL_TIMEOUT_S),
-    ("BCS", "bcs_timeout", timing.DEFAULT_TIMEOUT_S),
-])
+@pytest.mark.parametrize(
+    "silenced, flag, seconds",
+    [
+        ("BCL", "bcl_timeout", timing.BCL_TIMEOUT_S),
+        ("BCS", "bcs_timeout", timing.DEFAULT_TIMEOUT_S),
+    ],
+)
 def test_charger_times_out_bcl_and_bcs_and_stops_the_output(emu, silenced, flag, seconds):
     t_cem, cem = charging_then_silence(emu, silenced)
     assert only_flag(cem, flag)
@@ -64,7 +70,7 @@ def test_charger_times_out_bcl_and_bcs_and_stops_the_output(emu, silenced, flag,
     assert emu.plant.current_a == 0.0
     emu.clock.sleep(0.05)
     assert emu.plant.called("set_contactors")[-1][2] == (False,) and not emu.charger.contactors_closed
-    assert emu.bms.phase == "error"                      # the BMS saw CEM and stopped its side
+    assert emu.bms.phase == "error"  # the BMS saw CEM and stopped its side
     assert not emu.bms.sending("BCL") and not emu.bms.sending("BSM")
 
 
@@ -90,7 +96,7 @@ def test_bms_times_out_ccs_with_bem_and_the_charger_stops(emu):
     last_ccs = emu.monitor.streams[(0x1200, 0x56, 0xF4)].last_time
     assert t_bem - last_ccs == pytest.approx(timing.CCS_TIMEOUT_S)
     assert emu.bms.phase == "error" and not emu.bms.sending("BCL")
-    assert emu.plant.called("stop_output")[0][0] == pytest.approx(t_bem)   # the charger obeys BEM
+    assert emu.plant.called("stop_output")[0][0] == pytest.approx(t_bem)  # the charger obeys BEM
     assert emu.charger.phase == "error"
 
 
@@ -105,7 +111,7 @@ def test_bms_times_out_a_missing_cst_after_bst(emu):
 
 
 def test_bms_times_out_a_charger_that_never_sends_crm(make_emu):
-    emu = make_emu(insulation_s=1000.0)      # the charger stays in CHM; then stops CHM
+    emu = make_emu(insulation_s=1000.0)  # the charger stays in CHM; then stops CHM
     emu.clock.sleep(2.0)
     emu.charger.quiet()
     emu.run_until(lambda: emu.seen("BEM"), 10, "BEM")

@@ -60,7 +60,7 @@ def test_raw_data_is_written_while_the_session_runs(tmp_path):
     sizes = {s: p.stat().st_size for s, p in recorder.paths.items()}
     assert sizes["log"] > 0 and sizes["asc"] > 0 and sizes["blf"] > 0
     with can.LogReader(str(recorder.paths["log"])) as reader:
-        assert len(list(reader)) >= 2 * 17          # CHM and BHM (4/s each) for 5 s, flushed within 1 s
+        assert len(list(reader)) >= 2 * 17  # CHM and BHM (4/s each) for 5 s, flushed within 1 s
     recorder.close()
     recorder.close()
     emu.close()

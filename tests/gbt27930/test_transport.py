@@ -31,8 +31,9 @@ class Node:
     def __init__(self, clock, address, **kw):
         self.bus = _bus(clock, f"node{address:02x}")
         self.messages, self.findings = [], []
-        self.endpoint = tp.TransportEndpoint(self.bus, address, lambda *a: self.messages.append(a),
-                                             self.findings.append, **kw)
+        self.endpoint = tp.TransportEndpoint(
+            self.bus, address, lambda *a: self.messages.append(a), self.findings.append, **kw
+        )
         self.bus.on_receive(self._frame)
 
     def _frame(self, msg):
@@ -247,8 +248,8 @@ def test_observer_reassembles_the_real_capture_brm():
 def test_observer_reports_late_cts_missing_packet_and_stalled_transfer():
     w = Watch()
     w.cm(0.0, BMS, CHARGER, tp.rts(49, 0x0200))
-    w.cm(0.5, CHARGER, BMS, tp.cts(7, 1, 0x0200))        # Tr is 200 ms
-    w.dt(0.51, BMS, CHARGER, tp.dt_packets(BRM_49)[1])   # packet 1 never came
+    w.cm(0.5, CHARGER, BMS, tp.cts(7, 1, 0x0200))  # Tr is 200 ms
+    w.dt(0.51, BMS, CHARGER, tp.dt_packets(BRM_49)[1])  # packet 1 never came
     w.cm(1.0, BMS, CHARGER, tp.rts(13, 0x0600))
     w.cm(1.001, CHARGER, BMS, tp.cts(2, 1, 0x0600))
     w.dt(1.01, BMS, CHARGER, tp.dt_packets(b"x" * 13)[0])
@@ -265,7 +266,7 @@ def test_observer_follows_a_retransmission_request():
     w.cm(0.0, CHARGER, BMS, tp.cts(3, 1, 0x0600))
     w.dt(0.01, BMS, CHARGER, packets[0])
     w.dt(0.02, BMS, CHARGER, packets[1])
-    w.cm(0.03, CHARGER, BMS, tp.cts(2, 2, 0x0600))      # send packet 2 again, then 3
+    w.cm(0.03, CHARGER, BMS, tp.cts(2, 2, 0x0600))  # send packet 2 again, then 3
     w.dt(0.04, BMS, CHARGER, packets[1])
     w.dt(0.05, BMS, CHARGER, packets[2])
     assert w.messages and w.messages[0][1] == b"y" * 20

@@ -82,9 +82,27 @@ def run_row(row: Row, workdir: Path) -> Outcome:
     """Run the conformance suite for ``row`` and collect its checks."""
     run_id = "row"
     command = [
-        sys.executable, "-m", "pytest", row.cases, "--profile", row.profile_path(), "--grid", "quick",
-        "--report-dir", str(workdir), "--run-id", run_id, "-q", "-p", "no:hypothesispytest",
-        "-p", "no:cacheprovider", "-p", "no:unraisableexception", "-o", "addopts=",
+        sys.executable,
+        "-m",
+        "pytest",
+        row.cases,
+        "--profile",
+        row.profile_path(),
+        "--grid",
+        "quick",
+        "--report-dir",
+        str(workdir),
+        "--run-id",
+        run_id,
+        "-q",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:unraisableexception",
+        "-o",
+        "addopts=",
     ]
     for key, value in row.overrides.items():
         command += ["--sim-set", f"{key}={value}"]
@@ -107,6 +125,9 @@ def run_row(row: Row, workdir: Path) -> Outcome:
 
 def explain(outcome: Outcome, keys: set[str]) -> str:
     """The checks of ``keys`` (for an assertion message)."""
-    lines = [f"{c['key']}: {c['value']!r} [{c['low']}, {c['high']}] → {c['verdict']} ({c['test'].split('::')[-1]})"
-             for c in outcome.checks if c["key"] in keys]
+    lines = [
+        f"{c['key']}: {c['value']!r} [{c['low']}, {c['high']}] → {c['verdict']} ({c['test'].split('::')[-1]})"
+        for c in outcome.checks
+        if c["key"] in keys
+    ]
     return "\n".join(lines) or "(no checks of those keys)"

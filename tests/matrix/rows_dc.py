@@ -12,6 +12,7 @@ VOLTAGE = "nbt33001:output:voltage_error"
 CURRENT = "nbt33001:output:current_error"
 CURRENT_SMALL = "nbt33001:output:current_error_small"
 ADJUST = "nbt33001:output:current_adjust_time"
+RATE = "nbt33001:output:current_adjust_rate"
 FALL = "nbt33001:stop:current_fall_rate"
 RESIDUAL = "nbt33001:stop:residual_voltage"
 FAULT_OFF = "gbt27930:stop:fault_current_off_time"
@@ -46,7 +47,7 @@ ROWS: list[Row] = [
     # (gbt27930:stop:bms_current_off_time) — shown by hand (8 A/s: 12.0 s), not as a row: such a
     # slow pile makes every case and safe state slow, ~5 s a row, over the 4 s budget.
     past("dc", "current_slew_a_per_s", 90.0, FALL),
-    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST),
+    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE),
     inside("dc", "current_slew_a_per_s", 120.0),
     # ≤ 5 A within 100 ms of a fault CST
     past("dc", "cst_current_delay_s", 0.12, FAULT_OFF),

@@ -16,8 +16,11 @@ RESPONSE = "changji:4.2.6:command_response_time"
 # testcases/ac/test_wake_up.py times the AC wake command against the same 60 s (limits table).
 AC_WAKE = "changji:4.2.9.4:wake_vehicle_pwm_delay"
 CLOCK = ("changji:4.2.9.3:time_sync_error", "changji:4.2.9.3:timed_start_delay")
-UPLOADS = ("changji:4.2.4:upload_voltage_error", "changji:4.2.4:upload_current_error",
-           "changji:4.2.4:upload_power_error")
+UPLOADS = (
+    "changji:4.2.4:upload_voltage_error",
+    "changji:4.2.4:upload_current_error",
+    "changji:4.2.4:upload_power_error",
+)
 # 4.2.5's event key is also judged by the AC over-current case (testcases/ac/test_overcurrent.py).
 EVENTS = ("changji:4.2.3:event_latency", "changji:4.2.4:upload_latency", "changji:4.2.5:event_latency")
 SUPPLY = ("changji:4.2.5:supply_fault_stop_time", "changji:4.2.5:event_latency")
@@ -30,8 +33,10 @@ DELAY = {"ac": (60.5, 59.0), "dc": (60.5, 58.5)}
 
 
 def _pair(kind: str, parameter: str, past_value, inside_value, *keys: str, profile: str) -> list[Row]:
-    return [past(kind, parameter, past_value, *keys, profile=profile),
-            inside(kind, parameter, inside_value, profile=profile)]
+    return [
+        past(kind, parameter, past_value, *keys, profile=profile),
+        inside(kind, parameter, inside_value, profile=profile),
+    ]
 
 
 ROWS: list[Row] = []

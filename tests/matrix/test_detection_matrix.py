@@ -25,7 +25,8 @@ def test_row(row, tmp_path):
     assert not missing and not extra, (
         f"{row.id}: expected to fail {sorted(row.fails)}, failed {sorted(failing)}\n"
         f"missing:\n{explain(outcome, missing)}\nunexpected:\n{explain(outcome, extra)}\n"
-        f"--- run output (tail) ---\n{outcome.output[-2000:]}")
+        f"--- run output (tail) ---\n{outcome.output[-2000:]}"
+    )
     # A row only proves something if the keys it names were judged at all.
     assert row.fails <= set(outcome.verdicts), f"keys never judged: {sorted(row.fails - set(outcome.verdicts))}"
 

@@ -97,8 +97,10 @@ def closing_all():
 @pytest.fixture
 def modbus_bench(clock):
     """Build a Modbus rig: map_name, log_path, on_clock (another clock), FakePlatformPort options."""
-    def build(map_name: str = "sim-dc-charger", log_path: Path | None = None, on_clock: Clock | None = None,
-              **port_options) -> ModbusBench:
+
+    def build(
+        map_name: str = "sim-dc-charger", log_path: Path | None = None, on_clock: Clock | None = None, **port_options
+    ) -> ModbusBench:
         bench_clock = on_clock or clock
         port = FakePlatformPort(bench_clock, rtc_offset_s=RTC_OFFSET_S, **port_options)
         device = PlatformModbusDevice(load_map(shipped_map(map_name)), port)
@@ -116,12 +118,14 @@ def modbus_bench(clock):
 @pytest.fixture
 def ocpp_bench(clock):
     """Build an OCPP rig (the Central System listening): log_path, on_clock, FakePlatformPort options."""
+
     def build(log_path: Path | None = None, on_clock: Clock | None = None, **port_options) -> OcppBench:
         bench_clock = on_clock or clock
         port = FakePlatformPort(bench_clock, rtc_offset_s=RTC_OFFSET_S, **port_options)
         log = MessageLog(log_path)
-        channel = OcppChannel(OcppEndpoint("127.0.0.1", 0, CHARGE_POINT_ID), bench_clock, log,
-                              rated_power_w=60_000.0, call_timeout_s=3.0)
+        channel = OcppChannel(
+            OcppEndpoint("127.0.0.1", 0, CHARGE_POINT_ID), bench_clock, log, rated_power_w=60_000.0, call_timeout_s=3.0
+        )
         benches.append(OcppBench(bench_clock, port, channel, log))
         return benches[-1]
 

@@ -7,15 +7,28 @@ from __future__ import annotations
 from bench.core.clock import Clock
 
 BMS_VALUES = {
-    "vin": "LFV2A21K6G4051234", "battery_capacity": 150.0, "lowest_cell_voltage": 3.215,
-    "lowest_cell_number": 17, "heating_status": "on", "cooling_status": "off",
-    "internal_resistance": 12.5, "vehicle_model": "BJ7000U3D4-BEV",
+    "vin": "LFV2A21K6G4051234",
+    "battery_capacity": 150.0,
+    "lowest_cell_voltage": 3.215,
+    "lowest_cell_number": 17,
+    "heating_status": "on",
+    "cooling_status": "off",
+    "internal_resistance": 12.5,
+    "vehicle_model": "BJ7000U3D4-BEV",
 }
 
 
 class FakePlatformPort:
-    def __init__(self, clock: Clock, *, voltage_v: float = 400.0, response_delay_s: float = 2.0,
-                 rtc_offset_s: float = 0.0, bms: dict | None = None, rated_w: float = 60_000.0):
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        voltage_v: float = 400.0,
+        response_delay_s: float = 2.0,
+        rtc_offset_s: float = 0.0,
+        bms: dict | None = None,
+        rated_w: float = 60_000.0,
+    ):
         self.bench_clock = clock
         self.voltage_v = voltage_v
         self.response_delay_s = response_delay_s
@@ -71,8 +84,13 @@ class FakePlatformPort:
     def realtime(self) -> dict:
         charging = self.state == "charging"
         power = self.power_limit_w if charging else 0.0
-        return {"voltage_v": self.voltage_v, "current_a": round(power / self.voltage_v, 3),
-                "power_w": power, "state": self.state, "energy_kwh": self.energy_kwh}
+        return {
+            "voltage_v": self.voltage_v,
+            "current_a": round(power / self.voltage_v, 3),
+            "power_w": power,
+            "state": self.state,
+            "energy_kwh": self.energy_kwh,
+        }
 
     def current_state(self) -> str:
         return self.state

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import websockets
 
@@ -23,6 +23,7 @@ class RawChargePoint:
     def connect(self) -> None:
         async def open_():
             return await websockets.connect(self.url, subprotocols=["ocpp1.6"], proxy=None, ping_interval=None)
+
         self._websocket = self._loop.run(open_(), 5.0)
         self._loop.submit(self._answer())
 

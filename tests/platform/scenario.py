@@ -7,8 +7,11 @@ from bench.platform.channel import PlatformChannel
 from tests.platform.fake_port import FakePlatformPort
 
 # (bench time, kind, detail) of the events the fake pile raises during the run
-EVENTS = ((4.3, "anomaly", "insulation resistance low"), (6.2, "protection", "output over-voltage"),
-          (7.7, "communication_fault", "BCL timeout"))
+EVENTS = (
+    (4.3, "anomaly", "insulation resistance low"),
+    (6.2, "protection", "output over-voltage"),
+    (7.7, "communication_fault", "BCL timeout"),
+)
 
 
 def run(channel: PlatformChannel, clock: Clock, port: FakePlatformPort) -> dict:

@@ -30,8 +30,15 @@ def rig(request, modbus_bench, ocpp_bench, tmp_path):
         bench = ocpp_bench(log_path=log_path)
         bench.connected()
         channel = bench.channel
-    return SimpleNamespace(kind=request.param, bench=bench, channel=channel, clock=bench.clock,
-                           port=bench.port, log=bench.log, log_path=log_path)
+    return SimpleNamespace(
+        kind=request.param,
+        bench=bench,
+        channel=channel,
+        clock=bench.clock,
+        port=bench.port,
+        log=bench.log,
+        log_path=log_path,
+    )
 
 
 @pytest.fixture
@@ -43,8 +50,16 @@ def ran(rig):
 def test_every_command_reaches_the_pile_as_sent(ran):
     out, calls = ran.out, ran.port.calls
     names = [name for _, name, _ in calls]
-    assert names == ["start", "set_power_limit", "set_current_limit", "wake_vehicle", "timed_start",
-                     "timed_power_change", "set_clock", "stop"]
+    assert names == [
+        "start",
+        "set_power_limit",
+        "set_current_limit",
+        "wake_vehicle",
+        "timed_start",
+        "timed_power_change",
+        "set_clock",
+        "stop",
+    ]
     args = {name: a for _, name, a in calls}
     assert args["set_power_limit"] == (30_000.0,)
     assert args["set_current_limit"] == (16.1,)  # 0.1 A resolution, half up
@@ -120,12 +135,30 @@ def test_every_request_has_its_answer_in_the_log(ran):
     assert calls.keys() == results.keys()
     assert all(results[uid] != direction for uid, (direction, _) in calls.items())
     bench_calls = [action for direction, action in calls.values() if direction == TO_PILE]
-    assert bench_calls == ["RemoteStartTransaction", "TriggerMessage", "SetChargingProfile", "SetChargingProfile",
-                           "DataTransfer", "RemoteStartTransaction", "SetChargingProfile", "TriggerMessage",
-                           "TriggerMessage", "DataTransfer", "DataTransfer", "DataTransfer", "RemoteStopTransaction"]
+    assert bench_calls == [
+        "RemoteStartTransaction",
+        "TriggerMessage",
+        "SetChargingProfile",
+        "SetChargingProfile",
+        "DataTransfer",
+        "RemoteStartTransaction",
+        "SetChargingProfile",
+        "TriggerMessage",
+        "TriggerMessage",
+        "DataTransfer",
+        "DataTransfer",
+        "DataTransfer",
+        "RemoteStopTransaction",
+    ]
     pile_calls = {action for direction, action in calls.values() if direction == FROM_PILE}
-    assert pile_calls >= {"BootNotification", "StatusNotification", "StartTransaction", "StopTransaction",
-                          "MeterValues", "DataTransfer"}
+    assert pile_calls >= {
+        "BootNotification",
+        "StatusNotification",
+        "StartTransaction",
+        "StopTransaction",
+        "MeterValues",
+        "DataTransfer",
+    }
 
 
 def test_a_missing_bms_field_is_absent(rig):
@@ -137,10 +170,24 @@ def test_a_missing_bms_field_is_absent(rig):
 
 
 def dut(control: str, modbus=None, ocpp=None) -> Dut:
-    return Dut(kind="dc", model="sim", manufacturer="sim", serial="1", firmware="", rated_power_kw=60.0,
-               voltage_range_v=(200.0, 750.0), current_range_a=(0.0, 150.0), phases=3, nominal_supply_v=380.0,
-               supply_frequency_hz=50.0, connector="GB/T 20234.3", protocol_edition="GB/T 27930-2015",
-               control=control, modbus=modbus, ocpp=ocpp)
+    return Dut(
+        kind="dc",
+        model="sim",
+        manufacturer="sim",
+        serial="1",
+        firmware="",
+        rated_power_kw=60.0,
+        voltage_range_v=(200.0, 750.0),
+        current_range_a=(0.0, 150.0),
+        phases=3,
+        nominal_supply_v=380.0,
+        supply_frequency_hz=50.0,
+        connector="GB/T 20234.3",
+        protocol_edition="GB/T 27930-2015",
+        control=control,
+        modbus=modbus,
+        ocpp=ocpp,
+    )
 
 
 def test_open_channel_picks_the_adapter_the_profile_names(modbus_bench, clock):

@@ -1,5 +1,5 @@
 """Same run, same log: two identical runs on a virtual clock give identical message logs
-(DESIGN.md "One clock, two speeds")."""
+(docs/design.md#one-clock-two-speeds)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,10 @@ import pytest
 
 from bench.core.errors import BenchError, InstrumentLost
 from bench.platform.errors import (
-    ModbusExceptionResponse, PlatformLost, PlatformUnsupported, PlatformValueError,
+    ModbusExceptionResponse,
+    PlatformLost,
+    PlatformUnsupported,
+    PlatformValueError,
 )
 from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 
@@ -28,8 +31,12 @@ def test_exception_response_names_register_address_and_code(modbus_bench, tmp_pa
     error = caught.value
     assert isinstance(error, BenchError) and error.code == 0x02
     text = str(error)
-    for part in ("'vin'", "input register 1500–1508", "Modbus exception 0x02 (illegal data address)",
-                 f"127.0.0.1:{bench.tcp_port} unit 1"):
+    for part in (
+        "'vin'",
+        "input register 1500–1508",
+        "Modbus exception 0x02 (illegal data address)",
+        f"127.0.0.1:{bench.tcp_port} unit 1",
+    ):
         assert part in text, text
     assert bench.log.records[-1].text.startswith("exception 0x02")
 
@@ -37,8 +44,11 @@ def test_exception_response_names_register_address_and_code(modbus_bench, tmp_pa
 def test_a_code_the_pile_does_not_know_is_exception_03(modbus_bench, tmp_path):
     bench = modbus_bench()
     channel = bench.open(bench_map(tmp_path, "wake_vehicle = 30", "wake_vehicle = 99"))
-    with pytest.raises(ModbusExceptionResponse, match=r"write of 'command' \(holding register 2000\) .* 0x03 "
-                                                      r"\(illegal data value\)"):
+    with pytest.raises(
+        ModbusExceptionResponse,
+        match=r"write of 'command' \(holding register 2000\) .* 0x03 "
+        r"\(illegal data value\)",
+    ):
         channel.wake_vehicle()
     assert bench.port.calls == []
     channel.start()  # the channel is still usable

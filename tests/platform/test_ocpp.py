@@ -113,13 +113,16 @@ def test_a_refused_command_names_the_answer(ocpp_bench):
 
 def test_a_callerror_answer_is_refused_with_its_code(ocpp_bench):
     bench = ocpp_bench()
-    raw = RawChargePoint(bench.channel.url, {
-        "DataTransfer": lambda uid: [4, uid, "NotImplemented", "no vendor extensions", {}]})
+    raw = RawChargePoint(
+        bench.channel.url, {"DataTransfer": lambda uid: [4, uid, "NotImplemented", "no vendor extensions", {}]}
+    )
     raw.connect()
     try:
         bench.channel.wait_connected(5.0)
-        with pytest.raises(PlatformRefused, match="DataTransfer WakeVehicle answered with CALLERROR "
-                                                  "NotImplemented: no vendor extensions"):
+        with pytest.raises(
+            PlatformRefused,
+            match="DataTransfer WakeVehicle answered with CALLERROR NotImplemented: no vendor extensions",
+        ):
             bench.channel.wake_vehicle()
     finally:
         raw.close()
@@ -150,9 +153,12 @@ def test_charging_profiles_as_documented(ocpp_bench):
     sent = [f[3] for f in frames(bench.log, TO_PILE) if f[0] == 2]
     limit, timed, clear, current, start = sent[0], sent[1], sent[2], sent[3], sent[4]
     assert limit["csChargingProfiles"] == {
-        "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileId": 1,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Relative",
-        "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000.0}]}}
+        "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000.0}]},
+    }
     assert timed["csChargingProfiles"]["stackLevel"] == 1
     assert timed["csChargingProfiles"]["chargingSchedule"]["startSchedule"] == m.to_iso(round(at))
     assert clear == {"id": 2}
@@ -162,8 +168,12 @@ def test_charging_profiles_as_documented(ocpp_bench):
     assert periods[0]["limit"] == 0 and periods[1]["limit"] == 60_000.0
     assert m.from_iso(schedule["startSchedule"]) + periods[1]["startPeriod"] == round(at)
     names = [(name, args) for _, name, args in bench.port.calls]
-    assert names == [("set_power_limit", (7000.0,)), ("timed_power_change", (float(round(at)), 3000.0)),
-                     ("set_current_limit", (10.0,)), ("timed_start", (float(round(at)),))]
+    assert names == [
+        ("set_power_limit", (7000.0,)),
+        ("timed_power_change", (float(round(at)), 3000.0)),
+        ("set_current_limit", (10.0,)),
+        ("timed_start", (float(round(at)),)),
+    ]
 
 
 def test_periodic_messages_are_delivered_at_their_clock_instant(ocpp_bench):
@@ -186,9 +196,9 @@ def test_meter_interval_by_change_configuration(ocpp_bench):
 
 
 def test_on_a_real_clock_the_pile_pushes_on_its_own():
+    from bench.core.profile import OcppEndpoint
     from bench.platform.log import MessageLog
     from bench.platform.ocpp import OcppChannel
-    from bench.core.profile import OcppEndpoint
     from instruments.sim.platform.ocpp_charge_point import SimChargePoint
 
     clock = RealClock()

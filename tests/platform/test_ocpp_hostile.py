@@ -25,21 +25,26 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.figures import record as record_figure
 import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.core.profile import OcppEndpoint
 from bench.platform.errors import (
-    CALL_KINDS, FRAME_KINDS, GENERIC_KINDS, SECURITY_KINDS, PlatformError, PlatformLost, PlatformProtocolError,
+    CALL_KINDS,
+    FRAME_KINDS,
+    GENERIC_KINDS,
+    SECURITY_KINDS,
+    PlatformError,
+    PlatformLost,
+    PlatformProtocolError,
 )
 from bench.platform.log import MessageLog
 from bench.platform.ocpp import OcppChannel
 from bench.platform.ocpp_session import ACTIONS
 from bench.protocols.platform import ocpp_mapping as m
 from bench.protocols.platform.loop_thread import LoopThread
+from tests.figures import record as record_figure
 from tests.platform.raw_charge_point import RawChargePoint, wait_for
 from tests.support.transcript import new_clock
 
@@ -48,12 +53,44 @@ CP_ID = "CP-0001"
 FUZZ_BUDGET_S = 5.0  # real seconds per fuzz target (cases after it are skipped); the cases tried are printed
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 OCPP16_CODES = set(m.ERROR_CODES) - {"InternalError", "GenericError"}
-CP_ACTIONS = ("Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
-              "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
-              "StopTransaction", "SecurityEventNotification")
-FIELDS = ("connectorId", "errorCode", "status", "timestamp", "meterValue", "sampledValue", "value", "unit",
-          "measurand", "idTag", "meterStart", "meterStop", "transactionId", "reason", "vendorId", "messageId",
-          "data", "chargePointVendor", "chargePointModel", "info", "vendorErrorCode", "type", "techInfo")
+CP_ACTIONS = (
+    "Authorize",
+    "BootNotification",
+    "DataTransfer",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StartTransaction",
+    "StatusNotification",
+    "StopTransaction",
+    "SecurityEventNotification",
+)
+FIELDS = (
+    "connectorId",
+    "errorCode",
+    "status",
+    "timestamp",
+    "meterValue",
+    "sampledValue",
+    "value",
+    "unit",
+    "measurand",
+    "idTag",
+    "meterStart",
+    "meterStop",
+    "transactionId",
+    "reason",
+    "vendorId",
+    "messageId",
+    "data",
+    "chargePointVendor",
+    "chargePointModel",
+    "info",
+    "vendorErrorCode",
+    "type",
+    "techInfo",
+)
 
 
 # -- the rig: a Central System, a hand-driven pile, and what must never happen ------------------
@@ -63,8 +100,13 @@ class Watch:
     def __init__(self, capfd, caplog, monkeypatch):
         self.capfd, self.caplog = capfd, caplog
         self.thread_errors: list[str] = []
-        monkeypatch.setattr(threading, "excepthook", lambda args: self.thread_errors.append(
-            f"{args.exc_type.__name__} in {args.thread.name if args.thread else '?'}"))
+        monkeypatch.setattr(
+            threading,
+            "excepthook",
+            lambda args: self.thread_errors.append(
+                f"{args.exc_type.__name__} in {args.thread.name if args.thread else '?'}"
+            ),
+        )
         for name in ("websockets.server", "ocpp", "asyncio"):  # the server side's libraries, every level
             caplog.set_level(logging.DEBUG, logger=name)
 
@@ -74,8 +116,11 @@ class Watch:
         assert "Traceback" not in err and "Error" not in err, err[-2000:]
         # The Central System logs through loggers of its own: nothing of the server side (at any
         # level: websockets logs headers at DEBUG) and no warning of anyone reaches logging.
-        loud = [f"{r.name}: {r.getMessage()[:200]}" for r in self.caplog.records
-                if r.levelno >= logging.WARNING or r.name.startswith(("websockets.server", "ocpp"))]
+        loud = [
+            f"{r.name}: {r.getMessage()[:200]}"
+            for r in self.caplog.records
+            if r.levelno >= logging.WARNING or r.name.startswith(("websockets.server", "ocpp"))
+        ]
         assert loud == [], loud[:5]
         assert self.thread_errors == []
 
@@ -89,11 +134,21 @@ def watch(capfd, caplog, monkeypatch):
 def central_system():
     opened: list = []
 
-    def build(max_frame_bytes: int = m.MAX_FRAME_BYTES, security_profile: int = 0, password_file=None,
-              call_timeout_s: float = 2.0) -> tuple[OcppChannel, MessageLog]:
+    def build(
+        max_frame_bytes: int = m.MAX_FRAME_BYTES,
+        security_profile: int = 0,
+        password_file=None,
+        call_timeout_s: float = 2.0,
+    ) -> tuple[OcppChannel, MessageLog]:
         log = MessageLog()
-        endpoint = OcppEndpoint("127.0.0.1", 0, CP_ID, security_profile=security_profile, password_file=password_file,
-                                max_frame_bytes=max_frame_bytes)
+        endpoint = OcppEndpoint(
+            "127.0.0.1",
+            0,
+            CP_ID,
+            security_profile=security_profile,
+            password_file=password_file,
+            max_frame_bytes=max_frame_bytes,
+        )
         channel = OcppChannel(endpoint, new_clock(), log, rated_power_w=60_000.0, call_timeout_s=call_timeout_s)
         opened.append(channel)
         return channel, log
@@ -156,14 +211,30 @@ SINGLE_CASES = {
     "50,000 open brackets": ("[" * 50000, "nesting_too_deep", None),
     "deep objects": ('{"a":' * 5000 + "1" + "}" * 5000, "nesting_too_deep", None),
     "deep payload of a CALL": ('[2,"d1","Heartbeat",' + '{"a":' * 40 + "1" + "}" * 40 + "]", "nesting_too_deep", None),
-    "deep JSON inside DataTransfer data": (json.dumps([2, "d2", "DataTransfer", {
-        "vendorId": m.VENDOR_ID, "messageId": m.BMS_INFO, "data": "[" * 30000 + "]" * 30000}]), "bad_value", RESULT),
+    "deep JSON inside DataTransfer data": (
+        json.dumps(
+            [
+                2,
+                "d2",
+                "DataTransfer",
+                {"vendorId": m.VENDOR_ID, "messageId": m.BMS_INFO, "data": "[" * 30000 + "]" * 30000},
+            ]
+        ),
+        "bad_value",
+        RESULT,
+    ),
     "huge frame": ('[2,"h1","DataTransfer",{"vendorId":"x","data":"' + "x" * 200_000 + '"}]', "frame_too_large", None),
     "unknown action": ('[2,"u1","OpenTheVault",{}]', "unknown_action", "NotImplemented"),
-    "action for a charge point": ('[2,"u2","RemoteStopTransaction",{"transactionId":1}]', "unsupported_action",
-                                  "NotSupported"),
-    "payload field of the wrong type": ('[2,"t1","StatusNotification",{"connectorId":"1","errorCode":"NoError",'
-                                        '"status":"Available"}]', "wrong_type", "TypeConstraintViolation"),
+    "action for a charge point": (
+        '[2,"u2","RemoteStopTransaction",{"transactionId":1}]',
+        "unsupported_action",
+        "NotSupported",
+    ),
+    "payload field of the wrong type": (
+        '[2,"t1","StatusNotification",{"connectorId":"1","errorCode":"NoError","status":"Available"}]',
+        "wrong_type",
+        "TypeConstraintViolation",
+    ),
     "payload not an object": ('[2,"t2","Heartbeat",[]]', "wrong_type", "FormationViolation"),
     "UniqueId not a string": ('[2,7,"Heartbeat",{}]', "wrong_type", None),
     "MessageTypeId 2.0": ('[2.0,"t3","Heartbeat",{}]', "unknown_message_type", None),
@@ -174,18 +245,28 @@ SINGLE_CASES = {
     "a UniqueId of 37 characters": ('[2,"' + "u" * 37 + '","Heartbeat",{}]', "bad_unique_id", "FormationViolation"),
     "NaN": ('[2,"n1","Heartbeat",{"x":NaN}]', "bad_number", None),
     "1e999": ('[2,"n2","MeterValues",{"connectorId":1e999,"meterValue":[]}]', "bad_number", None),
-    "a 4000-digit integer": ('[2,"n3","MeterValues",{"connectorId":' + "9" * 4000 + ',"meterValue":[]}]',
-                             "bad_number", None),
+    "a 4000-digit integer": (
+        '[2,"n3","MeterValues",{"connectorId":' + "9" * 4000 + ',"meterValue":[]}]',
+        "bad_number",
+        None,
+    ),
     "a lone surrogate": ('[2,"s1","Authorize",{"idTag":"\\ud800"}]', "bad_string", None),
     "not JSON": ("{this is not an OCPP frame", "not_json", None),
     "not an array": ('{"a":1}', "not_a_message", None),
     "binary frame": (b"\x00\x01\x02", "binary_frame", None),
     "an answer to nothing": ('[3,"never-sent",{}]', "unexpected_response", None),
-    "a timestamp that is no time": ('[2,"v1","StartTransaction",{"connectorId":1,"idTag":"A","meterStart":0,'
-                                    '"timestamp":"yesterday"}]', "bad_value", RESULT),
-    "a meter value that is no number": ('[2,"v2","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":'
-                                        '"2026-01-05T01:00:00Z","sampledValue":[{"value":"four hundred","measurand":'
-                                        '"Voltage"}]}]}]', "bad_value", RESULT),
+    "a timestamp that is no time": (
+        '[2,"v1","StartTransaction",{"connectorId":1,"idTag":"A","meterStart":0,"timestamp":"yesterday"}]',
+        "bad_value",
+        RESULT,
+    ),
+    "a meter value that is no number": (
+        '[2,"v2","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":'
+        '"2026-01-05T01:00:00Z","sampledValue":[{"value":"four hundred","measurand":'
+        '"Voltage"}]}]}]',
+        "bad_value",
+        RESULT,
+    ),
 }
 
 
@@ -234,8 +315,10 @@ def test_50000_deep_within_the_frame_limit_is_refused_by_the_depth_guard(central
     try:
         assert pile.exchange(DEEP_50K) == []
         assert [e.kind for e in channel.frame_errors] == ["nesting_too_deep"]
-        assert "nesting_too_deep: malformed OCPP frame from charge point 'CP-0001': arrays/objects nested deeper " \
-               "than 32 levels" in log.text()
+        assert (
+            "nesting_too_deep: malformed OCPP frame from charge point 'CP-0001': arrays/objects nested deeper "
+            "than 32 levels" in log.text()
+        )
     finally:
         pile.close()
     watch.assert_silent()
@@ -266,15 +349,36 @@ def test_hostile_frames_leave_stderr_empty_outside_pytest(tmp_path):
         raw.close()
         channel.close()
     """)
-    frames = [DEEP_50K, "[" * 50000, '[2,"a","OpenTheVault",{}]', '[2,"b","Heartbeat",[]]', '[2,"c","Heartbeat",{"x":NaN}]',
-              '[2,"d","StatusNotification",{"connectorId":"1","errorCode":"NoError","status":"Available"}]',
-              '[3,"e",{}]', "{not json"]
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(frames), capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+    frames = [
+        DEEP_50K,
+        "[" * 50000,
+        '[2,"a","OpenTheVault",{}]',
+        '[2,"b","Heartbeat",[]]',
+        '[2,"c","Heartbeat",{"x":NaN}]',
+        '[2,"d","StatusNotification",{"connectorId":"1","errorCode":"NoError","status":"Available"}]',
+        '[3,"e",{}]',
+        "{not json",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(frames),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == ""
-    assert json.loads(done.stdout) == ["nesting_too_deep", "nesting_too_deep", "unknown_action", "wrong_type",
-                                       "bad_number", "wrong_type", "unexpected_response", "not_json"]
+    assert json.loads(done.stdout) == [
+        "nesting_too_deep",
+        "nesting_too_deep",
+        "unknown_action",
+        "wrong_type",
+        "bad_number",
+        "wrong_type",
+        "unexpected_response",
+        "not_json",
+    ]
 
 
 def test_invalid_utf8_in_a_text_frame_is_named(central_system, watch):
@@ -282,8 +386,9 @@ def test_invalid_utf8_in_a_text_frame_is_named(central_system, watch):
     pile = Pile(channel)
     pile.connect()
     try:
+
         async def send_invalid():
-            pile.raw._websocket.protocol.send_text(b"[2,\"x\",\"\xff\xfe\",{}]")
+            pile.raw._websocket.protocol.send_text(b'[2,"x","\xff\xfe",{}]')
             pile.raw._websocket.send_data()
 
         pile.raw._loop.run(send_invalid(), 5.0)
@@ -297,15 +402,24 @@ def test_invalid_utf8_in_a_text_frame_is_named(central_system, watch):
 
 # -- fuzz targets -----------------------------------------------------------------------------------
 def _scalars():
-    return st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False,
-                     allow_infinity=False), st.text(max_size=12))
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+    )
 
 
 def _json(max_leaves: int = 12):
-    return st.recursive(_scalars(), lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6),
-                                                                            inner, max_size=4)),
-                        max_leaves=max_leaves)
+    return st.recursive(
+        _scalars(),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), inner, max_size=4),
+        ),
+        max_leaves=max_leaves,
+    )
 
 
 @st.composite
@@ -324,10 +438,17 @@ def _ocpp_shaped(draw) -> tuple[str, bool]:
     unique_id = draw(st.text(min_size=1, max_size=40) | _scalars())
     action = draw(st.sampled_from(sorted(ACTIONS)) | st.sampled_from(CP_ACTIONS) | st.text(max_size=20) | _scalars())
     payload = draw(st.dictionaries(st.sampled_from(FIELDS), _json(6), max_size=5) | _json(6))
-    message = draw(st.sampled_from([
-        [type_id, unique_id, action, payload], [type_id, unique_id, action], [type_id, unique_id, payload],
-        [type_id, unique_id, action, payload, payload], [type_id, unique_id, "GenericError", action, payload],
-    ]))
+    message = draw(
+        st.sampled_from(
+            [
+                [type_id, unique_id, action, payload],
+                [type_id, unique_id, action],
+                [type_id, unique_id, payload],
+                [type_id, unique_id, action, payload, payload],
+                [type_id, unique_id, "GenericError", action, payload],
+            ]
+        )
+    )
     return json.dumps(message, allow_nan=False), False
 
 
@@ -340,30 +461,52 @@ def _valid_action_bad_payload(draw) -> tuple[str, bool]:
 
 @st.composite
 def _broken_literals(draw) -> tuple[str, bool]:
-    literal = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 30, '"\\udc00"',
-                                    '"\\ud83d"', '"a\\ud800b"']))
-    where = draw(st.sampled_from(['[2,"b1","Heartbeat",{"x":%s}]', '[%s,"b2","Heartbeat",{}]', '[3,%s,{}]',
-                                  '[2,"b3","DataTransfer",{"vendorId":%s}]']))
+    literal = draw(
+        st.sampled_from(
+            ["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "9" * 30, '"\\udc00"', '"\\ud83d"', '"a\\ud800b"']
+        )
+    )
+    where = draw(
+        st.sampled_from(
+            [
+                '[2,"b1","Heartbeat",{"x":%s}]',
+                '[%s,"b2","Heartbeat",{}]',
+                "[3,%s,{}]",
+                '[2,"b3","DataTransfer",{"vendorId":%s}]',
+            ]
+        )
+    )
     return where % literal, True
 
 
 @st.composite
 def _mutated(draw) -> tuple[str, bool]:
-    good = draw(st.sampled_from([
-        '[2,"g1","Heartbeat",{}]',
-        '[2,"g2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available",'
-        '"timestamp":"2026-01-05T01:00:00.000Z"}]',
-        '[2,"g3","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-01-05T01:00:00.000Z",'
-        '"sampledValue":[{"value":"400.0","measurand":"Voltage","unit":"V"}]}]}]',
-        '[2,"g4","DataTransfer",{"vendorId":"org.chargerbench","messageId":"BmsInfo","data":"{\\"vin\\":\\"X\\"}"}]',
-    ]))
+    good = draw(
+        st.sampled_from(
+            [
+                '[2,"g1","Heartbeat",{}]',
+                '[2,"g2","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available",'
+                '"timestamp":"2026-01-05T01:00:00.000Z"}]',
+                '[2,"g3","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-01-05T01:00:00.000Z",'
+                '"sampledValue":[{"value":"400.0","measurand":"Voltage","unit":"V"}]}]}]',
+                '[2,"g4","DataTransfer",{"vendorId":"org.chargerbench","messageId":"BmsInfo","data":"{\\"vin\\":\\"X\\"}"}]',
+            ]
+        )
+    )
     at = draw(st.integers(0, len(good)))
     cut = draw(st.integers(0, 4))
-    return good[:at] + draw(st.text(max_size=6)) + good[at + cut:], False
+    return good[:at] + draw(st.text(max_size=6)) + good[at + cut :], False
 
 
-FRAMES = st.one_of(_deep(), _ocpp_shaped(), _valid_action_bad_payload(), _broken_literals(), _mutated(),
-                   st.text(max_size=60).map(lambda t: (t, False)), _json().map(lambda v: (json.dumps(v), False)))
+FRAMES = st.one_of(
+    _deep(),
+    _ocpp_shaped(),
+    _valid_action_bad_payload(),
+    _broken_literals(),
+    _mutated(),
+    st.text(max_size=60).map(lambda t: (t, False)),
+    _json().map(lambda v: (json.dumps(v), False)),
+)
 
 
 def _budgeted(budget_s: float):
@@ -469,6 +612,7 @@ class _AnsweringPile:
     def connect(self) -> None:
         async def open_():
             return await websockets.connect(self.url, subprotocols=[m.SUBPROTOCOL], proxy=None, ping_interval=None)
+
         self._websocket = self._loop.run(open_(), 5.0)
         self._loop.submit(self._answer())
 
@@ -494,16 +638,27 @@ def _answers(draw):
     """(reply maker, whether the bench can tell it is an answer at all)."""
     kind = draw(st.sampled_from(["result"] * 3 + ["error"] * 3 + ["junk"]))  # junk costs a call timeout
     if kind == "result":
-        payload = draw(st.dictionaries(st.sampled_from(["status", "data", "currentTime", "extra"]),
-                                       st.sampled_from(["Accepted", "Rejected", "Bogus", ""]) | _scalars(), max_size=3))
+        payload = draw(
+            st.dictionaries(
+                st.sampled_from(["status", "data", "currentTime", "extra"]),
+                st.sampled_from(["Accepted", "Rejected", "Bogus", ""]) | _scalars(),
+                max_size=3,
+            )
+        )
         return (lambda uid: json.dumps([3, uid, payload], allow_nan=False)), True
     if kind == "error":
         code = draw(st.sampled_from(sorted(m.ERROR_CODES)) | st.text(max_size=20))
         description = draw(st.text(max_size=300))
         details = draw(st.dictionaries(st.text(max_size=5), _scalars(), max_size=2))
         return (lambda uid: json.dumps([4, uid, code, description, details])), True
-    junk, _ = draw(st.one_of(_deep(), _broken_literals(), st.text(max_size=30).map(lambda t: (t, False)),
-                             st.just(('[3,"someone-else",{}]', False))))
+    junk, _ = draw(
+        st.one_of(
+            _deep(),
+            _broken_literals(),
+            st.text(max_size=30).map(lambda t: (t, False)),
+            st.just(('[3,"someone-else",{}]', False)),
+        )
+    )
     return (lambda uid: junk), False
 
 
@@ -571,8 +726,9 @@ def test_fuzz_basic_credentials(central_system, watch, tmp_path):
     async def attempt(header: str | None) -> int:
         headers = {} if header is None else {"Authorization": header}
         try:
-            async with websockets.connect(channel.url, subprotocols=[m.SUBPROTOCOL], additional_headers=headers,
-                                          proxy=None, open_timeout=5):
+            async with websockets.connect(
+                channel.url, subprotocols=[m.SUBPROTOCOL], additional_headers=headers, proxy=None, open_timeout=5
+            ):
                 return 101
         except websockets.InvalidStatus as exc:
             return exc.response.status_code
@@ -581,14 +737,16 @@ def test_fuzz_basic_credentials(central_system, watch, tmp_path):
         return "Basic " + base64.b64encode(username + b":" + password).decode()
 
     @settings(FUZZ, max_examples=200)
-    @given(st.one_of(
-        printable,
-        printable.map(lambda t: "Basic " + t),
-        st.tuples(st.binary(max_size=24), st.binary(max_size=24)).map(lambda up: basic(*up)),
-        st.binary(min_size=1, max_size=24).map(lambda pw: basic(CP_ID.encode(), pw)),
-        st.binary(min_size=1, max_size=40).map(lambda raw: "Basic " + base64.b64encode(raw).decode()),
-        st.none(),
-    ))
+    @given(
+        st.one_of(
+            printable,
+            printable.map(lambda t: "Basic " + t),
+            st.tuples(st.binary(max_size=24), st.binary(max_size=24)).map(lambda up: basic(*up)),
+            st.binary(min_size=1, max_size=24).map(lambda pw: basic(CP_ID.encode(), pw)),
+            st.binary(min_size=1, max_size=40).map(lambda raw: "Basic " + base64.b64encode(raw).decode()),
+            st.none(),
+        )
+    )
     def case(header):
         nonlocal tried
         if out_of_time():

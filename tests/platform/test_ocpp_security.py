@@ -58,8 +58,16 @@ class Credentials:
         """Every form the password or the key could leak in."""
         key_body = "".join(line for line in self.key_file.read_text().splitlines() if "-----" not in line)
         header = base64.b64encode(CP_ID.encode() + b":" + KEY).decode()
-        return [KEY_HEX, KEY_HEX.upper(), header, base64.b64encode(KEY).decode(), KEY.decode("latin-1"),
-                repr(KEY)[2:-1], key_body[40:80], key_body[-40:]]
+        return [
+            KEY_HEX,
+            KEY_HEX.upper(),
+            header,
+            base64.b64encode(KEY).decode(),
+            KEY.decode("latin-1"),
+            repr(KEY)[2:-1],
+            key_body[40:80],
+            key_body[-40:],
+        ]
 
 
 def _openssl(folder: Path) -> None:
@@ -70,10 +78,27 @@ def _openssl(folder: Path) -> None:
     run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bench test CA")
     run("req", "-x509", *ec, "-keyout", "other.key", "-out", "other.pem", "-days", "2", "-subj", "/CN=other CA")
     run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
-    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-                                    "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    (folder / "ext.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
     run("pkey", "-in", "server.key", "-aes256", "-passout", "pass:bench", "-out", "encrypted.key")
 
 
@@ -86,20 +111,27 @@ def _cryptography(folder: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(text):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
 
     def key_pem(key):
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     def cert(subject, issuer, public, signer, ca, extra=()):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-                   .not_valid_after(now + datetime.timedelta(days=2))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         for extension in extra:
             builder = builder.add_extension(extension, critical=False)
         return builder.sign(signer, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
@@ -111,12 +143,18 @@ def _cryptography(folder: Path) -> None:
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
     server = ec.generate_private_key(ec.SECP256R1())
     (folder / "server.key").write_bytes(key_pem(server))
-    (folder / "encrypted.key").write_bytes(server.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"bench")))
+    (folder / "encrypted.key").write_bytes(
+        server.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"bench"),
+        )
+    )
     san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
     usage = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
-    (folder / "server.pem").write_bytes(cert(name("127.0.0.1"), name("bench test CA"), server.public_key(), ca_key,
-                                             False, (san, usage)))
+    (folder / "server.pem").write_bytes(
+        cert(name("127.0.0.1"), name("bench test CA"), server.public_key(), ca_key, False, (san, usage))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +166,14 @@ def creds(tmp_path_factory) -> Credentials:
         pytest.importorskip("cryptography", reason="neither the openssl command nor the cryptography package")
         _cryptography(folder)
     (folder / "pile.key").write_text(KEY_HEX + "\n")
-    return Credentials(folder, folder / "pile.key", folder / "ca.pem", folder / "server.pem", folder / "server.key",
-                       folder / "other.pem")
+    return Credentials(
+        folder,
+        folder / "pile.key",
+        folder / "ca.pem",
+        folder / "server.pem",
+        folder / "server.key",
+        folder / "other.pem",
+    )
 
 
 # -- a Central System with a given security profile, and piles to connect to it ----------------
@@ -142,11 +186,19 @@ class Rig:
     creds: Credentials
     closers: list = field(default_factory=list)
 
-    def pile(self, password: bytes | None = KEY, ca_file: Path | None = None, charge_point_id: str = CP_ID,
-             **options) -> SimChargePoint:
-        cp = SimChargePoint(self.port, self.clock, self.channel.base_url, charge_point_id,
-                            password=m.Secret(password) if password is not None else None,
-                            ca_file=ca_file or self.creds.ca_file, meter_interval_s=5.0, **options)
+    def pile(
+        self, password: bytes | None = KEY, ca_file: Path | None = None, charge_point_id: str = CP_ID, **options
+    ) -> SimChargePoint:
+        cp = SimChargePoint(
+            self.port,
+            self.clock,
+            self.channel.base_url,
+            charge_point_id,
+            password=m.Secret(password) if password is not None else None,
+            ca_file=ca_file or self.creds.ca_file,
+            meter_interval_s=5.0,
+            **options,
+        )
         self.closers.append(cp.close)
         return cp
 
@@ -171,10 +223,15 @@ def rig(creds):
 
     def build(security_profile: int = 2, **options) -> Rig:
         clock = new_clock()
-        endpoint = OcppEndpoint("127.0.0.1", 0, CP_ID, security_profile,
-                                creds.password_file if security_profile >= 1 else None,
-                                creds.certificate_file if security_profile == 2 else None,
-                                creds.key_file if security_profile == 2 else None)
+        endpoint = OcppEndpoint(
+            "127.0.0.1",
+            0,
+            CP_ID,
+            security_profile,
+            creds.password_file if security_profile >= 1 else None,
+            creds.certificate_file if security_profile == 2 else None,
+            creds.key_file if security_profile == 2 else None,
+        )
         log = MessageLog()
         channel = OcppChannel(endpoint, clock, log, rated_power_w=60_000.0, call_timeout_s=3.0, **options)
         rigs.append(Rig(clock, FakePlatformPort(clock), channel, log, creds))
@@ -256,10 +313,17 @@ def test_profile_1_the_right_password_gets_in(rig):
     bench.assert_no_secret()
 
 
-@pytest.mark.parametrize("case, kind", [
-    ("wrong password", "wrong_password"), ("no password", "no_credentials"), ("hex digits", "password_as_hex"),
-    ("wrong username", "wrong_username"), ("not basic", "malformed_credentials"), ("not base64", "malformed_credentials"),
-])
+@pytest.mark.parametrize(
+    "case, kind",
+    [
+        ("wrong password", "wrong_password"),
+        ("no password", "no_credentials"),
+        ("hex digits", "password_as_hex"),
+        ("wrong username", "wrong_username"),
+        ("not basic", "malformed_credentials"),
+        ("not base64", "malformed_credentials"),
+    ],
+)
 def test_profile_1_bad_credentials_are_refused_and_logged(rig, case, kind):
     bench = rig(1)
     header = {
@@ -299,8 +363,9 @@ def _connect_raw(url: str, authorization: str | None, tls=None) -> str:
 
     async def attempt():
         headers = {"Authorization": authorization} if authorization is not None else {}
-        async with websockets.connect(url, subprotocols=[m.SUBPROTOCOL], additional_headers=headers, proxy=None,
-                                      ssl=tls, open_timeout=5):
+        async with websockets.connect(
+            url, subprotocols=[m.SUBPROTOCOL], additional_headers=headers, proxy=None, ssl=tls, open_timeout=5
+        ):
             return ""
 
     try:
@@ -330,9 +395,13 @@ def test_profile_2_the_ocpp_package_client_over_wss(rig, creds):
     state = {}
 
     async def session():
-        websocket = await websockets.connect(bench.channel.url, subprotocols=[m.SUBPROTOCOL], ssl=tls, proxy=None,
-                                             additional_headers={"Authorization": m.basic_auth_header(
-                                                 CP_ID, m.Secret(KEY))})
+        websocket = await websockets.connect(
+            bench.channel.url,
+            subprotocols=[m.SUBPROTOCOL],
+            ssl=tls,
+            proxy=None,
+            additional_headers={"Authorization": m.basic_auth_header(CP_ID, m.Secret(KEY))},
+        )
         state["tls"] = websocket.transport.get_extra_info("ssl_object").version()
         client = OcppPackageClient(CP_ID, websocket)
         state["websocket"], state["task"] = websocket, asyncio.get_running_loop().create_task(client.start())
@@ -397,9 +466,12 @@ def test_a_conformance_run_on_profile_2_writes_no_secret(tmp_path, creds):
     text = (ROOT / "profiles" / "sim-ac-7kw-ocpp.toml").read_text(encoding="utf-8").replace('"../', f'"{ROOT}/')
     marker = "[dut.ocpp]\n"
     assert marker in text
-    text = text.replace(marker, marker + 'security_profile = 2\npassword_file = "pile.key"\n'
-                                         'certificate_file = "server.pem"\nkey_file = "server.key"\n'
-                                         'ca_file = "ca.pem"\n')
+    text = text.replace(
+        marker,
+        marker + 'security_profile = 2\npassword_file = "pile.key"\n'
+        'certificate_file = "server.pem"\nkey_file = "server.key"\n'
+        'ca_file = "ca.pem"\n',
+    )
     profile_path = tmp_path / "sim-ac-7kw-ocpp-tls.toml"
     profile_path.write_text(text, encoding="utf-8")
     profile = load_profile(profile_path, registry.transports())
@@ -433,27 +505,59 @@ def _profile_with(tmp_path: Path, creds: Credentials, lines: str, password: str 
     return path
 
 
-@pytest.mark.parametrize("lines, password, key, expected", [
-    ("security_profile = 1", None, "password_file", "missing; security_profile = 1 needs a file with the charge "
-                                                    "point's AuthorizationKey"),
-    ('password_file = "pile.key"', None, "password_file", "only used with security_profile = 1 or 2 "
-                                                          "(security_profile is 0)"),
-    ('security_profile = 1\npassword_file = "pile.key"', "not-a-hex-key-but-32-characters!", "password_file",
-     "not hexadecimal digits"),
-    ('security_profile = 1\npassword_file = "pile.key"', "00112233", "password_file", "the file holds 8 digits"),
-    ('security_profile = 1\npassword_file = "pile.key"\ncertificate_file = "server.pem"', None, "certificate_file",
-     "only used with security_profile = 2"),
-    ('security_profile = 2\npassword_file = "pile.key"', None, "certificate_file", "missing; security_profile = 2"),
-    ('security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "other.key"',
-     None, "key_file", "that belong together"),
-    ('security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "server.key"\n'
-     'ca_file = "pile.key"', None, "ca_file", "PEM certificates a charge point can trust"),
-    ('security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "encrypted.key"',
-     None, "key_file", "an unencrypted PEM private key; this one asks for a passphrase"),
-    ("security_profile = 3", None, "security_profile", "expected one of 0, 1, 2, got 3"),
-    ('security_profile = 1\npassword_file = "nowhere.key"', None, "password_file", "an existing file"),
-    ("max_frame_bytes = 10", None, "max_frame_bytes", "expected an integer in 1024 … 16777216"),
-])
+@pytest.mark.parametrize(
+    "lines, password, key, expected",
+    [
+        (
+            "security_profile = 1",
+            None,
+            "password_file",
+            "missing; security_profile = 1 needs a file with the charge point's AuthorizationKey",
+        ),
+        (
+            'password_file = "pile.key"',
+            None,
+            "password_file",
+            "only used with security_profile = 1 or 2 (security_profile is 0)",
+        ),
+        (
+            'security_profile = 1\npassword_file = "pile.key"',
+            "not-a-hex-key-but-32-characters!",
+            "password_file",
+            "not hexadecimal digits",
+        ),
+        ('security_profile = 1\npassword_file = "pile.key"', "00112233", "password_file", "the file holds 8 digits"),
+        (
+            'security_profile = 1\npassword_file = "pile.key"\ncertificate_file = "server.pem"',
+            None,
+            "certificate_file",
+            "only used with security_profile = 2",
+        ),
+        ('security_profile = 2\npassword_file = "pile.key"', None, "certificate_file", "missing; security_profile = 2"),
+        (
+            'security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "other.key"',
+            None,
+            "key_file",
+            "that belong together",
+        ),
+        (
+            'security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "server.key"\n'
+            'ca_file = "pile.key"',
+            None,
+            "ca_file",
+            "PEM certificates a charge point can trust",
+        ),
+        (
+            'security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "encrypted.key"',
+            None,
+            "key_file",
+            "an unencrypted PEM private key; this one asks for a passphrase",
+        ),
+        ("security_profile = 3", None, "security_profile", "expected one of 0, 1, 2, got 3"),
+        ('security_profile = 1\npassword_file = "nowhere.key"', None, "password_file", "an existing file"),
+        ("max_frame_bytes = 10", None, "max_frame_bytes", "expected an integer in 1024 … 16777216"),
+    ],
+)
 def test_security_keys_give_one_line_profile_errors(tmp_path, creds, lines, password, key, expected):
     path = _profile_with(tmp_path, creds, lines, password)
     with pytest.raises(ProfileError) as caught:
@@ -472,8 +576,11 @@ def test_a_colon_in_the_charge_point_id_cannot_be_a_basic_username(tmp_path, cre
 
 
 def test_the_profile_keeps_file_names_only(tmp_path, creds):
-    path = _profile_with(tmp_path, creds, 'security_profile = 2\npassword_file = "pile.key"\n'
-                                          'certificate_file = "server.pem"\nkey_file = "server.key"')
+    path = _profile_with(
+        tmp_path,
+        creds,
+        'security_profile = 2\npassword_file = "pile.key"\ncertificate_file = "server.pem"\nkey_file = "server.key"',
+    )
     ocpp = load_profile(path, registry.transports()).dut.ocpp
     assert (ocpp.security_profile, ocpp.password_file, ocpp.ca_file) == (2, tmp_path / "pile.key", None)
     assert KEY_HEX not in repr(ocpp) and repr(m.read_authorization_key(ocpp.password_file)) == "<secret>"

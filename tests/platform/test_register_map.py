@@ -23,12 +23,15 @@ def test_shipped_maps_load_with_every_required_register():
     assert not any(load_map(AC).has(n) for n in ("vin", "vehicle_model"))  # an AC pile has no BMS
 
 
-@pytest.mark.parametrize("type_, raw, big, little", [
-    ("u16", 0x1234, [0x1234], [0x1234]),
-    ("i16", -2, [0xFFFE], [0xFFFE]),
-    ("u32", 0x12345678, [0x1234, 0x5678], [0x5678, 0x1234]),
-    ("i32", -12345, [0xFFFF, 0xCFC7], [0xCFC7, 0xFFFF]),
-])
+@pytest.mark.parametrize(
+    "type_, raw, big, little",
+    [
+        ("u16", 0x1234, [0x1234], [0x1234]),
+        ("i16", -2, [0xFFFE], [0xFFFE]),
+        ("u32", 0x12345678, [0x1234, 0x5678], [0x5678, 0x1234]),
+        ("i32", -12345, [0xFFFF, 0xCFC7], [0xCFC7, 0xFFFF]),
+    ],
+)
 def test_numbers_both_word_orders(type_, raw, big, little):
     assert codec.encode_raw(type_, raw, "big") == big
     assert codec.encode_raw(type_, raw, "little") == little
@@ -36,8 +39,9 @@ def test_numbers_both_word_orders(type_, raw, big, little):
     assert codec.decode_raw(type_, little, "little") == raw
 
 
-@pytest.mark.parametrize("type_, pattern", [("u16", [0xFFFF]), ("i16", [0x8000]),
-                                            ("u32", [0xFFFF, 0xFFFF]), ("i32", [0x8000, 0x0000])])
+@pytest.mark.parametrize(
+    "type_, pattern", [("u16", [0xFFFF]), ("i16", [0x8000]), ("u32", [0xFFFF, 0xFFFF]), ("i32", [0x8000, 0x0000])]
+)
 def test_not_available_is_the_sunspec_pattern(type_, pattern):
     assert codec.encode_raw(type_, None, "big") == pattern
     assert codec.decode_raw(type_, pattern, "big") is None
@@ -57,8 +61,13 @@ def test_strings_span_registers_high_byte_first():
 
 def test_scaled_values_come_back_exactly():
     dc = load_map(DC)
-    for name, value in [("lowest_cell_voltage", 3.215), ("internal_resistance", 12.5),
-                        ("battery_capacity", 150.3), ("current", -12.3), ("power_limit", 12_340.0)]:
+    for name, value in [
+        ("lowest_cell_voltage", 3.215),
+        ("internal_resistance", 12.5),
+        ("battery_capacity", 150.3),
+        ("current", -12.3),
+        ("power_limit", 12_340.0),
+    ]:
         assert dc.decode(name, dc.encode(name, value)) == value, name
     assert dc.encode("lowest_cell_voltage", 3.215) == [3215]  # mV register
     assert dc.encode("power_limit", 30_000) == [3000]  # 0.01 kW register
@@ -85,8 +94,11 @@ def test_codes_translate_both_ways():
 def test_reads_are_grouped_into_back_to_back_blocks():
     dc = load_map(DC)
     blocks = dc.read_blocks(["voltage", "clock", "state", "power", "clock_ms"])
-    assert [(b.table, b.address, b.count) for b in blocks] == [("holding", 2010, 3), ("input", 1000, 2),
-                                                                ("input", 1003, 2)]
+    assert [(b.table, b.address, b.count) for b in blocks] == [
+        ("holding", 2010, 3),
+        ("input", 1000, 2),
+        ("input", 1003, 2),
+    ]
 
 
 MINIMAL = """
@@ -154,20 +166,32 @@ def test_a_minimal_map_loads(tmp_path):
     assert load_map(path).name == "test"
 
 
-@pytest.mark.parametrize("change, key, expected", [
-    (("scale = 0.1\n", "scale = 0.1\nrange = 5\n"), "registers.voltage.range", "unknown key"),
-    (("address = 1\n", "address = 0\n"), "registers.current.address", "already 'voltage'"),
-    (('unit = "A"', 'unit = "V"'), "registers.current.unit", "one of 'A', 'mA'"),
-    (('type = "u16"\nwritable = true\n[registers.clock]', 'type = "u16"\n[registers.clock]'),
-     "registers.command.writable", "the bench writes this register"),
-    (('table = "input"\n[registers.current]', 'table = "input"\nwritable = true\n[registers.current]'),
-     "registers.voltage.writable", "input registers are read-only"),
-    (("[registers.event_ack]\naddress = 205", "[registers.x_event_ack]\naddress = 205"),
-     "registers.x_event_ack", "unknown register name"),
-    (("stop = 2\n", "stop = 1\n"), "codes.command.stop", "already 'start'"),
-    (("[codes.event_kind]\nstart = 1\n", ""), "codes.event_kind", "missing"),
-    (("type = \"u32\"\nunit = \"W\"", "type = \"float\"\nunit = \"W\""), "registers.power.type", "one of u16"),
-])
+@pytest.mark.parametrize(
+    "change, key, expected",
+    [
+        (("scale = 0.1\n", "scale = 0.1\nrange = 5\n"), "registers.voltage.range", "unknown key"),
+        (("address = 1\n", "address = 0\n"), "registers.current.address", "already 'voltage'"),
+        (('unit = "A"', 'unit = "V"'), "registers.current.unit", "one of 'A', 'mA'"),
+        (
+            ('type = "u16"\nwritable = true\n[registers.clock]', 'type = "u16"\n[registers.clock]'),
+            "registers.command.writable",
+            "the bench writes this register",
+        ),
+        (
+            ('table = "input"\n[registers.current]', 'table = "input"\nwritable = true\n[registers.current]'),
+            "registers.voltage.writable",
+            "input registers are read-only",
+        ),
+        (
+            ("[registers.event_ack]\naddress = 205", "[registers.x_event_ack]\naddress = 205"),
+            "registers.x_event_ack",
+            "unknown register name",
+        ),
+        (("stop = 2\n", "stop = 1\n"), "codes.command.stop", "already 'start'"),
+        (("[codes.event_kind]\nstart = 1\n", ""), "codes.event_kind", "missing"),
+        (('type = "u32"\nunit = "W"', 'type = "float"\nunit = "W"'), "registers.power.type", "one of u16"),
+    ],
+)
 def test_map_errors_name_the_file_and_key(tmp_path, change, key, expected):
     old, new = change
     assert old in MINIMAL

@@ -30,25 +30,46 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "dom"
 PROFILE = "sim-ac-7kw"
 TITLE = "Conformance — Bench Simulation SIM-AC7 (S/N SIMAC0001)"
-RUN = [sys.executable, "-m", "pytest", "testcases/ac/test_cp_pwm.py", "--profile", f"profiles/{PROFILE}.toml",
-       "--grid", "full", "--sim-set", "pwm_duty_offset_pct=0.7", "--run-id", RUN_ID,
-       "-k", "offered_current and 16", "-q", "-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-o", "addopts="]
+RUN = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "testcases/ac/test_cp_pwm.py",
+    "--profile",
+    f"profiles/{PROFILE}.toml",
+    "--grid",
+    "full",
+    "--sim-set",
+    "pwm_duty_offset_pct=0.7",
+    "--run-id",
+    RUN_ID,
+    "-k",
+    "offered_current and 16",
+    "-q",
+    "-p",
+    "no:hypothesispytest",
+    "-p",
+    "no:cacheprovider",
+    "-o",
+    "addopts=",
+]
 # Not recorded by the run: added to the environment to see that a problem reaches the report.
 PROBLEM = {"role": "scope", "kind": "calibration_overdue", "message": "calibration due 2025-01-31 is past (DOM test)"}
 
-needs_cli = pytest.mark.skipif(find_node() is None or find_cli() is None,
-                               reason="the local Allure CLI is missing: run `npm ci` in the project root "
-                                      "(and install Node.js)")
-needs_chromium = pytest.mark.skipif(find_chromium() is None,
-                                    reason="no Chromium (Debian: apt-get install chromium)")
+needs_cli = pytest.mark.skipif(
+    find_node() is None or find_cli() is None,
+    reason="the local Allure CLI is missing: run `npm ci` in the project root (and install Node.js)",
+)
+needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium (Debian: apt-get install chromium)")
 
 
 def _text(dom: str) -> str:
     """The visible text of a DOM dump, whitespace folded."""
     dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", dom)
-    return re.sub(r"\s+", " ", text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<")
-                  .replace("&gt;", ">")).strip()
+    return re.sub(
+        r"\s+", " ", text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    ).strip()
 
 
 def _summary_line_value(value) -> str:
@@ -59,16 +80,21 @@ def _summary_line_value(value) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     report_dir = tmp_path_factory.mktemp("allure-dom")
-    done = subprocess.run([*RUN, "--report-dir", str(report_dir)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=240)
+    done = subprocess.run(
+        [*RUN, "--report-dir", str(report_dir)], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 1, f"expected one failing case:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     run_dir = report_dir / RUN_ID
     profile_dir = run_dir / PROFILE
-    checks = [json.loads(line) for line in (profile_dir / "checks.jsonl").read_text(encoding="utf-8").splitlines()
-              if line.strip()]
+    checks = [
+        json.loads(line)
+        for line in (profile_dir / "checks.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     failing = next(c for c in checks if c["verdict"] == "fail")
-    results = [json.loads(p.read_text(encoding="utf-8"))
-               for p in (profile_dir / "allure-results").glob("*-result.json")]
+    results = [
+        json.loads(p.read_text(encoding="utf-8")) for p in (profile_dir / "allure-results").glob("*-result.json")
+    ]
     result = next(r for r in results if r["name"] == failing["test"].split("::")[-1])
     # summary.json may be changing shape; the environment needs only what it can read of it.
     try:
@@ -78,8 +104,14 @@ def built(tmp_path_factory):
     summary = {**summary, "problems": [*(summary.get("problems") or []), PROBLEM]}
     write_environment(profile_dir / "allure-results", summary)
     page = build_allure_report(run_dir, TITLE)
-    return {"run_dir": run_dir, "profile_dir": profile_dir, "page": page, "failing": failing, "result": result,
-            "summary": summary}
+    return {
+        "run_dir": run_dir,
+        "profile_dir": profile_dir,
+        "page": page,
+        "failing": failing,
+        "result": result,
+        "summary": summary,
+    }
 
 
 @needs_cli
@@ -103,8 +135,9 @@ def test_report_dom_shows_clause_failing_value_plot_and_environment(built):
 
     result = built["result"]
     test_id = hashlib.md5(result["uuid"].encode()).hexdigest()
-    leaf = re.search(r'data-tree-node-id="([0-9a-f]{32})"[^>]*>(?:(?!</button>).)*?'
-                     + re.escape(result["name"]), front, flags=re.S)
+    leaf = re.search(
+        r'data-tree-node-id="([0-9a-f]{32})"[^>]*>(?:(?!</button>).)*?' + re.escape(result["name"]), front, flags=re.S
+    )
     if leaf:  # the tree is open in a small report: its leaf names the page to open
         test_id = leaf.group(1)
 
@@ -117,8 +150,11 @@ def test_report_dom_shows_clause_failing_value_plot_and_environment(built):
 
     plots = [a for a in result["attachments"] if a.get("type") == "image/png"]
     assert plots, "the full grid attaches a plot"
-    blocks = re.findall(r'<div data-testid="test-result-attachment".*?(?=<div data-testid="test-result-attachment"|$)',
-                        test_dom, flags=re.S)
+    blocks = re.findall(
+        r'<div data-testid="test-result-attachment".*?(?=<div data-testid="test-result-attachment"|$)',
+        test_dom,
+        flags=re.S,
+    )
     plot_blocks = [b for b in blocks if plots[0]["name"] in _text(b) and "image/png" in b]
     assert plot_blocks, f"no attachment {plots[0]['name']!r} (image/png) on the test's page"
     assert "test-result-attachment-missed" not in plot_blocks[0]
@@ -148,9 +184,13 @@ def test_csv_beside_the_plot_holds_the_plotted_points(built):
 def test_several_profiles_environments_are_merged(tmp_path):
     run_dir = tmp_path / "run"
     for name, serial in (("lab-ac", "AC-0001"), ("lab-dc", "DC-0002")):
-        write_environment(run_dir / name / "allure-results",
-                          {"dut": {"kind": "ac", "model": f"M-{name}", "manufacturer": "X", "serial": serial,
-                                   "firmware": "1"}, "mode": "type-test"})
+        write_environment(
+            run_dir / name / "allure-results",
+            {
+                "dut": {"kind": "ac", "model": f"M-{name}", "manufacturer": "X", "serial": serial, "firmware": "1"},
+                "mode": "type-test",
+            },
+        )
     page = build_allure_report(run_dir, "Conformance — two piles")
     assert page is not None
     merged = parse_properties((run_dir / "allure-environment" / "environment.properties").read_text("ascii"))
@@ -177,21 +217,36 @@ def test_without_the_cli_one_line_and_the_command_for_later(tmp_path, capsys):
 
 
 def test_environment_from_a_summary():
-    summary = {"dut": {"kind": "ac", "model": "PILE-7", "manufacturer": "Acme", "serial": "SN1",
-                                  "firmware": ""},
-               "profile_sha256": "ab" * 32, "mode": "development", "git_commit": None,
-               "instruments": [{"role": "scope", "identity": "KEYSIGHT,DSOX3024T,MY1,1.0", "model_matches": True,
-                                "calibration_due": "2025-01-31", "calibration_ok": False,
-                                "accuracy": {"voltage": {"pct_reading": 1.5, "offset": 0.1}}}],
-               "problems": [PROBLEM]}
+    summary = {
+        "dut": {"kind": "ac", "model": "PILE-7", "manufacturer": "Acme", "serial": "SN1", "firmware": ""},
+        "profile_sha256": "ab" * 32,
+        "mode": "development",
+        "git_commit": None,
+        "instruments": [
+            {
+                "role": "scope",
+                "identity": "KEYSIGHT,DSOX3024T,MY1,1.0",
+                "model_matches": True,
+                "calibration_due": "2025-01-31",
+                "calibration_ok": False,
+                "accuracy": {"voltage": {"pct_reading": 1.5, "offset": 0.1}},
+            }
+        ],
+        "problems": [PROBLEM],
+    }
     items = environment_items(summary)
     assert items["DUT model"] == "PILE-7" and items["DUT serial"] == "SN1" and "DUT firmware" not in items
     assert items["Profile SHA-256"] == "ab" * 32 and items["Git commit"] == "not a git checkout"
     assert items["scope calibration due"] == "2025-01-31 OVERDUE"
     assert items["scope accuracy"] == "voltage ±(1.5 % of reading + 0.1)"
     assert PROBLEM["message"] in items.values()
-    assert list(items)[:5] == ["DUT model", "DUT serial", "DUT manufacturer", "Mode",
-                               "Problem 1 (scope, calibration_overdue)"]
+    assert list(items)[:5] == [
+        "DUT model",
+        "DUT serial",
+        "DUT manufacturer",
+        "Mode",
+        "Problem 1 (scope, calibration_overdue)",
+    ]
 
 
 def test_properties_round_trip():
@@ -217,11 +272,13 @@ def test_plotted_table_shapes():
     from bench.api.scope import _plotted_table
 
     same = np.array([0.0, 0.1, 0.2])
-    header, rows = _plotted_table({"cp": (same, np.array([1.0, np.nan, 3.0])),
-                                   "aux": (same, np.array([4.0, 5.0, 6.0]))})
+    header, rows = _plotted_table(
+        {"cp": (same, np.array([1.0, np.nan, 3.0])), "aux": (same, np.array([4.0, 5.0, 6.0]))}
+    )
     assert header == ["time (ms)", "cp (V)", "aux (V)"]
     assert rows == [[0.0, 1.0, 4.0], [0.1, "", 5.0], [0.2, 3.0, 6.0]]
-    header, rows = _plotted_table({"cp": (np.array([0.0, 1.0]), np.array([1.0, 2.0])),
-                                   "aux": (np.array([0.5]), np.array([9.0]))})
+    header, rows = _plotted_table(
+        {"cp": (np.array([0.0, 1.0]), np.array([1.0, 2.0])), "aux": (np.array([0.5]), np.array([9.0]))}
+    )
     assert header == ["cp time (ms)", "cp (V)", "aux time (ms)", "aux (V)"]
     assert rows == [[0.0, 1.0, 0.5, 9.0], [1.0, 2.0, "", ""]]

@@ -58,13 +58,13 @@ def render(run_dir: Path) -> str:
 def section(page: str, profile: str) -> str:
     """The text of one DUT's section."""
     start = page.index(f'<section class="dut" id="dut-{profile}">')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def row_of(page: str, needle: str) -> str:
     """The table row holding ``needle``."""
     at = page.index(needle)
-    return page[page.rindex("<tr", 0, at):page.index("</tr>", at)]
+    return page[page.rindex("<tr", 0, at) : page.index("</tr>", at)]
 
 
 def test_the_report_holds_every_part_of_the_record(run_dir):
@@ -75,8 +75,19 @@ def test_the_report_holds_every_part_of_the_record(run_dir):
     assert page.index('id="dut-lab-ac"') < page.index('id="dut-lab-dc"')  # sorted by folder name
 
     # identity and run record
-    for field in ("Bench Simulation", "SIM-AC7", "SIMAC0001", "1.0.0", "profiles/lab-ac.toml", "3f" * 32, "0.1.0",
-                  "2026-12-07T01:00:00+00:00", "2026-12-07T01:00:20+00:00", "900 s (0:15:00)", "interrupted (SIGTERM)"):
+    for field in (
+        "Bench Simulation",
+        "SIM-AC7",
+        "SIMAC0001",
+        "1.0.0",
+        "profiles/lab-ac.toml",
+        "3f" * 32,
+        "0.1.0",
+        "2026-12-07T01:00:00+00:00",
+        "2026-12-07T01:00:20+00:00",
+        "900 s (0:15:00)",
+        "interrupted (SIGTERM)",
+    ):
         assert field in text, field
     assert "INCOMPLETE RUN — not a valid type-test record" in text
     assert "DEVELOPMENT RUN — not a valid type-test record" in text
@@ -94,28 +105,38 @@ def test_the_report_holds_every_part_of_the_record(run_dir):
 
     # clause by clause, in the order of clauses.toml, unknown clauses last
     order = re.findall(r'<span class="clause-id">([^<]+)</span>', ac)
-    assert order == ["changji:4.2.2", "changji:4.2.6", "changji:4.2.9.4", "changji:4.2.9.5", "gbt18487.1:A",
-                     "lab:extra"]
+    assert order == [
+        "changji:4.2.2",
+        "changji:4.2.6",
+        "changji:4.2.9.4",
+        "changji:4.2.9.5",
+        "gbt18487.1:A",
+        "lab:extra",
+    ]
     assert clauses["gbt18487.1:A"]["title"] in text
     assert clauses["changji:4.2.9.4"]["text_zh"] in text  # the seed's wording
     failing = row_of(ac, FAILING_QUANTITY)
     assert "1.73" in failing and "± 0.235 V" in failing and "[8, 10] V" in failing and "state = 2" in failing
     assert re.search(r'class="verdict v-fail">FAIL<', failing)
     assert re.search(r'<span class="clause-id">gbt18487\.1:A</span> <span class="verdict badge v-fail">FAIL', ac)
-    assert re.search(r'<span class="clause-id">changji:4\.2\.6</span> <span class="verdict badge v-invalid">INVALID',
-                     ac)
+    assert re.search(
+        r'<span class="clause-id">changji:4\.2\.6</span> <span class="verdict badge v-invalid">INVALID', ac
+    )
     assert "no reading" in row_of(ac, "orderly-charging command")
     assert "= yes" in row_of(ac, "command carried out (output follows)")
     assert "≤ 3 s" in row_of(ac, "S2 closes → pile closes the AC supply")
-    assert "GB/T 18487.1-2015 Annex A via IEC 61851-1: +9 V ± 1 V (standards.md §2)" in text  # limit source
+    assert "GB/T 18487.1-2015 Annex A via IEC 61851-1: +9 V ± 1 V (docs/limits.md §2)" in text  # limit source
 
     # skipped tests, not covered, safe state, lost instruments, evidence, sign-off
     assert "testcases/x.py::test_skipped" in text and "AC case; the profile's DUT is DC" in text
-    for clause, why in (("changji:4.2.8", "it sets nothing to judge"), ("changji:4.4.3", "JJG 1148 / JJG 1149"),
-                        ("changji:4.2.9.3:timed_power_change", "interrupted before the case ran")):
-        assert why in html.unescape(row_of(ac, f"<td class=\"nowrap\">{clause}</td>")), clause
+    for clause, why in (
+        ("changji:4.2.8", "it sets nothing to judge"),
+        ("changji:4.4.3", "JJG 1148 / JJG 1149"),
+        ("changji:4.2.9.3:timed_power_change", "interrupted before the case ran"),
+    ):
+        assert why in html.unescape(row_of(ac, f'<td class="nowrap">{clause}</td>')), clause
     assert "2 safe-state sequences (8 steps) ran." in text and "instrument lost: grid" in text
-    lost = ac[ac.index('<table class="grid lost">'):]
+    lost = ac[ac.index('<table class="grid lost">') :]
     assert "TCPIP0::10.0.0.7::5025::SOCKET: no answer to *IDN?" in row_of(lost, "<td><strong>grid</strong></td>")
     assert "2 evidence files" in text and "lab-ac/summary.json" in text
     for line in ("Tested by", "Reviewed by", "Date", "Signature"):
@@ -135,9 +156,19 @@ def test_a_single_profile_folder_is_a_run_of_its_own(run_dir):
     assert (run_dir / DC / HTML_NAME).exists() and "DC-60 Pro" in page and "SIM-AC7" not in page
 
 
-@pytest.mark.parametrize("value, text", [(0.5069999999999997, "0.507"), (7.630406306802229e-05, "7.63041e-05"),
-                                         (60000.0, "60000"), (-0.0, "0"), (True, "yes"), (None, "—"), (12, "12"),
-                                         ("on", "on")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.5069999999999997, "0.507"),
+        (7.630406306802229e-05, "7.63041e-05"),
+        (60000.0, "60000"),
+        (-0.0, "0"),
+        (True, "yes"),
+        (None, "—"),
+        (12, "12"),
+        ("on", "on"),
+    ],
+)
 def test_numbers_read_as_people_read_them(value, text):
     assert fmt_number(value) == text
 
@@ -197,8 +228,12 @@ def test_not_json_is_refused(run_dir):
 
 
 def test_a_profile_the_index_lists_without_its_summary_is_refused(run_dir):
-    (run_dir / "index.json").write_text(json.dumps({"profiles": {
-        AC: {"summary": f"{AC}/summary.json"}, "lab-gone": {"summary": "lab-gone/summary.json"}}}), encoding="utf-8")
+    (run_dir / "index.json").write_text(
+        json.dumps(
+            {"profiles": {AC: {"summary": f"{AC}/summary.json"}, "lab-gone": {"summary": "lab-gone/summary.json"}}}
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(BenchError, match=r"lists profile 'lab-gone' but .*lab-gone/summary\.json is missing"):
         find_summaries(run_dir)
 

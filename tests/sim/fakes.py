@@ -65,10 +65,10 @@ class Pwm(FunctionSignal):
     """A trapezoidal PWM: 50 % rising crossings at ``t0 + k/frequency``; linear edges of
     ``edge_s`` (full swing); ``duty`` measured at the 50 % level."""
 
-    def __init__(self, name: str, high: float, low: float, frequency: float, duty: float,
-                 edge_s: float = 2e-6, t0: float = 0.0):
-        self.high, self.low, self.period, self.duty, self.edge, self.t0 = \
-            high, low, 1.0 / frequency, duty, edge_s, t0
+    def __init__(
+        self, name: str, high: float, low: float, frequency: float, duty: float, edge_s: float = 2e-6, t0: float = 0.0
+    ):
+        self.high, self.low, self.period, self.duty, self.edge, self.t0 = high, low, 1.0 / frequency, duty, edge_s, t0
         super().__init__(name, self._value)
 
     def _shape(self, x):
@@ -93,8 +93,7 @@ class Pwm(FunctionSignal):
 
 def sine(name: str, rms: float, frequency: float = 50.0, phase_deg: float = 0.0, unit: str = "V"):
     omega, phase = 2 * math.pi * frequency, math.radians(phase_deg)
-    return FunctionSignal(name, lambda t: math.sqrt(2) * rms * np.sin(omega * t + phase), unit,
-                          scan_step=1e-5)
+    return FunctionSignal(name, lambda t: math.sqrt(2) * rms * np.sin(omega * t + phase), unit, scan_step=1e-5)
 
 
 def step(name: str, before: float, after: float, at: float, unit: str = "V"):
@@ -149,30 +148,57 @@ class FakeBatteryPort(_RecordingPort):
         super().__init__()
         self.regulation: set[str] = {"off"}
 
-    def set_output(self, on): self._note("set_output", on)
-    def set_priority(self, mode): self._note("set_priority", mode)
-    def set_voltage(self, volts): self._note("set_voltage", volts)
-    def set_current(self, amps): self._note("set_current", amps)
-    def set_current_limits(self, source_a, sink_a): self._note("set_current_limits", source_a, sink_a)
-    def set_power_limits(self, source_w, sink_w): self._note("set_power_limits", source_w, sink_w)
+    def set_output(self, on):
+        self._note("set_output", on)
+
+    def set_priority(self, mode):
+        self._note("set_priority", mode)
+
+    def set_voltage(self, volts):
+        self._note("set_voltage", volts)
+
+    def set_current(self, amps):
+        self._note("set_current", amps)
+
+    def set_current_limits(self, source_a, sink_a):
+        self._note("set_current_limits", source_a, sink_a)
+
+    def set_power_limits(self, source_w, sink_w):
+        self._note("set_power_limits", source_w, sink_w)
 
     def status(self) -> set[str]:
         return set(self.regulation)
 
 
 class FakeLoadPort(_RecordingPort):
-    def set_input(self, on): self._note("set_input", on)
-    def set_mode(self, mode): self._note("set_mode", mode)
-    def set_current(self, amps): self._note("set_current", amps)
-    def set_voltage(self, volts): self._note("set_voltage", volts)
-    def set_cv_current_limit(self, amps): self._note("set_cv_current_limit", amps)
+    def set_input(self, on):
+        self._note("set_input", on)
+
+    def set_mode(self, mode):
+        self._note("set_mode", mode)
+
+    def set_current(self, amps):
+        self._note("set_current", amps)
+
+    def set_voltage(self, volts):
+        self._note("set_voltage", volts)
+
+    def set_cv_current_limit(self, amps):
+        self._note("set_cv_current_limit", amps)
 
 
 class FakeAcPort(_RecordingPort):
-    def set_output(self, on): self._note("set_output", on)
-    def set_voltage(self, volts_rms): self._note("set_voltage", volts_rms)
-    def set_frequency(self, hz): self._note("set_frequency", hz)
-    def set_current_limit(self, amps_rms): self._note("set_current_limit", amps_rms)
+    def set_output(self, on):
+        self._note("set_output", on)
+
+    def set_voltage(self, volts_rms):
+        self._note("set_voltage", volts_rms)
+
+    def set_frequency(self, hz):
+        self._note("set_frequency", hz)
+
+    def set_current_limit(self, amps_rms):
+        self._note("set_current_limit", amps_rms)
 
 
 # -- wire ------------------------------------------------------------------------------------

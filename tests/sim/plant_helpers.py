@@ -76,8 +76,7 @@ def energise_dc(clock, plant) -> None:
     plant.set_contactors(True)
 
 
-def charge_dc(clock, plant, volts: float = 650.0, amps: float = 100.0, mode: str = "cc",
-              settle: float = 2.0) -> None:
+def charge_dc(clock, plant, volts: float = 650.0, amps: float = 100.0, mode: str = "cc", settle: float = 2.0) -> None:
     battery_on(plant)
     energise_dc(clock, plant)
     plant.set_demand(volts, amps, mode)

@@ -16,8 +16,9 @@ from instruments.sim.modbus import ModbusException
 from tests.support.transcript import new_clock
 
 IDENTITY = {0: "Bench Simulation", 1: "EVSIM-AC", 2: "1.0", 5: "EVSIM-AC", 0x80: "SIM-EV-1"}
-NO_NOISE = dict.fromkeys(("cp_high", "cp_low", "cp_duty", "cp_frequency", "load_current", "cc1_voltage",
-                          "aux_voltage", "inlet_voltage"), 0.0)
+NO_NOISE = dict.fromkeys(
+    ("cp_high", "cp_low", "cp_duty", "cp_frequency", "load_current", "cc1_voltage", "aux_voltage", "inlet_voltage"), 0.0
+)
 
 
 # ----------------------------------------------------------------------------------------
@@ -31,15 +32,32 @@ class FakeEvPort:
     def _record(self, what, value):
         self.calls.append((self.clock.now(), what, value))
 
-    def set_plugged(self, plugged): self._record("set_plugged", plugged)
-    def set_s2(self, closed): self._record("set_s2", closed)
-    def set_diode_fault(self, shorted): self._record("set_diode_fault", shorted)
-    def set_load_current(self, amps): self._record("set_load_current", amps)
-    def set_cc2_connected(self, connected): self._record("set_cc2_connected", connected)
-    def set_vehicle_contactors(self, closed): self._record("set_vehicle_contactors", closed)
-    def set_estop(self, pressed): self._record("set_estop", pressed)
-    def heartbeat(self, counter): self._record("heartbeat", counter)
-    def state(self): return {}
+    def set_plugged(self, plugged):
+        self._record("set_plugged", plugged)
+
+    def set_s2(self, closed):
+        self._record("set_s2", closed)
+
+    def set_diode_fault(self, shorted):
+        self._record("set_diode_fault", shorted)
+
+    def set_load_current(self, amps):
+        self._record("set_load_current", amps)
+
+    def set_cc2_connected(self, connected):
+        self._record("set_cc2_connected", connected)
+
+    def set_vehicle_contactors(self, closed):
+        self._record("set_vehicle_contactors", closed)
+
+    def set_estop(self, pressed):
+        self._record("set_estop", pressed)
+
+    def heartbeat(self, counter):
+        self._record("heartbeat", counter)
+
+    def state(self):
+        return {}
 
     def seen(self, *names):
         return [(what, value) for _, what, value in self.calls if not names or what in names]
@@ -110,8 +128,9 @@ class FakeSignals:
 
 def make_board(clock, signals=None, noise=NO_NOISE, seed=1):
     port = FakeEvPort(clock)
-    board = EvSimulatorBoard(clock, port, signals or FakeSignals(), identity=IDENTITY,
-                             rng=np.random.default_rng(seed), noise=noise)
+    board = EvSimulatorBoard(
+        clock, port, signals or FakeSignals(), identity=IDENTITY, rng=np.random.default_rng(seed), noise=noise
+    )
     return board, port
 
 
@@ -146,8 +165,13 @@ def test_ac_commands_reach_the_port_in_circuit_order(clock):
     board.write(100, [3])  # plug in with S2 closed in one step
     board.write(101, [1])
     board.write(102, [1600])  # 16.00 A
-    assert port.seen() == [("heartbeat", 1), ("set_plugged", True), ("set_s2", True),
-                           ("set_diode_fault", True), ("set_load_current", 16.0)]
+    assert port.seen() == [
+        ("heartbeat", 1),
+        ("set_plugged", True),
+        ("set_s2", True),
+        ("set_diode_fault", True),
+        ("set_load_current", 16.0),
+    ]
     assert board.read_input(1, 1) == [0b1000_0111]  # plugged, S2 closed, diode fault, watchdog ok
     board.write(100, [1])  # pull the plug: S2 opens first
     assert port.seen()[-2:] == [("set_s2", False), ("set_plugged", False)]
@@ -160,7 +184,10 @@ def test_dc_commands_reach_the_port(clock):
     board.write(120, [7])
     board.write(110, [1, 1, 1])  # FC16 over cc2_state, vehicle_contactors, estop
     assert port.seen("set_cc2_connected", "set_vehicle_contactors", "set_estop") == [
-        ("set_cc2_connected", True), ("set_vehicle_contactors", True), ("set_estop", True)]
+        ("set_cc2_connected", True),
+        ("set_vehicle_contactors", True),
+        ("set_estop", True),
+    ]
     assert board.read_input(1, 2) == [0b1101_1000, 0b10]  # cc2, K5/K6, estop, watchdog ok; estop fault
 
 
@@ -219,8 +246,11 @@ def test_cp_without_pwm_reads_the_steady_level_in_both_registers(clock):
 
 
 def test_dc_read_backs_follow_the_plant_signals(clock):
-    signals = FakeSignals(aux_voltage=Constant("aux_voltage", 12.04), cc1=Constant("cc1", 4.0),
-                          inlet_voltage=Constant("inlet_voltage", 749.87))
+    signals = FakeSignals(
+        aux_voltage=Constant("aux_voltage", 12.04),
+        cc1=Constant("cc1", 4.0),
+        inlet_voltage=Constant("inlet_voltage", 749.87),
+    )
     board, _ = make_board(clock, signals)
     assert board.read_input(20, 4) == [400, 1204, 74987 >> 16, 74987 & 0xFFFF]
     assert board.read_input(1, 1)[0] & 1 << 5  # aux present
@@ -240,7 +270,9 @@ def test_missing_wiring_reads_zero_and_the_load_current_is_rms(clock):
 
 def test_noise_is_small_seeded_and_repeatable(clock):
     def readings(seed):
-        board, _ = make_board(new_clock(), FakeSignals(aux_voltage=Constant("aux_voltage", 12.0)), noise=None, seed=seed)
+        board, _ = make_board(
+            new_clock(), FakeSignals(aux_voltage=Constant("aux_voltage", 12.0)), noise=None, seed=seed
+        )
         return [board.read_input(21, 1)[0] for _ in range(50)]
 
     first = readings(5)

@@ -19,8 +19,12 @@ IDENTITY = ("Chroma", "61845", "SIM-GRID-1", "1.00")
 def bench():
     clock, port = VirtualClock(), FakeAcPort()
     # the grid the pile sees: 229.5 V (not what was commanded), 30 A lagging by 10°
-    plant = FakePlant(sine("supply_voltage", 229.5), sine("supply_current", 30.0, phase_deg=-10.0, unit="A"),
-                      clock=clock, keep_s=120.0)
+    plant = FakePlant(
+        sine("supply_voltage", 229.5),
+        sine("supply_current", 30.0, phase_deg=-10.0, unit="A"),
+        clock=clock,
+        keep_s=120.0,
+    )
     source = Chroma61800("grid", clock, IDENTITY, {1: port}, np.random.default_rng(1), plant=plant)
     with served(source, clock) as (_, client):
         yield clock, client, port
@@ -71,8 +75,18 @@ def test_measurements_come_from_the_supply_signals(bench):
     clock, client, _ = bench
     client.write("VOLT:AC 220;VOLT:RANG HIGH;:OUTP ON")
     advance(clock, client, 1.0)
-    replies = {q: client.ask(q) for q in ("MEAS:VOLT:ACDC?", "FETC:VOLT:ACDC?", "MEAS:CURR:AC?", "MEAS:POW:AC?",
-                                          "MEAS:POW:AC:APP?", "MEAS:POW:AC:PFAC?", "MEAS:FREQ?")}
+    replies = {
+        q: client.ask(q)
+        for q in (
+            "MEAS:VOLT:ACDC?",
+            "FETC:VOLT:ACDC?",
+            "MEAS:CURR:AC?",
+            "MEAS:POW:AC?",
+            "MEAS:POW:AC:APP?",
+            "MEAS:POW:AC:PFAC?",
+            "MEAS:FREQ?",
+        )
+    }
     assert all(re.fullmatch(r"-?\d+\.\d{2,3}", r) for r in replies.values()), replies
     assert float(replies["MEAS:VOLT:ACDC?"]) == pytest.approx(229.5, abs=0.1)
     assert float(replies["FETC:VOLT:ACDC?"]) == pytest.approx(229.5, abs=0.1)

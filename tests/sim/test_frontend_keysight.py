@@ -1,6 +1,6 @@
 """The simulated Keysight InfiniiVision scope through a real socket, under virtual time.
 
-Reply formats as instruments.md §1 shows them; acquisitions that finish only once bench
+Reply formats as docs/instruments.md §1 shows them; acquisitions that finish only once bench
 time has passed the capture window; waveform blocks that convert back to the fake CP
 signal's levels and duty with the preamble.
 """
@@ -25,10 +25,12 @@ KEEP_S = 120.0  # the real plant's history bound
 
 def make_scope(seed: int = 1, points: int = 100_000):
     clock = VirtualClock()
-    plant = FakePlant(Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=FIRST_EDGE), Constant("aux_voltage", 12.0),
-                      clock=clock, keep_s=KEEP_S)
-    scope = KeysightScope("scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"},
-                          np.random.default_rng(seed), plant=plant, points=points)
+    plant = FakePlant(
+        Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=FIRST_EDGE), Constant("aux_voltage", 12.0), clock=clock, keep_s=KEEP_S
+    )
+    scope = KeysightScope(
+        "scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"}, np.random.default_rng(seed), plant=plant, points=points
+    )
     return clock, scope
 
 
@@ -288,11 +290,13 @@ def test_pyvisa_reads_the_word_block():
         capture(clock, client)
         client.write(":WAVeform:SOURce CHAN1;FORMat WORD;BYTeorder LSBFirst;POINts:MODE RAW;:WAVeform:POINts MAX")
         manager = pyvisa.ResourceManager("@py")
-        instrument = manager.open_resource(f"TCPIP0::127.0.0.1::{client.port}::SOCKET",
-                                           read_termination="\n", write_termination="\n", timeout=5000)
+        instrument = manager.open_resource(
+            f"TCPIP0::127.0.0.1::{client.port}::SOCKET", read_termination="\n", write_termination="\n", timeout=5000
+        )
         try:
-            values = instrument.query_binary_values(":WAVeform:DATA?", datatype="H", is_big_endian=False,
-                                                    container=np.array)
+            values = instrument.query_binary_values(
+                ":WAVeform:DATA?", datatype="H", is_big_endian=False, container=np.array
+            )
             assert instrument.query(":SYSTem:ERRor?") == '+0,"No error"'
         finally:
             instrument.close()

@@ -17,11 +17,20 @@ from tests.sim.plant_helpers import ac_plant, charging_ac, dc_plant, energise_dc
 def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
     clock, plant = ac_plant()
     rng = np.random.default_rng(7)
-    Chroma61800("grid", clock, ("Chroma", "61845", "S", "1"), {1: plant.grid}, rng, plant=plant,
-                power_on_voltage=220.0, power_on_output=True)
+    Chroma61800(
+        "grid",
+        clock,
+        ("Chroma", "61845", "S", "1"),
+        {1: plant.grid},
+        rng,
+        plant=plant,
+        power_on_voltage=220.0,
+        power_on_output=True,
+    )
     charging_ac(clock, plant, amps=16)
-    scope = KeysightScope("scope", clock, ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "S", "1"),
-                          {1: "cp", 2: "ac_voltage"}, rng, plant=plant)
+    scope = KeysightScope(
+        "scope", clock, ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "S", "1"), {1: "cp", 2: "ac_voltage"}, rng, plant=plant
+    )
     with served(scope, clock) as (_, client):
         client.write(":CHANnel1:SCALe 5;OFFSet -1.5;:TIMebase:SCALe 1E-3;:TRIGger:SOURce CHAN1;LEVel 0")
         client.write(":SINGle")
@@ -29,8 +38,9 @@ def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
         assert client.ask(":OPERegister:CONDition?") == "+0"
         assert float(client.ask(":MEASure:DUTYcycle? CHAN1")) == pytest.approx(16 / 0.6, abs=0.1)
         assert float(client.ask(":MEASure:FREQuency? CHAN1")) == pytest.approx(1000.0, rel=1e-3)
-    analyzer = YokogawaWT("analyzer", clock, ("YOKOGAWA", "WT5000", "S", "1"),
-                          {1: ("ac_voltage", "ac_current")}, rng, plant=plant)
+    analyzer = YokogawaWT(
+        "analyzer", clock, ("YOKOGAWA", "WT5000", "S", "1"), {1: ("ac_voltage", "ac_current")}, rng, plant=plant
+    )
     with served(analyzer, clock) as (_, client):
         client.write(":COMMunicate:HEADer OFF;:NUMeric:NUMber 3")
         advance(clock, client, 0.5)
@@ -41,8 +51,15 @@ def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
 
 def test_battery_simulator_sinks_the_chargers_current():
     clock, plant = dc_plant()
-    supply = ItechIT6000C("battery", clock, ("ITECH Electronics", "IT6054C-800-225", "S", "1"),
-                          {1: plant.battery}, np.random.default_rng(7), current_max=450.0, power_max=110160.0)
+    supply = ItechIT6000C(
+        "battery",
+        clock,
+        ("ITECH Electronics", "IT6054C-800-225", "S", "1"),
+        {1: plant.battery},
+        np.random.default_rng(7),
+        current_max=450.0,
+        power_max=110160.0,
+    )
     with served(supply, clock) as (_, client):
         client.write("SYST:REM;OUTP OFF;FUNC:MODE FIXED;FUNC VOLT;VOLT 500;CURR:LIM 5;CURR:LIM:NEG -200;:OUTP ON")
         assert client.ask("SYST:ERR?") == '+0,"No error"'

@@ -15,10 +15,12 @@ HIGH, LOW, DUTY, FREQUENCY = 9.0, -12.0, 0.10, 1000.0
 
 def make_scope(seed: int = 1, points: int = 120_000):
     clock = VirtualClock()
-    plant = FakePlant(Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=0.0003), Constant("aux_voltage", 12.0),
-                      clock=clock, keep_s=120.0)
-    scope = RigolScope("scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"}, np.random.default_rng(seed),
-                       plant=plant, points=points)
+    plant = FakePlant(
+        Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=0.0003), Constant("aux_voltage", 12.0), clock=clock, keep_s=120.0
+    )
+    scope = RigolScope(
+        "scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"}, np.random.default_rng(seed), plant=plant, points=points
+    )
     return clock, scope
 
 

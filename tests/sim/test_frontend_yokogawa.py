@@ -19,12 +19,22 @@ NR3_5 = re.compile(r"^-?(\d\.\d{4}|\d\d\.\d{3}|\d{3}\.\d{2})E[+-]\d\d$")  # 5 ma
 
 def make_analyzer(seed: int = 1):
     clock = VirtualClock()
-    plant = FakePlant(sine("ac_voltage", 230.0), sine("ac_current", 10.0, phase_deg=-30.0, unit="A"),
-                      step("inlet_voltage", 400.0, 410.0, at=1.0), Constant("output_current", -50.0, unit="A"),
-                      clock=clock, keep_s=120.0)  # the real plant keeps 120 s
-    analyzer = YokogawaWT("analyzer", clock, IDENTITY, {1: ("ac_voltage", "ac_current"),
-                                                        2: ("inlet_voltage", "output_current")},
-                          np.random.default_rng(seed), plant=plant)
+    plant = FakePlant(
+        sine("ac_voltage", 230.0),
+        sine("ac_current", 10.0, phase_deg=-30.0, unit="A"),
+        step("inlet_voltage", 400.0, 410.0, at=1.0),
+        Constant("output_current", -50.0, unit="A"),
+        clock=clock,
+        keep_s=120.0,
+    )  # the real plant keeps 120 s
+    analyzer = YokogawaWT(
+        "analyzer",
+        clock,
+        IDENTITY,
+        {1: ("ac_voltage", "ac_current"), 2: ("inlet_voltage", "output_current")},
+        np.random.default_rng(seed),
+        plant=plant,
+    )
     return clock, analyzer
 
 
@@ -39,11 +49,19 @@ def values(client, query: str = ":NUMeric:NORMal:VALue?") -> list[str]:
     return client.ask(query).split(",")
 
 
-@pytest.mark.parametrize("value, digits, text", [
-    (123.45, 5, "123.45E+00"), (0.012345, 5, "12.345E-03"), (99.99996, 5, "100.00E+00"),
-    (-0.0123456, 5, "-12.346E-03"), (999_999.0, 5, "1.0000E+06"), (0.0, 5, "0.0000E+00"),
-    (-55.55556, 6, "-55.5556E+00"), (0.2, 4, "200.0E-03"),
-])
+@pytest.mark.parametrize(
+    "value, digits, text",
+    [
+        (123.45, 5, "123.45E+00"),
+        (0.012345, 5, "12.345E-03"),
+        (99.99996, 5, "100.00E+00"),
+        (-0.0123456, 5, "-12.346E-03"),
+        (999_999.0, 5, "1.0000E+06"),
+        (0.0, 5, "0.0000E+00"),
+        (-55.55556, 6, "-55.5556E+00"),
+        (0.2, 4, "200.0E-03"),
+    ],
+)
 def test_numbers_have_at_most_the_mantissa_digits_of_the_manual(value, digits, text):
     assert eng(value, digits) == text
 

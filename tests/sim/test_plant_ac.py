@@ -9,7 +9,7 @@ import pytest
 from instruments.sim.plant import cp
 from tests.sim.plant_helpers import EPOCH, ac_plant, capture, charging_ac, cp_pwm
 
-# Figures the tests judge against (standards.md §2, §7).
+# Figures the tests judge against (docs/limits.md §2, §7).
 STATE_TOLERANCE_V = 1.0
 GENERATOR_TOLERANCE_V = 0.6
 
@@ -86,8 +86,9 @@ def test_unpowered_pile_shows_0_v_on_cp_and_opens_everything():
 
 
 # -- PWM -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("amps,duty", [(6, 10.0), (16, 26.6667), (32, 53.3333), (51, 85.0), (52, 85.0),
-                                        (52.5, 85.0), (63, 89.2)])
+@pytest.mark.parametrize(
+    "amps,duty", [(6, 10.0), (16, 26.6667), (32, 53.3333), (51, 85.0), (52, 85.0), (52.5, 85.0), (63, 89.2)]
+)
 def test_duty_is_the_exact_inverse_of_the_table(amps, duty):
     assert cp.duty_for_current(amps) == pytest.approx(duty, abs=1e-4)
     assert cp.current_read_by_vehicle(cp.duty_for_current(amps)) <= amps + 1e-9
@@ -139,6 +140,7 @@ def test_edges_have_the_set_rise_time():
     charging_ac(clock, plant, amps=16)
     times, volts = capture(plant.signal("cp"), clock, 0.003, 300_000)
     from bench.analysis.pwm import analyse_pwm
+
     analysis = analyse_pwm(times, volts)
     assert analysis.rise_s == pytest.approx(5e-6, rel=0.01)
     assert analysis.fall_s == pytest.approx(5e-6, rel=0.01)
@@ -192,10 +194,10 @@ def test_vehicle_draws_its_fraction_of_the_duty_only_with_the_contactor_closed()
     plant.ev.set_s2(True)
     clock.sleep(1.0)
     times, amps = capture(plant.signal("ac_current"), clock, 0.02, 2000)
-    rms = np.sqrt(np.mean(amps ** 2))
+    rms = np.sqrt(np.mean(amps**2))
     assert rms == pytest.approx(0.95 * 26.7 * 0.6, rel=1e-3)
     _, volts = capture(plant.signal("ac_voltage"), clock, 0.02, 2000)
-    assert np.sqrt(np.mean(volts ** 2)) == pytest.approx(220.0, rel=1e-3)
+    assert np.sqrt(np.mean(volts**2)) == pytest.approx(220.0, rel=1e-3)
     plant.ev.set_load_current(10.0)
     clock.sleep(0.1)
     assert plant.platform.realtime()["current_a"] == pytest.approx(10.0)
@@ -392,8 +394,15 @@ def test_ac_safe_state_order_is_readable_from_the_history():
     plant.ev.set_s2(False)
     clock.sleep(0.1)
     plant.ev.set_plugged(False)
-    order = [(a, w, v) for _, a, w, v in plant.history
-             if (a, w) in {("ev", "load_current_a"), ("ev", "s2"), ("pile", "contactor"), ("ev", "plugged")}]
-    assert order[-4:] == [("ev", "load_current_a", 0.0), ("ev", "s2", False), ("pile", "contactor", False),
-                          ("ev", "plugged", False)]
+    order = [
+        (a, w, v)
+        for _, a, w, v in plant.history
+        if (a, w) in {("ev", "load_current_a"), ("ev", "s2"), ("pile", "contactor"), ("ev", "plugged")}
+    ]
+    assert order[-4:] == [
+        ("ev", "load_current_a", 0.0),
+        ("ev", "s2", False),
+        ("pile", "contactor", False),
+        ("ev", "plugged", False),
+    ]
     assert plant.signal("cp").at(clock.now()) == pytest.approx(12.0)

@@ -9,27 +9,35 @@ import pytest
 
 from bench.core.sim_parameters import UPLOAD_FIELDS
 from bench.protocols.gbt27930.hooks import ChargerHooks, ChargerRatings
-from instruments.sim.plant.ports import (BatterySimulatorPort, ElectronicLoadPort, EvSimulatorPort,
-                                         PlatformPort, Plant)
-from tests.sim.plant_helpers import (BATTERY_V, battery_on, capture, charge_dc, dc_plant, energise_dc,
-                                     time_to)
+from instruments.sim.plant.ports import BatterySimulatorPort, ElectronicLoadPort, EvSimulatorPort, Plant, PlatformPort
+from tests.sim.plant_helpers import BATTERY_V, battery_on, capture, charge_dc, dc_plant, energise_dc, time_to
 
 R = 0.05  # the profile's battery_resistance_ohm (default)
-STOP_RATE_A_PER_S = 100.0  # standards.md §3/§5
+STOP_RATE_A_PER_S = 100.0  # docs/limits.md §3/§5
 SAFE_V = 60.0
 
 
 def test_plant_implements_the_contract():
     clock, plant = dc_plant()
-    for port, proto in ((plant.ev, EvSimulatorPort), (plant.battery, BatterySimulatorPort),
-                        (plant.load, ElectronicLoadPort), (plant.platform, PlatformPort)):
+    for port, proto in (
+        (plant.ev, EvSimulatorPort),
+        (plant.battery, BatterySimulatorPort),
+        (plant.load, ElectronicLoadPort),
+        (plant.platform, PlatformPort),
+    ):
         missing = [m for m in dir(proto) if not m.startswith("_") and not hasattr(port, m)]
         assert not missing, (proto.__name__, missing)
     for proto in (ChargerHooks, Plant):
         missing = [m for m in dir(proto) if not m.startswith("_") and not hasattr(plant, m)]
         assert not missing, (proto.__name__, missing)
-    assert set(plant.signal_names()) == {"aux_voltage", "cc1", "inlet_voltage", "output_current",
-                                         "supply_voltage", "supply_current"}
+    assert set(plant.signal_names()) == {
+        "aux_voltage",
+        "cc1",
+        "inlet_voltage",
+        "output_current",
+        "supply_voltage",
+        "supply_current",
+    }
     with pytest.raises(KeyError):
         plant.signal("cp")
     assert plant.ratings() == ChargerRatings(750.0, 200.0, 150.0, 0.0, 60000.0)
@@ -393,7 +401,7 @@ def test_grid_current_follows_the_output_power():
     clock, plant = dc_plant()
     charge_dc(clock, plant)
     _, amps = capture(plant.signal("supply_current"), clock, 0.02, 4000)
-    rms = np.sqrt(np.mean(amps ** 2))
+    rms = np.sqrt(np.mean(amps**2))
     p_out = 505.0 * 100.0
     assert rms == pytest.approx((p_out / 0.95 + 50.0) / (3 * 220.0), rel=1e-3)  # per phase, L–N supply
 
@@ -430,9 +438,16 @@ def test_dc_rtc_offset_after_sync(offset):
     assert plant.platform.clock() - clock.wall_time() == pytest.approx(100.0 + offset)
 
 
-BMS = {"vin": "LSVAU2180N2183294", "battery_capacity": 150.0, "lowest_cell_voltage": 3.31,
-       "lowest_cell_number": 17, "heating_status": "off", "cooling_status": "on",
-       "internal_resistance": 86.0, "vehicle_model": "SVW71223BM"}
+BMS = {
+    "vin": "LSVAU2180N2183294",
+    "battery_capacity": 150.0,
+    "lowest_cell_voltage": 3.31,
+    "lowest_cell_number": 17,
+    "heating_status": "off",
+    "cooling_status": "on",
+    "internal_resistance": 86.0,
+    "vehicle_model": "SVW71223BM",
+}
 
 
 def test_bms_info_is_uploaded_unchanged_by_default():
@@ -443,8 +458,10 @@ def test_bms_info_is_uploaded_unchanged_by_default():
 
 
 def test_uploads_missing_and_corrupt_alter_exactly_the_named_fields():
-    _, plant = dc_plant(uploads_missing=["vin", "heating_status"],
-                        uploads_corrupt=["lowest_cell_number", "cooling_status", "vehicle_model"])
+    _, plant = dc_plant(
+        uploads_missing=["vin", "heating_status"],
+        uploads_corrupt=["lowest_cell_number", "cooling_status", "vehicle_model"],
+    )
     plant.learn_bms_info(BMS)
     info = plant.platform.bms_info()
     assert "vin" not in info and "heating_status" not in info

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.plant.signals import (HISTORY_KEEP_S, Affine, Approach, Const, DerivedSignal,
-                                           PiecewiseSignal, Pwm, Sine)
+from instruments.sim.plant.signals import (
+    HISTORY_KEEP_S,
+    Affine,
+    Approach,
+    Const,
+    DerivedSignal,
+    PiecewiseSignal,
+    Pwm,
+    Sine,
+)
 
 
 def numeric_crossing(shape, a, b, level, rising, n=2_000_001):
@@ -21,13 +29,16 @@ def numeric_crossing(shape, a, b, level, rising, n=2_000_001):
     return t[idx[0]] if len(idx) else None
 
 
-@pytest.mark.parametrize("y0,target,tau,slew", [
-    (0.0, 100.0, 0.05, 200.0),   # slew-limited ramp, then exponential
-    (100.0, 0.0, 0.05, 200.0),
-    (0.0, 100.0, 0.05, None),    # pure first order
-    (10.0, 12.0, 0.05, 200.0),   # gap below slew·tau: no ramp part
-    (0.0, 50.0, 0.0, 100.0),     # pure ramp
-])
+@pytest.mark.parametrize(
+    "y0,target,tau,slew",
+    [
+        (0.0, 100.0, 0.05, 200.0),  # slew-limited ramp, then exponential
+        (100.0, 0.0, 0.05, 200.0),
+        (0.0, 100.0, 0.05, None),  # pure first order
+        (10.0, 12.0, 0.05, 200.0),  # gap below slew·tau: no ramp part
+        (0.0, 50.0, 0.0, 100.0),  # pure ramp
+    ],
+)
 def test_approach_is_continuous_rate_limited_and_its_crossings_are_exact(y0, target, tau, slew):
     shape = Approach(1.0, y0, target, tau, slew)
     t = np.linspace(1.0, 3.0, 200_001)

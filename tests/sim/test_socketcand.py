@@ -79,7 +79,9 @@ class RawClient:
 
 FRAMES = [
     can.Message(arbitration_id=0x1826F456, is_extended_id=True, data=bytes([0x01, 0x01, 0x00])),  # CHM
-    can.Message(arbitration_id=0x1CEC56F4, is_extended_id=True, data=bytes([0x10, 0x31, 0, 7, 7, 0xFF, 0, 2])),  # TP.CM RTS
+    can.Message(
+        arbitration_id=0x1CEC56F4, is_extended_id=True, data=bytes([0x10, 0x31, 0, 7, 7, 0xFF, 0, 2])
+    ),  # TP.CM RTS
     can.Message(arbitration_id=0x123, is_extended_id=False, data=b""),
     can.Message(arbitration_id=0x7FF, is_extended_id=False, data=bytes(range(0xF8, 0x100))),
 ]
@@ -190,7 +192,6 @@ def test_client_settings_reach_the_server_through_the_can_adapter(server):
     finally:
         adapter.close()
         peer.shutdown()
-
 
 
 def test_the_rawmode_ok_arrives_alone_while_the_bus_is_busy(server):

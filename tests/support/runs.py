@@ -15,8 +15,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST_ARGS = ["-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-o", "addopts="]
 # (actor, what) of the simulated plant that mean "switched on" when their value is true.
-ENERGISING = {("grid", "output"), ("battery", "output"), ("load", "input"), ("ev", "k5k6"),
-              ("ev", "s2"), ("charger", "k1k2"), ("charger", "aux"), ("pile", "contactor")}
+ENERGISING = {
+    ("grid", "output"),
+    ("battery", "output"),
+    ("load", "input"),
+    ("ev", "k5k6"),
+    ("ev", "s2"),
+    ("charger", "k1k2"),
+    ("charger", "aux"),
+    ("pile", "contactor"),
+}
 
 
 def profile_copy(tmp_path: Path, name: str, **changes: str) -> Path:
@@ -33,13 +41,36 @@ def profile_copy(tmp_path: Path, name: str, **changes: str) -> Path:
 
 
 def pytest_command(profile: Path | str, report_dir: Path, run_id: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "testcases", "--profile", str(profile), "--report-dir", str(report_dir),
-            "--run-id", run_id, "-q", *PYTEST_ARGS, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "testcases",
+        "--profile",
+        str(profile),
+        "--report-dir",
+        str(report_dir),
+        "--run-id",
+        run_id,
+        "-q",
+        *PYTEST_ARGS,
+        *extra,
+    ]
 
 
 def conformance_command(report_dir: Path, run_id: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "bench.cli", "conformance", "--report-dir", str(report_dir), "--run-id", run_id,
-            "--no-html", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "bench.cli",
+        "conformance",
+        "--report-dir",
+        str(report_dir),
+        "--run-id",
+        run_id,
+        "--no-html",
+        *extra,
+    ]
 
 
 def start(command: list[str], log: Path) -> subprocess.Popen:

@@ -78,17 +78,36 @@ class Transcript:
         self._thread.join(timeout=2)
         assert self.mismatch is None, self.mismatch
         assert len(self.received) == len(self.steps), (
-            f"driver stopped after {len(self.received)} of {len(self.steps)} steps; next: {self.steps[len(self.received)][0]!r}")
+            f"driver stopped after {len(self.received)} of {len(self.steps)} steps; "
+            f"next: {self.steps[len(self.received)][0]!r}"
+        )
 
 
-def instrument_config(role: str, driver: str, resource: str, *, channels=None, rating=None,
-                      accuracy=None, model: str = "", timeout_s: float = 2.0, options=None) -> InstrumentConfig:
+def instrument_config(
+    role: str,
+    driver: str,
+    resource: str,
+    *,
+    channels=None,
+    rating=None,
+    accuracy=None,
+    model: str = "",
+    timeout_s: float = 2.0,
+    options=None,
+) -> InstrumentConfig:
     """An InstrumentConfig as the profile loader would build it, for driver tests."""
     return InstrumentConfig(
-        role=role, driver=driver, resource=resource, visa_backend="@py", model=model, serial="",
+        role=role,
+        driver=driver,
+        resource=resource,
+        visa_backend="@py",
+        model=model,
+        serial="",
         calibration_due=None,
         accuracy={k: Accuracy(**v) for k, v in (accuracy or {}).items()},
-        channels=dict(channels or {}), rating=dict(rating or {}), timeout_s=timeout_s,
+        channels=dict(channels or {}),
+        rating=dict(rating or {}),
+        timeout_s=timeout_s,
         options=dict(options or {}),
     )
 

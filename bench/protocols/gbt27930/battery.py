@@ -7,7 +7,8 @@ frame). Measured pack voltage and current come from outside (the bench's measure
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from bench.core.errors import BenchError
 from bench.protocols.gbt27930.bms_config import BmsConfig

@@ -11,7 +11,8 @@ configuration, charging, stopping, statistics, ended, error, aborted.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from bench.core.canbus import ClockedBus
 from bench.core.clock import Timer
@@ -32,8 +33,14 @@ BST_FLAGS = frozenset(f.name for f in BY_NAME["BST"].fields)
 # I), so that a charger-initiated stop still shows the BMS's BST before BSD.
 BST_MIN_S = 0.1
 # Fixed BRM identity details the profile does not set (bench defaults).
-BRM_DETAILS = {"pack_serial": 1, "production_year": 2024, "production_month": 1, "production_day": 1,
-               "charge_cycles": 0, "ownership": "owned"}
+BRM_DETAILS = {
+    "pack_serial": 1,
+    "production_year": 2024,
+    "production_month": 1,
+    "production_day": 1,
+    "charge_cycles": 0,
+    "ownership": "owned",
+}
 BMS_SOFTWARE = {"software_serial": 1, "software_day": 1, "software_month": 1, "software_year": 2024}
 ACTIVE = ("handshake", "recognition", "configuration", "charging", "stopping", "statistics")
 
@@ -42,8 +49,14 @@ class BmsEmulator(ProtocolNode):
     role = BMS
     error_message = "BEM"
 
-    def __init__(self, bus: ClockedBus, config: BmsConfig | None = None, measure: Measure | None = None,
-                 *, aux_power: bool = True):
+    def __init__(
+        self,
+        bus: ClockedBus,
+        config: BmsConfig | None = None,
+        measure: Measure | None = None,
+        *,
+        aux_power: bool = True,
+    ):
         config = config or BmsConfig()
         ext = extension_dbc.load(config.extension.dbc) if config.send_extension else None
         super().__init__(bus, config.address, config.charger_address, ext)
@@ -252,9 +265,13 @@ class BmsEmulator(ProtocolNode):
             self.every("BMV", BY_NAME["BMV"].period_s, self.battery.bmv)
         if self.config.send_bmt:
             self.every("BMT", BY_NAME["BMT"].period_s, self.battery.bmt)
-        for ext in (self.extension.messages if self.extension is not None else ()):
-            self.repeat(ext.name, ext.period_s,  # mypy cannot infer a lambda with a default argument
-                        lambda ext=ext: self.send_extension(ext, self.battery.extension()))  # type: ignore[misc]
+        for ext in self.extension.messages if self.extension is not None else ():
+            self.repeat(
+                ext.name,
+                ext.period_s,
+                # mypy cannot infer a lambda with a default argument
+                lambda ext=ext: self.send_extension(ext, self.battery.extension()),  # type: ignore[misc]
+            )
         self.expect("ccs", timing.CCS_TIMEOUT_S, lambda: self._timeout("ccs_timeout"))
 
     def _begin_stop(self, bst: dict[str, str]) -> None:
@@ -294,19 +311,30 @@ class BmsEmulator(ProtocolNode):
 
     def _brm(self) -> dict[str, Any]:
         cfg = self.config
-        values = {"protocol_version": cfg.bms_protocol_version, "battery_type": cfg.battery_type,
-                  "rated_capacity": cfg.capacity_ah, "rated_voltage": cfg.rated_voltage_v, "maker": cfg.maker,
-                  "vin": cfg.vin, **BRM_DETAILS}
+        values = {
+            "protocol_version": cfg.bms_protocol_version,
+            "battery_type": cfg.battery_type,
+            "rated_capacity": cfg.capacity_ah,
+            "rated_voltage": cfg.rated_voltage_v,
+            "maker": cfg.maker,
+            "vin": cfg.vin,
+            **BRM_DETAILS,
+        }
         if cfg.brm_length == 49:
             values.update(BMS_SOFTWARE)
         return values
 
     def _bcp(self) -> dict[str, Any]:
         cfg = self.config
-        return {"max_cell_voltage": cfg.max_cell_voltage_v, "max_charge_current": -cfg.max_charge_current_a,
-                "nominal_energy": cfg.nominal_energy_kwh, "max_charge_voltage": cfg.max_charge_voltage_v,
-                "max_temperature": cfg.max_temperature_c, "soc": round(self.battery.soc_pct, 1),
-                "battery_voltage": self.measure()[0]}
+        return {
+            "max_cell_voltage": cfg.max_cell_voltage_v,
+            "max_charge_current": -cfg.max_charge_current_a,
+            "nominal_energy": cfg.nominal_energy_kwh,
+            "max_charge_voltage": cfg.max_charge_voltage_v,
+            "max_temperature": cfg.max_temperature_c,
+            "soc": round(self.battery.soc_pct, 1),
+            "battery_voltage": self.measure()[0],
+        }
 
     def _bcl(self) -> dict[str, Any]:
         voltage, current, mode = self.demand

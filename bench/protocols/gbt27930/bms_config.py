@@ -13,9 +13,21 @@ from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS
 BATTERY_TYPE_NAMES = frozenset(BATTERY_TYPES.values())
 ON_OFF = ("off", "on")
 # Attributes read from the profile's [vehicle] table (besides its `extension` object).
-VEHICLE_FIELDS = ("battery_type", "capacity_ah", "rated_voltage_v", "max_charge_voltage_v", "max_charge_current_a",
-                  "max_cell_voltage_v", "max_temperature_c", "nominal_energy_kwh", "soc_pct", "temperature_c",
-                  "cells", "vin", "bms_protocol_version")
+VEHICLE_FIELDS = (
+    "battery_type",
+    "capacity_ah",
+    "rated_voltage_v",
+    "max_charge_voltage_v",
+    "max_charge_current_a",
+    "max_cell_voltage_v",
+    "max_temperature_c",
+    "nominal_energy_kwh",
+    "soc_pct",
+    "temperature_c",
+    "cells",
+    "vin",
+    "bms_protocol_version",
+)
 
 
 @dataclass
@@ -52,9 +64,9 @@ class BmsConfig:
     temperature_probes: int = 8
     address: int = BMS_ADDRESS
     charger_address: int = CHARGER_ADDRESS
-    brm_length: int = 49                 # 41 (up to the VIN) or 49 (with the BMS software version)
+    brm_length: int = 49  # 41 (up to the VIN) or 49 (with the BMS software version)
     maker: str = "BNCH"
-    send_bmv: bool = False               # BMV/BMT are optional in the standard
+    send_bmv: bool = False  # BMV/BMT are optional in the standard
     send_bmt: bool = False
     send_extension: bool = True
     bro_ready_delay_s: float = timing.BRO_READY_DELAY_S
@@ -62,8 +74,9 @@ class BmsConfig:
 
     def __post_init__(self) -> None:
         if self.battery_type not in BATTERY_TYPE_NAMES:
-            raise BenchError(f"vehicle.battery_type: {self.battery_type!r} is not one of "
-                             f"{', '.join(sorted(BATTERY_TYPE_NAMES))}")
+            raise BenchError(
+                f"vehicle.battery_type: {self.battery_type!r} is not one of {', '.join(sorted(BATTERY_TYPE_NAMES))}"
+            )
         if len(self.vin) != 17 or not self.vin.isascii():
             raise BenchError(f"vehicle.vin: {self.vin!r} is not 17 ASCII characters")
         if self.brm_length not in (41, 49):
@@ -75,10 +88,9 @@ class BmsConfig:
                 raise BenchError(f"vehicle.extension.{name}: {getattr(self.extension, name)!r} is not 'off' or 'on'")
 
     @classmethod
-    def from_vehicle(cls, vehicle: Any, **settings: Any) -> "BmsConfig":
+    def from_vehicle(cls, vehicle: Any, **settings: Any) -> BmsConfig:
         """Build from the profile's [vehicle] table object (attribute names fixed)."""
         values = {name: getattr(vehicle, name) for name in VEHICLE_FIELDS}
         ext = vehicle.extension
         values["extension"] = ExtensionConfig(**{f.name: getattr(ext, f.name) for f in fields(ExtensionConfig)})
         return cls(**values, **settings)
-

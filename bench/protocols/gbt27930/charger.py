@@ -30,7 +30,7 @@ from bench.protocols.gbt27930.hooks import ChargerHooks, ChargerRatings
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS
 from bench.protocols.gbt27930.node import PeerView, ProtocolNode
 
-# standards.md §3 "Stopping": K1/K2 may open once the current is at most 5 A (I).
+# docs/limits.md §3 "Stopping": K1/K2 may open once the current is at most 5 A (I).
 CONTACTOR_OPEN_CURRENT_A = 5.0
 # How often the stop sequence looks at the output current (bench choice, U).
 CURRENT_POLL_S = 0.01
@@ -70,10 +70,19 @@ class ChargerStateMachine(ProtocolNode):
     error_message = "CEM"
     extension: ExtensionCodec  # the charger always loads one (the default or the profile's DBC)
 
-    def __init__(self, bus: ClockedBus, hooks: ChargerHooks, ratings: ChargerRatings,
-                 behaviour: ChargerBehaviour | None = None, *, charger_number: int = 1, region: str | None = None,
-                 address: int = CHARGER_ADDRESS, bms_address: int = BMS_ADDRESS,
-                 extension_dbc_path: str | None = None):
+    def __init__(
+        self,
+        bus: ClockedBus,
+        hooks: ChargerHooks,
+        ratings: ChargerRatings,
+        behaviour: ChargerBehaviour | None = None,
+        *,
+        charger_number: int = 1,
+        region: str | None = None,
+        address: int = CHARGER_ADDRESS,
+        bms_address: int = BMS_ADDRESS,
+        extension_dbc_path: str | None = None,
+    ):
         super().__init__(bus, address, bms_address, extension_dbc.load(extension_dbc_path))
         self.hooks = hooks
         self.ratings = ratings
@@ -107,8 +116,9 @@ class ChargerStateMachine(ProtocolNode):
         """Stop charging with a CST: reason "manual", "condition" or "fault", plus CST fault
         field names. Before configuration there is nothing to stop but the handshake."""
         if reason not in STOP_REASONS or any(f not in CST_FLAGS for f in faults):
-            raise BenchError(f"CST stop: reason one of {', '.join(STOP_REASONS)}; faults from "
-                             f"{', '.join(sorted(CST_FLAGS))}")
+            raise BenchError(
+                f"CST stop: reason one of {', '.join(STOP_REASONS)}; faults from {', '.join(sorted(CST_FLAGS))}"
+            )
         if self.phase in ("handshake", "recognition"):
             self.quiet()
             self.set_phase("idle")
@@ -120,7 +130,7 @@ class ChargerStateMachine(ProtocolNode):
         return True
 
     def vehicle_unplugged(self) -> None:
-        """The connector left the fully-connected window (CC1 outside 3.2–4.8 V, standards.md
+        """The connector left the fully-connected window (CC1 outside 3.2–4.8 V, docs/limits.md
         §4): without energy flowing, end whatever was going on and switch the 12 V auxiliary
         supply off. Under load the plant's fault stop (CST) handles it."""
         if self.contactors_closed or self.phase == "idle":
@@ -268,8 +278,11 @@ class ChargerStateMachine(ProtocolNode):
         battery_v = self.peer.value("BCP", "battery_voltage")
         inlet_v = self.hooks.inlet_voltage()
         low, high = self.ratings.min_voltage_v, self.ratings.max_voltage_v
-        if battery_v is None or abs(inlet_v - battery_v) > timing.INLET_VOLTAGE_TOLERANCE * battery_v \
-                or not low <= inlet_v <= high:
+        if (
+            battery_v is None
+            or abs(inlet_v - battery_v) > timing.INLET_VOLTAGE_TOLERANCE * battery_v
+            or not low <= inlet_v <= high
+        ):
             self.event("inlet_voltage_fault", inlet_v=inlet_v, bcp_battery_v=battery_v)
             self._stop({"fault_stop": "yes", "voltage_abnormal": "yes"}, fault=True)
             return
@@ -310,10 +323,15 @@ class ChargerStateMachine(ProtocolNode):
             self.event("overvoltage", output_v=voltage, bcp_max_v=limit)
             self._stop({"fault_stop": "yes", "voltage_abnormal": "yes"}, fault=True)
             return
-        self.send("CCS", {"output_voltage": clamp(voltage, VOLTAGE_RANGE_V),
-                          "output_current": clamp(-current, CURRENT_RANGE_A),
-                          "charging_time": self._charging_minutes(),
-                          "charging_permitted": "paused" if self._paused else "permitted"})
+        self.send(
+            "CCS",
+            {
+                "output_voltage": clamp(voltage, VOLTAGE_RANGE_V),
+                "output_current": clamp(-current, CURRENT_RANGE_A),
+                "charging_time": self._charging_minutes(),
+                "charging_permitted": "paused" if self._paused else "permitted",
+            },
+        )
 
     def _stop(self, cst: dict[str, str], *, fault: bool, bms_initiated: bool = False) -> None:
         self.quiet()
@@ -372,22 +390,38 @@ class ChargerStateMachine(ProtocolNode):
         return min(CHARGING_TIME_MAX_MIN, int((self.clock.now() - self._charging_since) // 60))
 
     def _crm(self) -> dict[str, Any]:
-        return {"recognition": "recognized" if self._recognized else "not_recognized",
-                "charger_number": self.charger_number, "region": self.region}
+        return {
+            "recognition": "recognized" if self._recognized else "not_recognized",
+            "charger_number": self.charger_number,
+            "region": self.region,
+        }
 
     def _cts(self) -> dict[str, Any]:
         now = datetime.fromtimestamp(self.clock.wall_time(), tz=CHARGER_TIMEZONE)
-        return {"second": now.second, "minute": now.minute, "hour": now.hour, "day": now.day,
-                "month": now.month, "year": now.year}
+        return {
+            "second": now.second,
+            "minute": now.minute,
+            "hour": now.hour,
+            "day": now.day,
+            "month": now.month,
+            "year": now.year,
+        }
 
     def _cml(self) -> dict[str, Any]:
         r = self.ratings
-        return {"max_output_voltage": r.max_voltage_v, "min_output_voltage": r.min_voltage_v,
-                "max_output_current": -r.max_current_a, "min_output_current": -r.min_current_a}
+        return {
+            "max_output_voltage": r.max_voltage_v,
+            "min_output_voltage": r.min_voltage_v,
+            "max_output_current": -r.max_current_a,
+            "min_output_current": -r.min_current_a,
+        }
 
     def _csd(self) -> dict[str, Any]:
-        return {"charging_time": self._charging_minutes(), "energy": clamp(round(self.hooks.energy_kwh(), 1), ENERGY_RANGE_KWH),
-                "charger_number": self.charger_number}
+        return {
+            "charging_time": self._charging_minutes(),
+            "energy": clamp(round(self.hooks.energy_kwh(), 1), ENERGY_RANGE_KWH),
+            "charger_number": self.charger_number,
+        }
 
     def close(self) -> None:
         if self._current_poll is not None:

@@ -10,13 +10,19 @@ ProtocolError for a value the standard cannot carry: that is a programming error
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930.catalogue import (
-    BCD, ENUM, MESSAGES, TEXT, UINT, Field, MessageSpec,
+    BCD,
+    ENUM,
+    MESSAGES,
+    TEXT,
+    UINT,
+    Field,
+    MessageSpec,
 )
 
 Problem = tuple[str, str, str | None]  # (finding kind, text, field name)
@@ -32,8 +38,26 @@ def _digits(scale: float) -> int:
 class FieldCodec:
     """One field, compiled: where it sits and how raw becomes physical."""
 
-    __slots__ = ("name", "kind", "shift", "bits", "mask", "scale", "offset", "digits", "integral",
-                 "optional", "values", "labels", "low", "high", "start", "end", "default", "spec")
+    __slots__ = (
+        "name",
+        "kind",
+        "shift",
+        "bits",
+        "mask",
+        "scale",
+        "offset",
+        "digits",
+        "integral",
+        "optional",
+        "values",
+        "labels",
+        "low",
+        "high",
+        "start",
+        "end",
+        "default",
+        "spec",
+    )
 
     def __init__(self, spec: Field, base_bit: int = 0):
         self.spec = spec
@@ -55,8 +79,7 @@ class FieldCodec:
         self.default = spec.default
 
     # -- decode ---------------------------------------------------------------------------
-    def decode(self, whole: int, data: bytes, problems: list[Problem],
-               where: str) -> str | int | float | bytes | None:
+    def decode(self, whole: int, data: bytes, problems: list[Problem], where: str) -> str | int | float | bytes | None:
         raw = (whole >> self.shift) & self.mask
         kind = self.kind
         if kind == ENUM:
@@ -71,15 +94,20 @@ class FieldCodec:
             value = raw * self.scale + self.offset
             value = int(value) if self.integral else round(value, self.digits)
         elif kind == ENUM:
-            problems.append((fk.VALUE_OUT_OF_RANGE, f"{where}.{self.name}: {raw:#x} is not one of "
-                             f"{', '.join(f'{k:#x}' for k in self.values)}", self.name))
+            problems.append(
+                (
+                    fk.VALUE_OUT_OF_RANGE,
+                    f"{where}.{self.name}: {raw:#x} is not one of {', '.join(f'{k:#x}' for k in self.values)}",
+                    self.name,
+                )
+            )
             return raw
         elif kind == TEXT:
-            chunk = data[self.start:self.end].rstrip(b"\xff")
+            chunk = data[self.start : self.end].rstrip(b"\xff")
             return chunk.decode("ascii") if _printable(chunk) else chunk
         elif kind == BCD:
             value = 0
-            for byte in reversed(data[self.start:self.end]):
+            for byte in reversed(data[self.start : self.end]):
                 hi, lo = byte >> 4, byte & 0xF
                 if hi > 9 or lo > 9:
                     problems.append((fk.BAD_BCD, f"{where}.{self.name}: {byte:#04x} is not BCD", self.name))
@@ -88,9 +116,15 @@ class FieldCodec:
         else:  # catalogue.VERSION
             return f"{raw >> 8}.{raw & 0xFF}"
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            problems.append((fk.VALUE_OUT_OF_RANGE, f"{where}.{self.name}: {value} {self.spec.unit} outside "
-                             f"{self.low if self.low is not None else '…'} … "
-                             f"{self.high if self.high is not None else '…'}", self.name))
+            problems.append(
+                (
+                    fk.VALUE_OUT_OF_RANGE,
+                    f"{where}.{self.name}: {value} {self.spec.unit} outside "
+                    f"{self.low if self.low is not None else '…'} … "
+                    f"{self.high if self.high is not None else '…'}",
+                    self.name,
+                )
+            )
         return value
 
     # -- encode ---------------------------------------------------------------------------
@@ -142,8 +176,9 @@ class MessageCodec:
         self.covered = 0  # bits some field uses; the others must be ones
         for f in self.fields:
             self.covered |= f.mask << f.shift
-        self._length_text = (f"a multiple of {self.stride} up to {spec.max_length}" if rep
-                             else " or ".join(str(n) for n in spec.lengths))
+        self._length_text = (
+            f"a multiple of {self.stride} up to {spec.max_length}" if rep else " or ".join(str(n) for n in spec.lengths)
+        )
 
     def decode(self, data: bytes) -> tuple[dict[str, Any], tuple[Problem, ...]]:
         problems: list[Problem] = []
@@ -154,8 +189,13 @@ class MessageCodec:
         if not self.element:
             unused = ((1 << (8 * n)) - 1) & ~self.covered
             if whole & unused != unused:
-                problems.append((fk.RESERVED_BITS, f"{self.name}: unused bits not sent as ones "
-                                 f"(payload {data.hex(' ')})", "reserved"))
+                problems.append(
+                    (
+                        fk.RESERVED_BITS,
+                        f"{self.name}: unused bits not sent as ones (payload {data.hex(' ')})",
+                        "reserved",
+                    )
+                )
         values: dict[str, Any] = {}
         where = self.name
         for f in self.fields:
@@ -173,7 +213,7 @@ class MessageCodec:
                 base = i * self.stride * 8
                 for f in self.element:
                     part = whole >> base
-                    columns[f.name].append(f.decode(part, data[i * self.stride:], problems, where))
+                    columns[f.name].append(f.decode(part, data[i * self.stride :], problems, where))
             values.update(columns)
         return values, tuple(problems)
 
@@ -185,8 +225,10 @@ class MessageCodec:
             columns = [values.get(f.name) or [] for f in self.element]
             count = max(len(c) for c in columns)
             if not 0 < count <= spec.repeat.max_count or any(len(c) != count for c in columns):
-                raise ProtocolError(f"{where}: give 1 … {spec.repeat.max_count} elements, the same number in "
-                                    f"{', '.join(f.name for f in self.element)}")
+                raise ProtocolError(
+                    f"{where}: give 1 … {spec.repeat.max_count} elements, the same number in "
+                    f"{', '.join(f.name for f in self.element)}"
+                )
             n = count * self.stride
         else:
             n = length if length is not None else spec.max_length

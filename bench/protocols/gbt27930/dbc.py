@@ -2,7 +2,7 @@
 
 Regenerate the shipped file with ``python -m bench.protocols.gbt27930.dbc``; a test checks
 that the committed ``gbt27930.dbc`` is what this writes and that cantools decodes it as the
-codec does. Load it with ``frame_id_mask=0x03FFFF00`` (dependencies.md: cantools looks
+codec does. Load it with ``frame_id_mask=0x03FFFF00`` (docs/dependencies.md#cantools: cantools looks
 messages up by exact frame ID; the mask keeps PF and PS only).
 
 How catalogue fields become DBC signals (DBC has only numbers):
@@ -26,12 +26,20 @@ from cantools.database.can.formats.dbc import DbcSpecifics
 from cantools.database.conversion import BaseConversion
 
 from bench.protocols.gbt27930.catalogue import (
-    BCD, BMS, CHARGER, ENUM, MESSAGES, TEXT, VERSION, Field, MessageSpec,
+    BCD,
+    BMS,
+    CHARGER,
+    ENUM,
+    MESSAGES,
+    TEXT,
+    VERSION,
+    Field,
+    MessageSpec,
 )
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, frame_id
 
 DBC_PATH = Path(__file__).with_name("gbt27930.dbc")
-FRAME_ID_MASK = 0x03FFFF00  # PF and PS: priority and source address may differ (dependencies.md)
+FRAME_ID_MASK = 0x03FFFF00  # PF and PS: priority and source address may differ (docs/dependencies.md#cantools)
 NODE_NAMES = {CHARGER: "Charger", BMS: "BMS"}
 
 
@@ -61,28 +69,45 @@ def message_layout(spec: MessageSpec) -> list[tuple[Field, list[tuple[str, int, 
 def _signal(field: Field, name: str, start: int, length: int, scale: float, offset: float) -> Signal:
     choices = dict(field.values) if field.kind == ENUM and field.values else None
     # cantools annotates choices as an OrderedDict; any dict of raw value → label works.
-    return Signal(name, start, length, byte_order="little_endian", is_signed=False,
-                  conversion=BaseConversion.factory(scale=scale, offset=offset,
-                                                    choices=choices),  # type: ignore[arg-type]
-                  unit=field.unit or None,
-                  comment=("optional; all ones = not available" if field.optional else None))
+    return Signal(
+        name,
+        start,
+        length,
+        byte_order="little_endian",
+        is_signed=False,
+        conversion=BaseConversion.factory(scale=scale, offset=offset, choices=choices),  # type: ignore[arg-type]
+        unit=field.unit or None,
+        comment=("optional; all ones = not available" if field.optional else None),
+    )
 
 
 def catalogue_database() -> Database:
     messages = []
     for spec in MESSAGES:
-        src, dest = ((CHARGER_ADDRESS, BMS_ADDRESS) if spec.sender == CHARGER else (BMS_ADDRESS, CHARGER_ADDRESS))
+        src, dest = (CHARGER_ADDRESS, BMS_ADDRESS) if spec.sender == CHARGER else (BMS_ADDRESS, CHARGER_ADDRESS)
         signals = [_signal(f, *sig) for f, sigs in message_layout(spec) for sig in sigs]
-        messages.append(Message(
-            frame_id=frame_id(spec.priority, spec.pgn, dest, src), name=spec.name, length=spec.max_length,
-            signals=signals, is_extended_frame=True, senders=[NODE_NAMES[spec.sender]],
-            cycle_time=round(spec.period_s * 1000), unused_bit_pattern=0xFF,
-            comment=f"GB/T 27930-2015 {spec.name}: {spec.title}; PGN {spec.pgn:#06x}, "
-                    f"{'/'.join(map(str, spec.lengths)) or f'up to {spec.max_length}'} bytes"
-                    f"{' via J1939 TP' if spec.uses_transport else ''}"))
+        messages.append(
+            Message(
+                frame_id=frame_id(spec.priority, spec.pgn, dest, src),
+                name=spec.name,
+                length=spec.max_length,
+                signals=signals,
+                is_extended_frame=True,
+                senders=[NODE_NAMES[spec.sender]],
+                cycle_time=round(spec.period_s * 1000),
+                unused_bit_pattern=0xFF,
+                comment=f"GB/T 27930-2015 {spec.name}: {spec.title}; PGN {spec.pgn:#06x}, "
+                f"{'/'.join(map(str, spec.lengths)) or f'up to {spec.max_length}'} bytes"
+                f"{' via J1939 TP' if spec.uses_transport else ''}",
+            )
+        )
     # DbcSpecifics lets cantools write the cycle times (GenMsgCycleTime) into the file.
-    return Database(messages=messages, nodes=[Node("Charger"), Node("BMS")], frame_id_mask=FRAME_ID_MASK,
-                    dbc_specifics=DbcSpecifics())
+    return Database(
+        messages=messages,
+        nodes=[Node("Charger"), Node("BMS")],
+        frame_id_mask=FRAME_ID_MASK,
+        dbc_specifics=DbcSpecifics(),
+    )
 
 
 def dbc_text() -> str:

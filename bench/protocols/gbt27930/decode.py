@@ -15,7 +15,7 @@ import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ LIST_PREVIEW = 8  # elements of a BMV/BMT list shown in the text report
 class TraceReport:
     path: str
     frames: int
-    start_time: float | None          # Unix time of the first frame
+    start_time: float | None  # Unix time of the first frame
     duration_s: float
     phases: list[tuple[float, str]]
     messages: list[MessageEvent]
@@ -44,10 +44,24 @@ class TraceReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "file": self.path, "frames": self.frames, "start_time": self.start_time, "duration_s": self.duration_s,
+            "file": self.path,
+            "frames": self.frames,
+            "start_time": self.start_time,
+            "duration_s": self.duration_s,
             "phases": [{"time": t, "phase": p} for t, p in self.phases],
-            "messages": [{"time": e.time, "name": e.name, "pgn": e.pgn, "src": e.src, "dest": e.dest,
-                          "length": e.length, "via_tp": e.via_tp, "values": e.values} for e in self.messages],
+            "messages": [
+                {
+                    "time": e.time,
+                    "name": e.name,
+                    "pgn": e.pgn,
+                    "src": e.src,
+                    "dest": e.dest,
+                    "length": e.length,
+                    "via_tp": e.via_tp,
+                    "values": e.values,
+                }
+                for e in self.messages
+            ],
             "statistics": self.statistics,
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -62,17 +76,23 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def decode_trace(path: str | Path, *, extension_dbc_path: str | None = None,
-                 period_tolerance: float = DEFAULT_PERIOD_TOLERANCE) -> TraceReport:
+def decode_trace(
+    path: str | Path, *, extension_dbc_path: str | None = None, period_tolerance: float = DEFAULT_PERIOD_TOLERANCE
+) -> TraceReport:
     path = Path(path)
     if path.suffix.lower() not in READABLE:
-        raise ProtocolError(f"{path}: cannot read {path.suffix or 'files without a suffix'} "
-                            f"(candump .log, .asc or .blf)")
+        raise ProtocolError(
+            f"{path}: cannot read {path.suffix or 'files without a suffix'} (candump .log, .asc or .blf)"
+        )
     if not path.is_file():
         raise ProtocolError(f"{path}: no such file")
     events: list[MessageEvent] = []
-    monitor = ConformanceMonitor(relative_time=True, on_change=events.append, period_tolerance=period_tolerance,
-                                 extension_dbc_path=extension_dbc_path)
+    monitor = ConformanceMonitor(
+        relative_time=True,
+        on_change=events.append,
+        period_tolerance=period_tolerance,
+        extension_dbc_path=extension_dbc_path,
+    )
     frames = 0
     try:
         # ASC: absolute times from the file's trigger-block date, like the other formats
@@ -83,13 +103,15 @@ def decode_trace(path: str | Path, *, extension_dbc_path: str | None = None,
                 frames += 1
                 feed(msg)
     except Exception as exc:  # noqa: BLE001 - python-can's readers raise anything on garbage
-        raise ProtocolError(f"{path}: {_where(path, frames + 1)} cannot be read: "
-                            f"{unreadable_reason(path, frames + 1, exc)}") from None
+        raise ProtocolError(
+            f"{path}: {_where(path, frames + 1)} cannot be read: {unreadable_reason(path, frames + 1, exc)}"
+        ) from None
     if frames == 0 and path.stat().st_size > 0:
         # The ASC reader skips lines it does not understand, as Vector's tools do.
         raise ProtocolError(f"{path}: no CAN frame could be read from it (is it a {path.suffix} file?)")
-    return TraceReport(str(path), frames, monitor.origin, monitor.last_time, monitor.phases, events,
-                       monitor.findings, monitor.stats())
+    return TraceReport(
+        str(path), frames, monitor.origin, monitor.last_time, monitor.phases, events, monitor.findings, monitor.stats()
+    )
 
 
 def unreadable_reason(path: Path, frame: int, exc: Exception) -> str:
@@ -170,10 +192,17 @@ def _where(path: Path, frame: int) -> str:
 
 # -- text report ------------------------------------------------------------------------------
 def format_text(report: TraceReport) -> str:
-    start = (datetime.fromtimestamp(report.start_time, tz=timezone.utc).isoformat(timespec="milliseconds")
-             if report.start_time is not None else "no frames")
-    lines = [f"GB/T 27930 session: {report.path}",
-             f"  {report.frames} frames, first at {start}, {report.duration_s:.3f} s", "", "Phases"]
+    start = (
+        datetime.fromtimestamp(report.start_time, tz=UTC).isoformat(timespec="milliseconds")
+        if report.start_time is not None
+        else "no frames"
+    )
+    lines = [
+        f"GB/T 27930 session: {report.path}",
+        f"  {report.frames} frames, first at {start}, {report.duration_s:.3f} s",
+        "",
+        "Phases",
+    ]
     lines += [f"  {t:10.3f}  {phase}" for t, phase in report.phases]
     lines += ["", "Messages (each once per change of value; times in s from the first frame)"]
     for e in report.messages:
@@ -181,8 +210,11 @@ def format_text(report: TraceReport) -> str:
         lines.append(f"  {e.time:10.3f}  {e.name:<4} {e.src:02X}→{e.dest:02X}{how}  {format_values(e.name, e.values)}")
     lines += ["", "Statistics (period from receive times)"]
     for name, s in sorted(report.statistics.items()):
-        period = (f"mean {1000 * s['mean_period_s']:.1f} ms, worst ±{1000 * s['worst_deviation_s']:.1f} ms"
-                  if s["mean_period_s"] is not None else "no period measured")
+        period = (
+            f"mean {1000 * s['mean_period_s']:.1f} ms, worst ±{1000 * s['worst_deviation_s']:.1f} ms"
+            if s["mean_period_s"] is not None
+            else "no period measured"
+        )
         nominal = f" (nominal {1000 * s['nominal_period_s']:g} ms)" if s["nominal_period_s"] else ""
         lines.append(f"  {name:<4} ×{s['count']:<5} {period}{nominal}, lengths {s['lengths']}")
     lines += ["", f"Findings ({len(report.findings)})"]

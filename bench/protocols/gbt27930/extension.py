@@ -45,7 +45,7 @@ class ExtensionMessage:
     period_s: float
     message: Message
     numbers: tuple[str, ...]  # quantities carried as numeric signals
-    text: str | None          # quantity carried as text, if this is a text message
+    text: str | None  # quantity carried as text, if this is a text message
     text_width: int = 0
 
 
@@ -64,8 +64,9 @@ class ExtensionCodec:
             if ext is not None:
                 self.messages.append(ext)
         if not self.messages:
-            raise ProtocolError(f"{self.path}: no signal named {', '.join(NUMBERS + TEXTS)} "
-                                "(see bench/protocols/gbt27930/EXTENSION.md)")
+            raise ProtocolError(
+                f"{self.path}: no signal named {', '.join(NUMBERS + TEXTS)} (see bench/protocols/gbt27930/EXTENSION.md)"
+            )
         self.by_pgn = {m.pgn: m for m in self.messages}
 
     @staticmethod
@@ -88,7 +89,7 @@ class ExtensionCodec:
     def encode(self, ext: ExtensionMessage, values: Mapping[str, Any]) -> bytes:
         if ext.text is not None:
             text = str(values.get(ext.text) or "")
-            data = text.encode("ascii", errors="replace")[:ext.text_width]
+            data = text.encode("ascii", errors="replace")[: ext.text_width]
             return data or b"\xff"
         raw: dict[str, int] = {}
         for s in ext.message.signals:
@@ -97,8 +98,11 @@ class ExtensionCodec:
             if value is None:
                 raw[s.name] = ones
                 continue
-            number = s.conversion.choice_to_number(value) if isinstance(value, str) else \
-                round((float(value) - s.offset) / s.scale)
+            number = (
+                s.conversion.choice_to_number(value)
+                if isinstance(value, str)
+                else round((float(value) - s.offset) / s.scale)
+            )
             if not 0 <= number < ones:
                 raise ProtocolError(f"{self.path}: {ext.name}.{s.name} = {value!r} does not fit {s.length} bits")
             raw[s.name] = number
@@ -111,14 +115,18 @@ class ExtensionCodec:
         problems: list[Problem] = []
         if ext.text is not None:
             if not 0 < len(data) <= ext.text_width:
-                problems.append((fk.WRONG_LENGTH, f"{ext.name}: {len(data)} bytes, 1 … {ext.text_width} expected", None))
-            chunk = bytes(data[:ext.text_width]).rstrip(b"\xff\x00")
+                problems.append(
+                    (fk.WRONG_LENGTH, f"{ext.name}: {len(data)} bytes, 1 … {ext.text_width} expected", None)
+                )
+            chunk = bytes(data[: ext.text_width]).rstrip(b"\xff\x00")
             return ext, {ext.text: chunk.decode("ascii", errors="replace") or None}, tuple(problems)
         if len(data) != ext.message.length:
             problems.append((fk.WRONG_LENGTH, f"{ext.name}: {len(data)} bytes, {ext.message.length} expected", None))
         try:
-            raw = cast("Mapping[str, float]",  # raw numbers: no scaling, no choices, not a container
-                       ext.message.decode(bytes(data), scaling=False, decode_choices=False, allow_truncated=True))
+            raw = cast(
+                "Mapping[str, float]",  # raw numbers: no scaling, no choices, not a container
+                ext.message.decode(bytes(data), scaling=False, decode_choices=False, allow_truncated=True),
+            )
         except Exception:  # noqa: BLE001 - cantools' errors for garbage vary; garbage gives a finding
             return ext, {}, tuple(problems) or ((fk.WRONG_LENGTH, f"{ext.name}: cannot be decoded", None),)
         values: dict[str, Any] = {}
@@ -130,8 +138,11 @@ class ExtensionCodec:
                 values[s.name] = None
                 continue
             value = s.conversion.raw_to_scaled(r, decode_choices=True)
-            values[s.name] = str(value) if not isinstance(value, (int, float)) else \
-                (round(value, 6) if isinstance(value, float) else value)
+            values[s.name] = (
+                str(value)
+                if not isinstance(value, (int, float))
+                else (round(value, 6) if isinstance(value, float) else value)
+            )
         return ext, values, tuple(problems)
 
 

@@ -7,44 +7,64 @@ findings into checks; the protocol stack only reports them.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # -- frame and message content (codec) -----------------------------------------------------
-WRONG_LENGTH = "wrong_length"              # DLC / reassembled size differs from the standard
-MISSING_VALUE = "missing_value"            # a mandatory field sent as all-ones or cut off
+WRONG_LENGTH = "wrong_length"  # DLC / reassembled size differs from the standard
+MISSING_VALUE = "missing_value"  # a mandatory field sent as all-ones or cut off
 VALUE_OUT_OF_RANGE = "value_out_of_range"  # outside the standard's range or enumeration
-BAD_BCD = "bad_bcd"                        # a BCD digit above 9 (CTS)
-RESERVED_BITS = "reserved_bits"            # bits no field uses not sent as ones (standards.md §3)
+BAD_BCD = "bad_bcd"  # a BCD digit above 9 (CTS)
+RESERVED_BITS = "reserved_bits"  # bits no field uses not sent as ones (docs/limits.md §3)
 WRONG_PRIORITY = "wrong_priority"
-WRONG_DIRECTION = "wrong_direction"        # e.g. a charger message sent by the BMS address
-UNKNOWN_MESSAGE = "unknown_message"        # charger<->BMS frame with a PGN the standard lacks
-FOREIGN_FRAME = "foreign_frame"            # not charger<->BMS traffic (other addresses, 11-bit)
+WRONG_DIRECTION = "wrong_direction"  # e.g. a charger message sent by the BMS address
+UNKNOWN_MESSAGE = "unknown_message"  # charger<->BMS frame with a PGN the standard lacks
+FOREIGN_FRAME = "foreign_frame"  # not charger<->BMS traffic (other addresses, 11-bit)
 # -- J1939 transport -----------------------------------------------------------------------
-TP_BAD_SEQUENCE = "tp_bad_sequence"        # a DT packet out of order or repeated
-TP_MISSING_PACKET = "tp_missing_packet"    # a gap in the sequence numbers
-TP_SIZE_MISMATCH = "tp_size_mismatch"      # RTS/BAM size and packet count disagree
-TP_TIMEOUT = "tp_timeout"                  # a transfer never completed; its buffer was released
-TP_UNEXPECTED_CTS = "tp_unexpected_cts"    # CTS with no transfer open towards its sender
+TP_BAD_SEQUENCE = "tp_bad_sequence"  # a DT packet out of order or repeated
+TP_MISSING_PACKET = "tp_missing_packet"  # a gap in the sequence numbers
+TP_SIZE_MISMATCH = "tp_size_mismatch"  # RTS/BAM size and packet count disagree
+TP_TIMEOUT = "tp_timeout"  # a transfer never completed; its buffer was released
+TP_UNEXPECTED_CTS = "tp_unexpected_cts"  # CTS with no transfer open towards its sender
 TP_UNEXPECTED_DATA = "tp_unexpected_data"  # DT with no transfer open
-TP_ABORT_RECEIVED = "tp_abort_received"    # Conn_Abort seen
-TP_BAD_CONTROL = "tp_bad_control"          # TP.CM with an unknown control byte or bad length
-TP_DUPLICATE_RTS = "tp_duplicate_rts"      # RTS while a transfer from that sender is open
-TP_LATE_RESPONSE = "tp_late_response"      # CTS later than Tr after RTS / the last packet
+TP_ABORT_RECEIVED = "tp_abort_received"  # Conn_Abort seen
+TP_BAD_CONTROL = "tp_bad_control"  # TP.CM with an unknown control byte or bad length
+TP_DUPLICATE_RTS = "tp_duplicate_rts"  # RTS while a transfer from that sender is open
+TP_LATE_RESPONSE = "tp_late_response"  # CTS later than Tr after RTS / the last packet
 # -- session conformance (monitor) ----------------------------------------------------------
-PERIOD_DEVIATION = "period_deviation"      # mean period outside the tolerance
-MESSAGE_TIMEOUT = "message_timeout"        # a periodic message stopped longer than its timeout
-PHASE_ORDER = "phase_order"                # a message of an earlier phase, or a phase skipped
-TIMEOUT_REPORTED = "timeout_reported"      # a BEM or CEM was sent
+PERIOD_DEVIATION = "period_deviation"  # mean period outside the tolerance
+MESSAGE_TIMEOUT = "message_timeout"  # a periodic message stopped longer than its timeout
+PHASE_ORDER = "phase_order"  # a message of an earlier phase, or a phase skipped
+TIMEOUT_REPORTED = "timeout_reported"  # a BEM or CEM was sent
 
-KINDS = frozenset({
-    WRONG_LENGTH, MISSING_VALUE, VALUE_OUT_OF_RANGE, BAD_BCD, RESERVED_BITS, WRONG_PRIORITY, WRONG_DIRECTION,
-    UNKNOWN_MESSAGE, FOREIGN_FRAME,
-    TP_BAD_SEQUENCE, TP_MISSING_PACKET, TP_SIZE_MISMATCH, TP_TIMEOUT, TP_UNEXPECTED_CTS,
-    TP_UNEXPECTED_DATA, TP_ABORT_RECEIVED, TP_BAD_CONTROL, TP_DUPLICATE_RTS, TP_LATE_RESPONSE,
-    PERIOD_DEVIATION, MESSAGE_TIMEOUT, PHASE_ORDER, TIMEOUT_REPORTED,
-})
+KINDS = frozenset(
+    {
+        WRONG_LENGTH,
+        MISSING_VALUE,
+        VALUE_OUT_OF_RANGE,
+        BAD_BCD,
+        RESERVED_BITS,
+        WRONG_PRIORITY,
+        WRONG_DIRECTION,
+        UNKNOWN_MESSAGE,
+        FOREIGN_FRAME,
+        TP_BAD_SEQUENCE,
+        TP_MISSING_PACKET,
+        TP_SIZE_MISMATCH,
+        TP_TIMEOUT,
+        TP_UNEXPECTED_CTS,
+        TP_UNEXPECTED_DATA,
+        TP_ABORT_RECEIVED,
+        TP_BAD_CONTROL,
+        TP_DUPLICATE_RTS,
+        TP_LATE_RESPONSE,
+        PERIOD_DEVIATION,
+        MESSAGE_TIMEOUT,
+        PHASE_ORDER,
+        TIMEOUT_REPORTED,
+    }
+)
 
 
 @dataclass
@@ -60,8 +80,7 @@ class Finding:
             raise ValueError(f"unknown finding kind {self.kind!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "time": self.time, "message": self.message,
-                "pgn": self.pgn, "details": self.details}
+        return {"kind": self.kind, "time": self.time, "message": self.message, "pgn": self.pgn, "details": self.details}
 
 
 FindingSink = Callable[[Finding], None]

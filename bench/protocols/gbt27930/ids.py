@@ -1,4 +1,4 @@
-"""29-bit J1939 identifiers as GB/T 27930 uses them (standards.md §3).
+"""29-bit J1939 identifiers as GB/T 27930 uses them (docs/limits.md §3).
 
 ID = priority(3) | EDP(1) | DP(1) | PF(8) | PS(8) | SA(8). For PF < 240 (PDU1, every
 GB/T 27930 message and the transport protocol) PS is the destination address and the PGN

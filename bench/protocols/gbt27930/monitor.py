@@ -21,8 +21,8 @@ by CAN ID and a payload is decoded only when it differs from the previous one.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
-from typing import Any, Callable, NamedTuple, cast
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, cast
 
 import can
 
@@ -31,7 +31,14 @@ from bench.core.clock import Handle
 from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930.catalogue import (
-    BY_PGN, CHARGER, CHARGING, ERROR, PHASES, TP_CM_PGN, TP_DT_PGN, MessageSpec,
+    BY_PGN,
+    CHARGER,
+    CHARGING,
+    ERROR,
+    PHASES,
+    TP_CM_PGN,
+    TP_DT_PGN,
+    MessageSpec,
 )
 from bench.protocols.gbt27930.codec import CODEC, Problem
 from bench.protocols.gbt27930.extension import ExtensionMessage
@@ -39,15 +46,15 @@ from bench.protocols.gbt27930.findings import Finding, FindingLog
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, parse_id
 from bench.protocols.gbt27930.transport import TransportObserver
 
-# standards.md §7: the measured mean period within ±10 % of the nominal (U; the bench
+# docs/limits.md §7: the measured mean period within ±10 % of the nominal (U; the bench
 # passes its limits-table value).
 DEFAULT_PERIOD_TOLERANCE = 0.10
 # Bench choices (U): judge a mean period only over this many intervals, and treat a gap
 # longer than PAUSE_FACTOR periods as a pause (the message stopped and restarted), not an interval.
 MIN_INTERVALS = 5
 PAUSE_FACTOR = 3.0
-CHECK_INTERVAL_S = 0.1   # how often (in trace time) stale messages and transfers are looked at
-# Charging messages whose silence the receiver must notice (standards.md §3 timeouts).
+CHECK_INTERVAL_S = 0.1  # how often (in trace time) stale messages and transfers are looked at
+# Charging messages whose silence the receiver must notice (docs/limits.md §3 timeouts).
 WATCHED = frozenset({"BCL", "BCS", "CCS"})
 STOP_MESSAGES = frozenset({"BST", "CST"})
 # After an error or a wake-up the session may restart with these.
@@ -72,13 +79,43 @@ class MessageEvent(NamedTuple):
 class Stream:
     """One message in one direction: counters, period statistics, last payload."""
 
-    __slots__ = ("name", "pgn", "src", "dest", "spec", "phase_index", "nominal", "pause_limit", "timeout",
-                 "count", "intervals", "total", "worst", "last_start", "last_time", "last_data", "lengths",
-                 "problem_keys", "watch", "watched", "stale", "extension")
+    __slots__ = (
+        "name",
+        "pgn",
+        "src",
+        "dest",
+        "spec",
+        "phase_index",
+        "nominal",
+        "pause_limit",
+        "timeout",
+        "count",
+        "intervals",
+        "total",
+        "worst",
+        "last_start",
+        "last_time",
+        "last_data",
+        "lengths",
+        "problem_keys",
+        "watch",
+        "watched",
+        "stale",
+        "extension",
+    )
 
-    def __init__(self, name: str, pgn: int, src: int, dest: int, spec: MessageSpec | None,
-                 period: float | None, phase: str | None, timeout: float | None,
-                 extension: ExtensionMessage | None = None):
+    def __init__(
+        self,
+        name: str,
+        pgn: int,
+        src: int,
+        dest: int,
+        spec: MessageSpec | None,
+        period: float | None,
+        phase: str | None,
+        timeout: float | None,
+        extension: ExtensionMessage | None = None,
+    ):
         self.name, self.pgn, self.src, self.dest, self.spec = name, pgn, src, dest, spec
         self.extension = extension
         self.phase_index = _PHASE_INDEX.get(phase, -1) if phase != ERROR else -2
@@ -97,16 +134,31 @@ class Stream:
 
     def summary(self) -> dict[str, Any]:
         mean = self.total / self.intervals if self.intervals else None
-        return {"count": self.count, "lengths": sorted(self.lengths), "nominal_period_s": self.nominal or None,
-                "mean_period_s": mean, "worst_deviation_s": self.worst if self.intervals else None,
-                "intervals": self.intervals, "src": self.src, "dest": self.dest}
+        return {
+            "count": self.count,
+            "lengths": sorted(self.lengths),
+            "nominal_period_s": self.nominal or None,
+            "mean_period_s": mean,
+            "worst_deviation_s": self.worst if self.intervals else None,
+            "intervals": self.intervals,
+            "src": self.src,
+            "dest": self.dest,
+        }
 
 
 class ConformanceMonitor:
-    def __init__(self, bus: ClockedBus | None = None, *, period_tolerance: float = DEFAULT_PERIOD_TOLERANCE,
-                 min_intervals: int = MIN_INTERVALS, charger_address: int = CHARGER_ADDRESS,
-                 bms_address: int = BMS_ADDRESS, extension_dbc_path: str | None = None,
-                 relative_time: bool = False, on_change: Callable[[MessageEvent], None] | None = None):
+    def __init__(
+        self,
+        bus: ClockedBus | None = None,
+        *,
+        period_tolerance: float = DEFAULT_PERIOD_TOLERANCE,
+        min_intervals: int = MIN_INTERVALS,
+        charger_address: int = CHARGER_ADDRESS,
+        bms_address: int = BMS_ADDRESS,
+        extension_dbc_path: str | None = None,
+        relative_time: bool = False,
+        on_change: Callable[[MessageEvent], None] | None = None,
+    ):
         self.period_tolerance = period_tolerance
         self.min_intervals = min_intervals
         self.charger_address = charger_address
@@ -162,25 +214,44 @@ class ConformanceMonitor:
         priority, pgn, dest, src = parse_id(msg.arbitration_id)
         pair = {src, dest}
         ext = self.extension.by_pgn.get(pgn)
-        if src not in (self.charger_address, self.bms_address) or \
-                (pair != {self.charger_address, self.bms_address} and not (ext and dest == 0xFF)):
-            self._foreign(msg.arbitration_id, t, f"frame {msg.arbitration_id:#010x} ({src:#04x}→{dest:#04x}): "
-                          "not between the charger and the BMS")
+        if src not in (self.charger_address, self.bms_address) or (
+            pair != {self.charger_address, self.bms_address} and not (ext and dest == 0xFF)
+        ):
+            self._foreign(
+                msg.arbitration_id,
+                t,
+                f"frame {msg.arbitration_id:#010x} ({src:#04x}→{dest:#04x}): not between the charger and the BMS",
+            )
             return FOREIGN
         if pgn in (TP_CM_PGN, TP_DT_PGN):
             if priority != 7:
-                self._report(fk.WRONG_PRIORITY, t, f"TP frame {msg.arbitration_id:#010x} with priority {priority} "
-                             "(7 expected)", pgn, key=(fk.WRONG_PRIORITY, pgn))
+                self._report(
+                    fk.WRONG_PRIORITY,
+                    t,
+                    f"TP frame {msg.arbitration_id:#010x} with priority {priority} (7 expected)",
+                    pgn,
+                    key=(fk.WRONG_PRIORITY, pgn),
+                )
             return (pgn, src, dest)
         stream = self._stream(pgn, src, dest, t)
         if stream is None:
-            self._report(fk.UNKNOWN_MESSAGE, t, f"frame {msg.arbitration_id:#010x}: PGN {pgn:#06x} is not a "
-                         "GB/T 27930 message", pgn, key=("foreign", msg.arbitration_id))
+            self._report(
+                fk.UNKNOWN_MESSAGE,
+                t,
+                f"frame {msg.arbitration_id:#010x}: PGN {pgn:#06x} is not a GB/T 27930 message",
+                pgn,
+                key=("foreign", msg.arbitration_id),
+            )
             return FOREIGN
         expected = stream.spec.priority if stream.spec else cast(ExtensionMessage, stream.extension).priority
         if priority != expected:
-            self._report(fk.WRONG_PRIORITY, t, f"{stream.name} sent with priority {priority} ({expected} "
-                         "expected)", pgn, key=(fk.WRONG_PRIORITY, msg.arbitration_id))
+            self._report(
+                fk.WRONG_PRIORITY,
+                t,
+                f"{stream.name} sent with priority {priority} ({expected} expected)",
+                pgn,
+                key=(fk.WRONG_PRIORITY, msg.arbitration_id),
+            )
         return stream
 
     def _stream(self, pgn: int, src: int, dest: int, t: float) -> Stream | None:
@@ -194,11 +265,17 @@ class ConformanceMonitor:
             name = spec.name
             if src != sender:
                 name = f"{spec.name} {src:#04x}→{dest:#04x}"
-                self._report(fk.WRONG_DIRECTION, t, f"{spec.name} is sent by the "
-                             f"{'charger' if spec.sender == CHARGER else 'BMS'}, seen from {src:#04x}", pgn,
-                             key=(fk.WRONG_DIRECTION, key))
-            stream = Stream(name, pgn, src, dest, spec, spec.period_s, spec.phase,
-                            spec.timeout_s if spec.name in WATCHED else None)
+                self._report(
+                    fk.WRONG_DIRECTION,
+                    t,
+                    f"{spec.name} is sent by the "
+                    f"{'charger' if spec.sender == CHARGER else 'BMS'}, seen from {src:#04x}",
+                    pgn,
+                    key=(fk.WRONG_DIRECTION, key),
+                )
+            stream = Stream(
+                name, pgn, src, dest, spec, spec.period_s, spec.phase, spec.timeout_s if spec.name in WATCHED else None
+            )
         else:
             ext = self.extension.by_pgn.get(pgn)
             if ext is None or src != self.bms_address:
@@ -210,8 +287,13 @@ class ConformanceMonitor:
     def _on_transfer(self, pgn: int, data: bytes, src: int, dest: int, start: float, end: float) -> None:
         stream = self._stream(pgn, src, dest, end)
         if stream is None:
-            self._report(fk.UNKNOWN_MESSAGE, end, f"TP transfer {src:#04x}→{dest:#04x} of PGN {pgn:#06x}: not a "
-                         "GB/T 27930 message", pgn, key=(fk.UNKNOWN_MESSAGE, pgn, src, dest))
+            self._report(
+                fk.UNKNOWN_MESSAGE,
+                end,
+                f"TP transfer {src:#04x}→{dest:#04x} of PGN {pgn:#06x}: not a GB/T 27930 message",
+                pgn,
+                key=(fk.UNKNOWN_MESSAGE, pgn, src, dest),
+            )
             return
         self._on_stream(stream, data, start, end, True)
 
@@ -261,8 +343,14 @@ class ConformanceMonitor:
         stream.problem_keys = tuple(keys)
         if stream.phase_index == -2:
             flags = sorted(k for k, v in values.items() if v == "timeout")
-            self._report(fk.TIMEOUT_REPORTED, t, f"{stream.name} reports a timeout: {', '.join(flags) or 'none set'}",
-                         stream.pgn, key=(fk.TIMEOUT_REPORTED, stream.name, tuple(flags)), flags=flags)
+            self._report(
+                fk.TIMEOUT_REPORTED,
+                t,
+                f"{stream.name} reports a timeout: {', '.join(flags) or 'none set'}",
+                stream.pgn,
+                key=(fk.TIMEOUT_REPORTED, stream.name, tuple(flags)),
+                flags=flags,
+            )
         if stream.name in STOP_MESSAGES:
             self._watching = False
         if self.on_change is not None:
@@ -281,19 +369,33 @@ class ConformanceMonitor:
         name = stream.name
         if current == -1:
             if new != 0:
-                self._report(fk.PHASE_ORDER, t, f"the session starts with {name} ({PHASES[new]}), not the handshake",
-                             stream.pgn, key=(fk.PHASE_ORDER, "start"))
+                self._report(
+                    fk.PHASE_ORDER,
+                    t,
+                    f"the session starts with {name} ({PHASES[new]}), not the handshake",
+                    stream.pgn,
+                    key=(fk.PHASE_ORDER, "start"),
+                )
         elif new < current:
             restart = name in RESTART_MESSAGES and (name == "CHM" or self._error_since_phase or current == 3)
             if not restart:
-                self._report(fk.PHASE_ORDER, t, f"{name} ({PHASES[new]}) after the {PHASES[current]} phase began",
-                             stream.pgn, key=(fk.PHASE_ORDER, name, PHASES[current]))
+                self._report(
+                    fk.PHASE_ORDER,
+                    t,
+                    f"{name} ({PHASES[new]}) after the {PHASES[current]} phase began",
+                    stream.pgn,
+                    key=(fk.PHASE_ORDER, name, PHASES[current]),
+                )
                 return
             new = 0
         elif new > current + 1:
-            self._report(fk.PHASE_ORDER, t, f"{name} starts the {PHASES[new]} phase: "
-                         f"{', '.join(PHASES[current + 1:new])} skipped", stream.pgn,
-                         key=(fk.PHASE_ORDER, "skip", PHASES[current], PHASES[new]))
+            self._report(
+                fk.PHASE_ORDER,
+                t,
+                f"{name} starts the {PHASES[new]} phase: {', '.join(PHASES[current + 1 : new])} skipped",
+                stream.pgn,
+                key=(fk.PHASE_ORDER, "skip", PHASES[current], PHASES[new]),
+            )
         self._enter(t, PHASES[new], new)
 
     def _enter(self, t: float, phase: str, index: int) -> None:
@@ -318,9 +420,13 @@ class ConformanceMonitor:
             assert stream.last_time is not None and stream.timeout is not None  # seen, and a watched message
             if not stream.stale and t - stream.last_time > stream.timeout:
                 stream.stale = True
-                self._report(fk.MESSAGE_TIMEOUT, stream.last_time + stream.timeout,
-                             f"{stream.name} stopped for more than {stream.timeout:g} s while charging",
-                             stream.pgn, key=(fk.MESSAGE_TIMEOUT, stream.name, stream.last_time))
+                self._report(
+                    fk.MESSAGE_TIMEOUT,
+                    stream.last_time + stream.timeout,
+                    f"{stream.name} stopped for more than {stream.timeout:g} s while charging",
+                    stream.pgn,
+                    key=(fk.MESSAGE_TIMEOUT, stream.name, stream.last_time),
+                )
 
     def period_findings(self) -> list[Finding]:
         out: list[Finding] = []
@@ -330,11 +436,21 @@ class ConformanceMonitor:
             mean = stream.total / stream.intervals
             assert stream.last_time is not None  # it has intervals
             if abs(mean - stream.nominal) > self.period_tolerance * stream.nominal:
-                out.append(Finding(fk.PERIOD_DEVIATION, stream.last_time,
-                                   f"{stream.name}: mean period {1000 * mean:.1f} ms, nominal "
-                                   f"{1000 * stream.nominal:g} ms ± {100 * self.period_tolerance:g} %",
-                                   stream.pgn, {"mean_s": mean, "nominal_s": stream.nominal,
-                                                "worst_deviation_s": stream.worst, "intervals": stream.intervals}))
+                out.append(
+                    Finding(
+                        fk.PERIOD_DEVIATION,
+                        stream.last_time,
+                        f"{stream.name}: mean period {1000 * mean:.1f} ms, nominal "
+                        f"{1000 * stream.nominal:g} ms ± {100 * self.period_tolerance:g} %",
+                        stream.pgn,
+                        {
+                            "mean_s": mean,
+                            "nominal_s": stream.nominal,
+                            "worst_deviation_s": stream.worst,
+                            "intervals": stream.intervals,
+                        },
+                    )
+                )
         return out
 
     @property
@@ -350,8 +466,9 @@ class ConformanceMonitor:
         return {s.name: s.summary() for s in self.streams.values()}
 
     # == helpers ===========================================================================
-    def _report(self, kind: str, t: float, message: str, pgn: int | None, key: Hashable | None = None,
-                **details: Any) -> None:
+    def _report(
+        self, kind: str, t: float, message: str, pgn: int | None, key: Hashable | None = None, **details: Any
+    ) -> None:
         self.log.report(Finding(kind, t, message, pgn, details), key)
 
     def _foreign(self, key: int, t: float, message: str) -> None:

@@ -8,8 +8,9 @@ It owns no thread and no library timer: everything is a clock callback.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import can
 
@@ -61,11 +62,10 @@ class PeerView:
 class ProtocolNode:
     """Base of ``BmsEmulator`` and ``ChargerStateMachine``."""
 
-    role: str = ""           # catalogue.BMS or catalogue.CHARGER: messages this node sends
+    role: str = ""  # catalogue.BMS or catalogue.CHARGER: messages this node sends
     error_message: str = ""  # "BEM" or "CEM": what this node sends when a message times out
 
-    def __init__(self, bus: ClockedBus, address: int, peer_address: int,
-                 extension: ExtensionCodec | None = None):
+    def __init__(self, bus: ClockedBus, address: int, peer_address: int, extension: ExtensionCodec | None = None):
         self.bus = bus
         self.extension = extension
         self.clock = bus.clock
@@ -158,6 +158,7 @@ class ProtocolNode:
         def run() -> None:
             if serial == self._phase_serial:
                 fn(*args)
+
         self.clock.call_later(delay, run)
 
     def cancel(self, *keys: str) -> None:

@@ -50,8 +50,11 @@ class TraceRecorder:
         self.paths = {suffix: directory / f"{stem}.{suffix}" for suffix in self.SUFFIXES}
         self._blf = BLFWriter(self.paths["blf"])
         start = datetime.fromtimestamp(self.clock.wall_time())
-        self.writers: list[FileIOMessageWriter[Any]] = [BenchASCWriter(self.paths["asc"], start), self._blf,
-                        CanutilsLogWriter(self.paths["log"], channel=bus.name)]
+        self.writers: list[FileIOMessageWriter[Any]] = [
+            BenchASCWriter(self.paths["asc"], start),
+            self._blf,
+            CanutilsLogWriter(self.paths["log"], channel=bus.name),
+        ]
         self.frames = 0
         self.closed = False
         self._scratch = can.Message()

@@ -14,7 +14,8 @@ Finding of a specific kind, never an exception.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import can
 
@@ -27,10 +28,10 @@ from bench.protocols.gbt27930.findings import Finding
 from bench.protocols.gbt27930.ids import GLOBAL_ADDRESS, frame_id
 
 RTS, CTS, EOMA, BAM, ABORT = 0x10, 0x11, 0x13, 0x20, 0xFF
-MAX_SIZE = 1785                  # 255 packets × 7 bytes (J1939-21)
-BAM_PACKET_GAP_S = 0.05          # J1939-21: BAM packets 50 … 200 ms apart
+MAX_SIZE = 1785  # 255 packets × 7 bytes (J1939-21)
+BAM_PACKET_GAP_S = 0.05  # J1939-21: BAM packets 50 … 200 ms apart
 ABORT_BUSY, ABORT_RESOURCES, ABORT_TIMEOUT = 1, 2, 3
-ABORT_BAD_SEQUENCE = 7           # J1939-21 Conn_Abort reasons
+ABORT_BAD_SEQUENCE = 7  # J1939-21 Conn_Abort reasons
 
 MessageSink = Callable[[int, bytes, int, int, float, float], None]  # pgn, data, src, dest, start, end
 
@@ -65,14 +66,28 @@ def abort(reason: int, pgn: int) -> bytes:
 
 def dt_packets(data: bytes) -> list[bytes]:
     """TP.DT payloads: sequence number 1… then 7 data bytes, the last padded with 0xFF."""
-    return [bytes((i + 1,)) + data[i * 7:i * 7 + 7].ljust(7, b"\xff") for i in range(packets_for(len(data)))]
+    return [bytes((i + 1,)) + data[i * 7 : i * 7 + 7].ljust(7, b"\xff") for i in range(packets_for(len(data)))]
 
 
 class Reassembly:
     """The receive buffer of one transfer."""
 
-    __slots__ = ("pgn", "size", "packets", "src", "dest", "bam", "buffer", "next_seq", "window_end",
-                 "window", "held", "start", "last", "deadline")
+    __slots__ = (
+        "pgn",
+        "size",
+        "packets",
+        "src",
+        "dest",
+        "bam",
+        "buffer",
+        "next_seq",
+        "window_end",
+        "window",
+        "held",
+        "start",
+        "last",
+        "deadline",
+    )
 
     def __init__(self, pgn: int, size: int, packets: int, src: int, dest: int, t: float, bam: bool = False):
         self.pgn, self.size, self.packets = pgn, size, packets
@@ -80,10 +95,10 @@ class Reassembly:
         self.buffer = bytearray()
         self.next_seq = 1
         self.window_end = packets  # last sequence number of the current CTS window
-        self.window = packets      # packets asked for per CTS
-        self.held = False          # the last CTS was CTS(0): the receiver holds the connection
+        self.window = packets  # packets asked for per CTS
+        self.held = False  # the last CTS was CTS(0): the receiver holds the connection
         self.start = self.last = t
-        self.deadline = 0.0        # observer only: trace time after which the transfer is dead
+        self.deadline = 0.0  # observer only: trace time after which the transfer is dead
 
     @property
     def complete(self) -> bool:
@@ -112,11 +127,11 @@ class Reassembly:
     def rewind(self, next_seq: int) -> None:
         """The receiver asked for packets again from ``next_seq`` (retransmission)."""
         if 1 <= next_seq < self.next_seq:
-            del self.buffer[(next_seq - 1) * 7:]
+            del self.buffer[(next_seq - 1) * 7 :]
             self.next_seq = next_seq
 
     def data(self) -> bytes:
-        return bytes(self.buffer[:self.size])
+        return bytes(self.buffer[: self.size])
 
 
 def parse_cm(data: bytes) -> tuple[int, int, int, int, int] | None:
@@ -166,9 +181,16 @@ class _Party:
 class TransportEndpoint(_Party):
     """J1939 transport for one node on a ClockedBus."""
 
-    def __init__(self, bus: ClockedBus, address: int, on_message: MessageSink,
-                 on_finding: Callable[[Finding], object], *, dt_interval_s: float = 0.0,
-                 max_packets_per_cts: int = 0xFF):
+    def __init__(
+        self,
+        bus: ClockedBus,
+        address: int,
+        on_message: MessageSink,
+        on_finding: Callable[[Finding], object],
+        *,
+        dt_interval_s: float = 0.0,
+        max_packets_per_cts: int = 0xFF,
+    ):
         self.bus = bus
         self.clock = bus.clock
         self.address = address
@@ -177,7 +199,7 @@ class TransportEndpoint(_Party):
         self.dt_interval_s = dt_interval_s
         self.max_packets_per_cts = max_packets_per_cts
         self._rx: dict[tuple[int, int], tuple[Reassembly, Deadline]] = {}  # (src, dest) → transfer
-        self._tx: dict[int, _Outgoing] = {}                                 # dest → transfer
+        self._tx: dict[int, _Outgoing] = {}  # dest → transfer
         self._queue: dict[int, deque[tuple[int, bytes]]] = {}
 
     # -- sending ----------------------------------------------------------------------------
@@ -227,10 +249,12 @@ class TransportEndpoint(_Party):
             return
         last = min(next_seq + count - 1, len(out.packets))
         if next_seq < 1 or next_seq > last:
-            self._finding(fk.TP_BAD_SEQUENCE, t, f"CTS from {src:#04x} asks for packet {next_seq} of {len(out.packets)}", pgn)
+            self._finding(
+                fk.TP_BAD_SEQUENCE, t, f"CTS from {src:#04x} asks for packet {next_seq} of {len(out.packets)}", pgn
+            )
             return
         out.deadline.cancel()
-        packets = out.packets[next_seq - 1:last]
+        packets = out.packets[next_seq - 1 : last]
         if self.dt_interval_s <= 0:
             for packet in packets:
                 self._dt(src, packet)
@@ -249,8 +273,12 @@ class TransportEndpoint(_Party):
         out = self._tx.get(dest)
         if out is None:
             return
-        self._finding(fk.TP_TIMEOUT, self.clock.now(),
-                      f"transfer of PGN {out.pgn:#06x} to {dest:#04x}: no CTS or EndOfMsgAck in time; aborted", out.pgn)
+        self._finding(
+            fk.TP_TIMEOUT,
+            self.clock.now(),
+            f"transfer of PGN {out.pgn:#06x} to {dest:#04x}: no CTS or EndOfMsgAck in time; aborted",
+            out.pgn,
+        )
         self._cm(dest, abort(ABORT_TIMEOUT, out.pgn))
         self._finish_tx(dest)
 
@@ -278,8 +306,13 @@ class TransportEndpoint(_Party):
         elif control == EOMA:
             self._on_eoma(src, msg_pgn)
         elif control == ABORT:
-            self._finding(fk.TP_ABORT_RECEIVED, t, f"Conn_Abort from {src:#04x} (reason {a}) for PGN {msg_pgn:#06x}",
-                          msg_pgn, reason=a)
+            self._finding(
+                fk.TP_ABORT_RECEIVED,
+                t,
+                f"Conn_Abort from {src:#04x} (reason {a}) for PGN {msg_pgn:#06x}",
+                msg_pgn,
+                reason=a,
+            )
             self._drop_rx((src, self.address))
             self._finish_tx(src)
         else:
@@ -288,13 +321,24 @@ class TransportEndpoint(_Party):
     def _on_rts(self, src: int, size: int, packets: int, max_per_cts: int, pgn: int, t: float) -> None:
         key = (src, self.address)
         if key in self._rx:
-            self._finding(fk.TP_DUPLICATE_RTS, t, f"RTS from {src:#04x} while its transfer of PGN "
-                          f"{self._rx[key][0].pgn:#06x} is open; the old one is dropped", pgn)
+            self._finding(
+                fk.TP_DUPLICATE_RTS,
+                t,
+                f"RTS from {src:#04x} while its transfer of PGN "
+                f"{self._rx[key][0].pgn:#06x} is open; the old one is dropped",
+                pgn,
+            )
             self._drop_rx(key)
         problem = check_announcement(size, packets)
         if problem:
-            self._finding(fk.TP_SIZE_MISMATCH, t, f"RTS from {src:#04x} for PGN {pgn:#06x}: {problem}", pgn,
-                          size=size, packets=packets)
+            self._finding(
+                fk.TP_SIZE_MISMATCH,
+                t,
+                f"RTS from {src:#04x} for PGN {pgn:#06x}: {problem}",
+                pgn,
+                size=size,
+                packets=packets,
+            )
             self._cm(src, abort(ABORT_RESOURCES, pgn))
             return
         asm = Reassembly(pgn, size, packets, src, self.address, t)
@@ -353,8 +397,13 @@ class TransportEndpoint(_Party):
         if entry is None:
             return
         asm = entry[0]
-        self._finding(fk.TP_TIMEOUT, self.clock.now(), f"transfer of PGN {asm.pgn:#06x} from {asm.src:#04x} "
-                      f"stopped after {asm.next_seq - 1} of {asm.packets} packets; buffer released", asm.pgn)
+        self._finding(
+            fk.TP_TIMEOUT,
+            self.clock.now(),
+            f"transfer of PGN {asm.pgn:#06x} from {asm.src:#04x} "
+            f"stopped after {asm.next_seq - 1} of {asm.packets} packets; buffer released",
+            asm.pgn,
+        )
         if not asm.bam:
             self._cm(asm.src, abort(ABORT_TIMEOUT, asm.pgn))
 
@@ -402,12 +451,21 @@ class TransportObserver(_Party):
         elif control == CTS:
             asm = self._open.get((dest, src))
             if asm is None or asm.bam or asm.pgn != msg_pgn:
-                self._finding(fk.TP_UNEXPECTED_CTS, t, f"CTS {src:#04x}→{dest:#04x} for PGN {msg_pgn:#06x} "
-                              "with no transfer open", msg_pgn)
+                self._finding(
+                    fk.TP_UNEXPECTED_CTS,
+                    t,
+                    f"CTS {src:#04x}→{dest:#04x} for PGN {msg_pgn:#06x} with no transfer open",
+                    msg_pgn,
+                )
                 return
             if t - asm.last > timing.TP_TR_S and not asm.held:
-                self._finding(fk.TP_LATE_RESPONSE, t, f"CTS {src:#04x}→{dest:#04x} {1000 * (t - asm.last):.0f} ms "
-                              f"after the RTS or last packet (Tr {1000 * timing.TP_TR_S:.0f} ms)", msg_pgn)
+                self._finding(
+                    fk.TP_LATE_RESPONSE,
+                    t,
+                    f"CTS {src:#04x}→{dest:#04x} {1000 * (t - asm.last):.0f} ms "
+                    f"after the RTS or last packet (Tr {1000 * timing.TP_TR_S:.0f} ms)",
+                    msg_pgn,
+                )
             asm.held = a == 0  # CTS(0): the receiver holds the connection
             if a:
                 asm.rewind(b)
@@ -415,8 +473,13 @@ class TransportObserver(_Party):
             asm.last = t
             asm.deadline = t + (timing.TP_T2_S if a else timing.TP_T4_S)
         elif control == ABORT:
-            self._finding(fk.TP_ABORT_RECEIVED, t, f"Conn_Abort {src:#04x}→{dest:#04x} (reason {a}) "
-                          f"for PGN {msg_pgn:#06x}", msg_pgn, reason=a)
+            self._finding(
+                fk.TP_ABORT_RECEIVED,
+                t,
+                f"Conn_Abort {src:#04x}→{dest:#04x} (reason {a}) for PGN {msg_pgn:#06x}",
+                msg_pgn,
+                reason=a,
+            )
             self._open.pop((src, dest), None)
             self._open.pop((dest, src), None)
         elif control != EOMA:
@@ -426,12 +489,23 @@ class TransportObserver(_Party):
         key = (src, dest)
         old = self._open.pop(key, None)
         if old is not None:
-            self._finding(fk.TP_DUPLICATE_RTS, t, f"{'BAM' if control == BAM else 'RTS'} {src:#04x}→{dest:#04x} "
-                          f"while the transfer of PGN {old.pgn:#06x} is open; the old one is dropped", pgn)
+            self._finding(
+                fk.TP_DUPLICATE_RTS,
+                t,
+                f"{'BAM' if control == BAM else 'RTS'} {src:#04x}→{dest:#04x} "
+                f"while the transfer of PGN {old.pgn:#06x} is open; the old one is dropped",
+                pgn,
+            )
         problem = check_announcement(size, packets)
         if problem:
-            self._finding(fk.TP_SIZE_MISMATCH, t, f"{src:#04x}→{dest:#04x} PGN {pgn:#06x}: {problem}", pgn,
-                          size=size, packets=packets)
+            self._finding(
+                fk.TP_SIZE_MISMATCH,
+                t,
+                f"{src:#04x}→{dest:#04x} PGN {pgn:#06x}: {problem}",
+                pgn,
+                size=size,
+                packets=packets,
+            )
             return
         asm = Reassembly(pgn, size, packets, src, dest, t, bam=control == BAM)
         if control == RTS:
@@ -467,9 +541,14 @@ class TransportObserver(_Party):
         for key, asm in list(self._open.items()):
             if t > asm.deadline:
                 del self._open[key]
-                self._finding(fk.TP_TIMEOUT, asm.deadline, f"transfer of PGN {asm.pgn:#06x} {asm.src:#04x}→"
-                              f"{asm.dest:#04x} stopped after {asm.next_seq - 1} of {asm.packets} packets; "
-                              "buffer released", asm.pgn)
+                self._finding(
+                    fk.TP_TIMEOUT,
+                    asm.deadline,
+                    f"transfer of PGN {asm.pgn:#06x} {asm.src:#04x}→"
+                    f"{asm.dest:#04x} stopped after {asm.next_seq - 1} of {asm.packets} packets; "
+                    "buffer released",
+                    asm.pgn,
+                )
 
     @property
     def open_transfers(self) -> int:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Coroutine
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class LoopThread:
@@ -30,10 +33,10 @@ class LoopThread:
     def in_loop(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def submit(self, coro: Coroutine) -> concurrent.futures.Future:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
-    def run(self, coro: Coroutine, timeout: float) -> Any:
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         """Run ``coro`` in the loop and return its result; TimeoutError after ``timeout`` real s."""
         future = self.submit(coro)
         try:
@@ -46,7 +49,7 @@ class LoopThread:
         if not self.running:
             return
 
-        async def cancel_all():
+        async def cancel_all() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()

@@ -18,8 +18,10 @@ import hmac
 import json
 import math
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 from ocpp.messages import Call, CallError, CallResult
 
@@ -58,9 +60,15 @@ UNIT_FACTORS = {"V": 1.0, "A": 1.0, "W": 1.0, "kW": 1000.0, "Wh": 0.001, "kWh": 
 
 # Pile state ↔ ChargePointStatus (OCPP 1.6 §7.7).
 STATE_TO_STATUS = {
-    "available": "Available", "preparing": "Preparing", "charging": "Charging",
-    "suspended_ev": "SuspendedEV", "suspended_evse": "SuspendedEVSE", "finishing": "Finishing",
-    "reserved": "Reserved", "unavailable": "Unavailable", "faulted": "Faulted",
+    "available": "Available",
+    "preparing": "Preparing",
+    "charging": "Charging",
+    "suspended_ev": "SuspendedEV",
+    "suspended_evse": "SuspendedEVSE",
+    "finishing": "Finishing",
+    "reserved": "Reserved",
+    "unavailable": "Unavailable",
+    "faulted": "Faulted",
 }
 STATUS_TO_STATE = {status: state for state, status in STATE_TO_STATUS.items()}
 
@@ -74,8 +82,11 @@ EVENT_ERROR_CODES = {
 # A pile that does not use our vendorErrorCode: the kind from the errorCode (OCPP 1.6 §7.6).
 ERROR_CODE_KINDS = {
     "EVCommunicationError": "communication_fault",
-    "OverVoltage": "protection", "UnderVoltage": "protection", "OverCurrentFailure": "protection",
-    "GroundFailure": "protection", "HighTemperature": "protection",
+    "OverVoltage": "protection",
+    "UnderVoltage": "protection",
+    "OverCurrentFailure": "protection",
+    "GroundFailure": "protection",
+    "HighTemperature": "protection",
 }
 
 
@@ -95,7 +106,7 @@ def event_kind(error_code: str, vendor_id: str | None, vendor_error_code: str | 
 # -- time -------------------------------------------------------------------------------------
 def to_iso(unix_time: float) -> str:
     """OCPP dateTime (UTC, milliseconds): 2026-01-05T01:00:00.000Z."""
-    moment = datetime.fromtimestamp(round(unix_time, 3), tz=timezone.utc)
+    moment = datetime.fromtimestamp(round(unix_time, 3), tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -123,7 +134,7 @@ def parse_clock_data(data: str | None) -> float:
         raise ValueError(f'expected {{"currentTime": "<ISO 8601>"}}, got {short(data)}') from exc
 
 
-def bms_data(values: dict) -> str:
+def bms_data(values: Mapping[str, Any]) -> str:
     unknown = set(values) - set(BMS_FIELDS)
     if unknown:
         raise ValueError(f"not 4.2.7 fields: {', '.join(sorted(unknown))}")
@@ -131,11 +142,19 @@ def bms_data(values: dict) -> str:
 
 
 # The JSON type each 4.2.7 field travels as (README.md, "DataTransfer ids").
-BMS_TYPES = {"vin": str, "battery_capacity": float, "lowest_cell_voltage": float, "lowest_cell_number": int,
-             "heating_status": str, "cooling_status": str, "internal_resistance": float, "vehicle_model": str}
+BMS_TYPES = {
+    "vin": str,
+    "battery_capacity": float,
+    "lowest_cell_voltage": float,
+    "lowest_cell_number": int,
+    "heating_status": str,
+    "cooling_status": str,
+    "internal_resistance": float,
+    "vehicle_model": str,
+}
 
 
-def parse_bms_data(data: str | None) -> dict:
+def parse_bms_data(data: str | None) -> dict[str, Any]:
     """The 4.2.7 fields present in the data; ValueError for anything that is not a JSON object
     of them, or a field of the wrong type."""
     try:
@@ -151,14 +170,18 @@ def parse_bms_data(data: str | None) -> dict:
             continue
         typ = BMS_TYPES.get(name, object)
         if typ in (int, float):
-            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                  and (typ is float or float(value).is_integer()))
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and (typ is float or float(value).is_integer())
+            )
         else:
             ok = isinstance(value, typ)
         if not ok:
             raise ValueError(f"4.2.7 field {name!r}: expected {_JSON_TYPE_NAMES[typ]}, got {short(value)}")
         if name in ("heating_status", "cooling_status") and value not in ("on", "off"):
-            raise ValueError(f"4.2.7 field {name!r}: expected \"on\" or \"off\", got {short(value)}")
+            raise ValueError(f'4.2.7 field {name!r}: expected "on" or "off", got {short(value)}')
         out[name] = value
     return out
 
@@ -176,12 +199,23 @@ MAX_UNIQUE_ID = 36  # OCPP-J 1.6 §4.1.1: "maximum of 36 characters, to allow fo
 MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
 MESSAGE_LENGTHS = {2: 4, 3: 3, 4: 5}
 # OCPP-J 1.6 §4.2.3, the only error codes a CALLERROR may carry.
-ERROR_CODES = ("NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError",
-               "FormationViolation", "PropertyConstraintViolation", "OccurenceConstraintViolation",
-               "TypeConstraintViolation", "GenericError")
+ERROR_CODES = (
+    "NotImplemented",
+    "NotSupported",
+    "InternalError",
+    "ProtocolError",
+    "SecurityError",
+    "FormationViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "TypeConstraintViolation",
+    "GenericError",
+)
 # The ocpp library raises some OCPP 2.0 names; the 1.6 name goes on the wire.
-ERROR_CODES_16 = {"FormatViolation": "FormationViolation",
-                  "OccurrenceConstraintViolation": "OccurenceConstraintViolation"}
+ERROR_CODES_16 = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+}
 
 
 class FrameError(ValueError):
@@ -226,7 +260,7 @@ def nesting_depth_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     return False
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise FrameError("bad_number", f"{name} is not a JSON number (RFC 8259 §6)")
 
 
@@ -239,12 +273,11 @@ def _finite_float(text: str) -> float:
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise FrameError("bad_number", f"an integer of {len(text.lstrip('-'))} digits (at most "
-                                       f"{MAX_INTEGER_DIGITS})")
+        raise FrameError("bad_number", f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INTEGER_DIGITS})")
     return int(text)
 
 
-def loads(text: str, max_depth: int = MAX_NESTING):
+def loads(text: str, max_depth: int = MAX_NESTING) -> Any:
     """JSON ``text`` → value, or FrameError (not_json, nesting_too_deep, bad_number,
     bad_string); never RecursionError or a bare ValueError."""
     if not isinstance(text, str):
@@ -252,8 +285,7 @@ def loads(text: str, max_depth: int = MAX_NESTING):
     if nesting_depth_exceeds(text, max_depth):
         raise FrameError("nesting_too_deep", f"arrays/objects nested deeper than {max_depth} levels")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float,
-                           parse_int=_bounded_int)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except FrameError:
         raise
     except json.JSONDecodeError as exc:
@@ -266,10 +298,11 @@ def loads(text: str, max_depth: int = MAX_NESTING):
     return value
 
 
-def _check_strings(value) -> None:
+def _check_strings(value: object) -> None:
     """No lone surrogate (U+D800 … U+DFFF without its pair) anywhere: it is no Unicode character and
     cannot be written to a log or a report."""
     stack = [value]
+    texts: Iterable[str]  # JSON object keys are strings
     while stack:
         item = stack.pop()
         if isinstance(item, str):
@@ -299,13 +332,14 @@ def parse_message(text: str) -> Call | CallResult | CallError:
         raise FrameError("not_a_message", f"an OCPP-J message is a non-empty JSON array, got {_json_type(value)}")
     type_id = value[0]
     if type(type_id) is not int or type_id not in MESSAGE_TYPES:
-        raise FrameError("unknown_message_type", f"MessageTypeId {short(type_id)} is not 2 (CALL), 3 (CALLRESULT) "
-                                                 "or 4 (CALLERROR)")
+        raise FrameError(
+            "unknown_message_type", f"MessageTypeId {short(type_id)} is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)"
+        )
     name = MESSAGE_TYPES[type_id]
     unique_id = value[1] if len(value) > 1 else None
     answer = unique_id if type_id == 2 and isinstance(unique_id, str) else None
 
-    def refuse(kind: str, cause: str, code: str = "FormationViolation"):
+    def refuse(kind: str, cause: str, code: str = "FormationViolation") -> NoReturn:
         raise FrameError(kind, cause, answer, code if answer is not None else None)
 
     if len(value) != MESSAGE_LENGTHS[type_id]:
@@ -326,22 +360,26 @@ def parse_message(text: str) -> Call | CallResult | CallError:
             refuse("wrong_type", f"a CALLRESULT payload must be a JSON object, got {_json_type(value[2])}")
         return CallResult(unique_id, value[2])
     code, description, details = value[2], value[3], value[4]
-    for what, item, typ in (("errorCode", code, str), ("errorDescription", description, str),
-                            ("errorDetails", details, dict)):
+    for what, item, typ in (
+        ("errorCode", code, str),
+        ("errorDescription", description, str),
+        ("errorDetails", details, dict),
+    ):
         if not isinstance(item, typ):
-            refuse("wrong_type", f"a CALLERROR {what} must be {_JSON_TYPE_NAMES.get(typ, 'a JSON object')}, "
-                                 f"got {_json_type(item)}")
+            refuse(
+                "wrong_type",
+                f"a CALLERROR {what} must be {_JSON_TYPE_NAMES.get(typ, 'a JSON object')}, got {_json_type(item)}",
+            )
     return CallError(unique_id, code, description, details)
 
 
 def call_error_frame(unique_id: str, code: str, description: str, cause: str | None = None) -> str:
     """The CALLERROR text answering a refused CALL (details carry the cause, shortened)."""
     details = {"cause": short(cause, 200, quote=False)} if cause else {}
-    return json.dumps([4, unique_id, ERROR_CODES_16.get(code, code), description, details],
-                      separators=(",", ":"))
+    return json.dumps([4, unique_id, ERROR_CODES_16.get(code, code), description, details], separators=(",", ":"))
 
 
-def _json_type(value) -> str:
+def _json_type(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -353,7 +391,7 @@ def _json_type(value) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def short(value, limit: int = 80, quote: bool = True) -> str:
+def short(value: object, limit: int = 80, quote: bool = True) -> str:
     """A value for a one-line message: its repr (or text), cut to ``limit`` characters."""
     text = repr(value) if quote else str(value)
     text = text.replace("\n", "\\n").replace("\r", "\\r")
@@ -369,8 +407,10 @@ SECURITY_PROFILES = (0, 1, 2)
 AUTHORIZATION_KEY_BYTES = (16, 20)
 BASIC_REALM = "OCPP Central System"
 # TLS 1.2 cipher suites the whitepaper names (TLS 1.3 suites are OpenSSL's defaults).
-TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                 "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384")
+TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384"
+)
 
 
 class Secret:
@@ -397,7 +437,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret is not pickled")
 
 
@@ -406,8 +446,10 @@ def authorization_key(text: str) -> bytes:
     wrong, never the text itself."""
     digits = "".join(text.split())
     low, high = AUTHORIZATION_KEY_BYTES
-    expected = (f"expected the AuthorizationKey as {2 * low}–{2 * high} hexadecimal digits ({low}–{high} bytes, "
-                "OCPP 1.6 security whitepaper)")
+    expected = (
+        f"expected the AuthorizationKey as {2 * low}–{2 * high} hexadecimal digits ({low}–{high} bytes, "
+        "OCPP 1.6 security whitepaper)"
+    )
     if not re.fullmatch(r"[0-9A-Fa-f]*", digits):
         raise ValueError(f"{expected}; the file holds characters that are not hexadecimal digits")
     if len(digits) % 2 or not 2 * low <= len(digits) <= 2 * high:

@@ -12,14 +12,31 @@ from bench.core.sim_parameters import UPLOAD_FIELDS
 
 # Pile states: OCPP 1.6 ChargePointStatus in snake case (OCPP 1.6 §7.7), one vocabulary for
 # both protocols so a test case reads the same state from either adapter.
-STATES = ("available", "preparing", "charging", "suspended_ev", "suspended_evse",
-          "finishing", "reserved", "unavailable", "faulted")
+STATES = (
+    "available",
+    "preparing",
+    "charging",
+    "suspended_ev",
+    "suspended_evse",
+    "finishing",
+    "reserved",
+    "unavailable",
+    "faulted",
+)
 # Names a plant model may use for the same states (the simulated AC pile and DC charger use
 # idle, connected, insulation, ready, charging, stopping, fault, unpowered).
 STATE_ALIASES = {
-    "idle": "available", "connected": "preparing", "plugged": "preparing", "ready": "preparing",
-    "insulation": "preparing", "suspended": "suspended_evse", "stopping": "finishing",
-    "stopped": "finishing", "fault": "faulted", "error": "faulted", "off": "unavailable",
+    "idle": "available",
+    "connected": "preparing",
+    "plugged": "preparing",
+    "ready": "preparing",
+    "insulation": "preparing",
+    "suspended": "suspended_evse",
+    "stopping": "finishing",
+    "stopped": "finishing",
+    "fault": "faulted",
+    "error": "faulted",
+    "off": "unavailable",
     "unpowered": "unavailable",
 }
 
@@ -30,21 +47,36 @@ ON_OFF = ("off", "on")  # heating_status / cooling_status (as the profile's [veh
 # The 4.2.7 fields (names fixed by bench.core.sim_parameters) and the unit each is given in.
 BMS_FIELDS = UPLOAD_FIELDS
 BMS_UNITS = {
-    "vin": "", "battery_capacity": "Ah", "lowest_cell_voltage": "V", "lowest_cell_number": "",
-    "heating_status": "", "cooling_status": "", "internal_resistance": "mΩ", "vehicle_model": "",
+    "vin": "",
+    "battery_capacity": "Ah",
+    "lowest_cell_voltage": "V",
+    "lowest_cell_number": "",
+    "heating_status": "",
+    "cooling_status": "",
+    "internal_resistance": "mΩ",
+    "vehicle_model": "",
 }
 
 # Units a register may be given in, as (bench unit, factor to the bench unit). Decimal
 # factors keep a value exact through a conversion (3215 mV -> 3.215 V, not 3.2150000000000003).
 UNITS = {
     "": ("", Decimal(1)),
-    "V": ("V", Decimal(1)), "mV": ("V", Decimal("0.001")), "kV": ("V", Decimal(1000)),
-    "A": ("A", Decimal(1)), "mA": ("A", Decimal("0.001")),
-    "W": ("W", Decimal(1)), "kW": ("W", Decimal(1000)), "MW": ("W", Decimal(1000000)),
-    "Wh": ("kWh", Decimal("0.001")), "kWh": ("kWh", Decimal(1)), "MWh": ("kWh", Decimal(1000)),
+    "V": ("V", Decimal(1)),
+    "mV": ("V", Decimal("0.001")),
+    "kV": ("V", Decimal(1000)),
+    "A": ("A", Decimal(1)),
+    "mA": ("A", Decimal("0.001")),
+    "W": ("W", Decimal(1)),
+    "kW": ("W", Decimal(1000)),
+    "MW": ("W", Decimal(1000000)),
+    "Wh": ("kWh", Decimal("0.001")),
+    "kWh": ("kWh", Decimal(1)),
+    "MWh": ("kWh", Decimal(1000)),
     "Ah": ("Ah", Decimal(1)),
-    "mΩ": ("mΩ", Decimal(1)), "Ω": ("mΩ", Decimal(1000)),
-    "s": ("s", Decimal(1)), "ms": ("s", Decimal("0.001")),
+    "mΩ": ("mΩ", Decimal(1)),
+    "Ω": ("mΩ", Decimal(1000)),
+    "s": ("s", Decimal(1)),
+    "ms": ("s", Decimal("0.001")),
 }
 
 
@@ -53,8 +85,9 @@ def normalize_state(name: str) -> str:
     key = str(name).strip().lower()
     key = STATE_ALIASES.get(key, key)
     if key not in STATES:
-        raise ValueError(f"unknown pile state {name!r}; expected one of: {', '.join(STATES)} "
-                         f"(or {', '.join(STATE_ALIASES)})")
+        raise ValueError(
+            f"unknown pile state {name!r}; expected one of: {', '.join(STATES)} (or {', '.join(STATE_ALIASES)})"
+        )
     return key
 
 

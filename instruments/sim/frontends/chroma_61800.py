@@ -1,9 +1,9 @@
-"""Simulated Chroma 61800 / 61600 AC source, the bench's grid simulator (instruments.md §5).
+"""Simulated Chroma 61800 / 61600 AC source, the bench's grid simulator (docs/instruments.md §5).
 
 Acts on an AcSourcePort (wiring ``{1: port}``) from the moment it is built: it powers up
-with the output off at 0 V unless ``power_on_*`` say the bench was left running. Its read-back is measured from the plant's
-supply signals (``supply_voltage``, ``supply_current`` unless given) over the last
-``MEASURE_WINDOW_S`` of bench time, synchronised to whole cycles.
+with the output off at 0 V unless ``power_on_*`` say the bench was left running. Its
+read-back is measured from the plant's supply signals (``supply_voltage``, ``supply_current``
+unless given) over the last ``MEASURE_WINDOW_S`` of bench time, synchronised to whole cycles.
 
 Rules:
 * A voltage level and the range are checked together at the end of each program message,
@@ -40,11 +40,23 @@ def three(value: float) -> str:
 
 
 class Chroma61800(Settings, RootFallback, ScpiFrontEnd):
-    def __init__(self, name: str, clock, identity: tuple[str, str, str, str], wiring: dict,
-                 rng: np.random.Generator, *, plant=None, current_max: float = 63.0,
-                 voltage_signal="supply_voltage", current_signal="supply_current",
-                 voltage_ranges: dict | None = None, power_on_voltage: float = 0.0,
-                 power_on_frequency: float = 50.0, power_on_output: bool = False):
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, str, str, str],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        plant=None,
+        current_max: float = 63.0,
+        voltage_signal="supply_voltage",
+        current_signal="supply_current",
+        voltage_ranges: dict | None = None,
+        power_on_voltage: float = 0.0,
+        power_on_frequency: float = 50.0,
+        power_on_output: bool = False,
+    ):
         super().__init__(name)
         self.clock = clock
         self.idn = idn(identity)
@@ -72,25 +84,33 @@ class Chroma61800(Settings, RootFallback, ScpiFrontEnd):
     # -- declaration -------------------------------------------------------------------------
     def _declare(self) -> None:
         top = max(self.ranges.values())
-        self._setting("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC", lambda c: two(self.voltage),
-                      lambda c: self._pending.__setitem__("voltage", c.number(0, low=0.0, high=top)))
+        self._setting(
+            "[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]:AC",
+            lambda c: two(self.voltage),
+            lambda c: self._pending.__setitem__("voltage", c.number(0, low=0.0, high=top)),
+        )
         self._setting("[SOURce:]VOLTage:RANGe", lambda c: self.voltage_range, self._set_range)
-        self._setting("[SOURce:]VOLTage:LIMit:AC", lambda c: two(self.voltage_limit),
-                      lambda c: self._pending.__setitem__("limit", c.number(0, low=0.0, high=top)))
+        self._setting(
+            "[SOURce:]VOLTage:LIMit:AC",
+            lambda c: two(self.voltage_limit),
+            lambda c: self._pending.__setitem__("limit", c.number(0, low=0.0, high=top)),
+        )
         self._setting("[SOURce:]FREQuency[:IMMediate]", lambda c: two(self.frequency), self._set_frequency)
         self._setting("[SOURce:]CURRent:LIMit", lambda c: three(self.current_limit), self._set_current_limit)
         self._setting("OUTPut[:STATe]", lambda c: "ON" if self.output else "OFF", self._set_output)
         for verb in ("MEASure", "FETCh"):
-            for query, pick in (("VOLTage:ACDC", lambda w: two(self.voltmeter.read(w.urms))),
-                                ("VOLTage:DC", lambda w: two(self.voltmeter.read(w.udc))),
-                                ("CURRent:AC", lambda w: three(self.ammeter.read(w.irms))),
-                                ("CURRent:AMPLitude:MAXimum", lambda w: three(self.ammeter.read(w.ipeak))),
-                                ("CURRent:CREStfactor", lambda w: three(w.ipeak / w.irms if w.irms > 0 else 0.0)),
-                                ("FREQuency", lambda w: two(w.fu or 0.0)),
-                                ("POWer:AC[:REAL]", lambda w: two(w.p)),
-                                ("POWer:AC:APParent", lambda w: two(w.s)),
-                                ("POWer:AC:REACtive", lambda w: two(w.q)),
-                                ("POWer:AC:PFACtor", lambda w: three(w.lam if w.lam is not None else 0.0))):
+            for query, pick in (
+                ("VOLTage:ACDC", lambda w: two(self.voltmeter.read(w.urms))),
+                ("VOLTage:DC", lambda w: two(self.voltmeter.read(w.udc))),
+                ("CURRent:AC", lambda w: three(self.ammeter.read(w.irms))),
+                ("CURRent:AMPLitude:MAXimum", lambda w: three(self.ammeter.read(w.ipeak))),
+                ("CURRent:CREStfactor", lambda w: three(w.ipeak / w.irms if w.irms > 0 else 0.0)),
+                ("FREQuency", lambda w: two(w.fu or 0.0)),
+                ("POWer:AC[:REAL]", lambda w: two(w.p)),
+                ("POWer:AC:APParent", lambda w: two(w.s)),
+                ("POWer:AC:REACtive", lambda w: two(w.q)),
+                ("POWer:AC:PFACtor", lambda w: three(w.lam if w.lam is not None else 0.0)),
+            ):
                 self.command(f"{verb}[:SCALar]:{query}?", lambda c, pick=pick: pick(self._window()))
 
     # -- settings ----------------------------------------------------------------------------

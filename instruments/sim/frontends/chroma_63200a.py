@@ -1,4 +1,4 @@
-"""Simulated Chroma 63200A DC electronic load (instruments.md §3).
+"""Simulated Chroma 63200A DC electronic load (docs/instruments.md §3).
 
 Acts on an ElectronicLoadPort (wiring ``{1: port}``); measures the port's terminal voltage
 and current. Only the CC (CCL/CCM/CCH) and CV (CVL/CVM/CVH) families act on the plant; the
@@ -14,7 +14,7 @@ L = 1/10 of it [U: model dependent].
 Hardware inhibit (the load's external interlock input, wired to the EV simulator's relay
 board): while its line is open the input sinks nothing whatever ``LOAD`` says; ``LOAD?``
 still answers the setting and the measurements read the terminals (the inlet voltage, 0 A).
-No status query reports it here: instruments.md gives an INHIBIT bit only for the 63600's
+No status query reports it here: docs/instruments.md gives an INHIBIT bit only for the 63600's
 ``STAT:CHAN:COND?`` [C], nothing for the 63200A, so none is invented.
 
 Replies: setting queries and measurements NR2 with 4 decimals; ``MODE?`` the mode string;
@@ -30,9 +30,11 @@ import numpy as np
 from instruments.sim.frontends.common import Meter, RootFallback, Settings, decade_resolution, idn
 from instruments.sim.scpi import Call, ScpiError, ScpiFrontEnd
 
-MODES = ("CCL CCM CCH CRL CRM CRH CVL CVM CVH CPL CPM CPH CCDL CCDM CCDH CRDL CRDM CRDH BATL BATM BATH "
-         "SWDL SWDM SWDH OCPL OCPM OCPH CCSL CCSM CCSH CZL CZM CZH CVCC CRCC CVCR AUTO PROG MPPTL MPPTM "
-         "MPPTH UDWL UDWM UDWH EXTL EXTM EXTH").split()  # [D] chr63200A.c mode table
+MODES = (
+    "CCL CCM CCH CRL CRM CRH CVL CVM CVH CPL CPM CPH CCDL CCDM CCDH CRDL CRDM CRDH BATL BATM BATH "
+    "SWDL SWDM SWDH OCPL OCPM OCPH CCSL CCSM CCSH CZL CZM CZH CVCC CRCC CVCR AUTO PROG MPPTL MPPTM "
+    "MPPTH UDWL UDWM UDWH EXTL EXTM EXTH"
+).split()  # [D] chr63200A.c mode table
 PORT_MODES = {"CCL": "cc", "CCM": "cc", "CCH": "cc", "CVL": "cv", "CVM": "cv", "CVH": "cv"}
 SETTINGS_CONFLICT = (-221, "Settings conflict")
 RANGE_FRACTIONS = {"L": 0.1, "M": 0.3, "H": 1.0}  # [U] of the rated current
@@ -45,16 +47,28 @@ def nr2(value: float) -> str:
 
 
 class Chroma63200A(Settings, RootFallback, ScpiFrontEnd):
-    def __init__(self, name: str, clock, identity: tuple[str, str, str, str], wiring: dict,
-                 rng: np.random.Generator, *, voltage_max: float | None = None,
-                 current_max: float | None = None, power_max: float | None = None):
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, str, str, str],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        voltage_max: float | None = None,
+        current_max: float | None = None,
+        power_max: float | None = None,
+    ):
         super().__init__(name)
         self.clock = clock
         self.idn = idn(identity)
         self.port = wiring[1]
         match = _MODEL.search(identity[1])
-        rated = (float(match.group(1)) * 1000, float(match.group(2)), float(match.group(3))) if match else (
-            None, None, None)
+        rated = (
+            (float(match.group(1)) * 1000, float(match.group(2)), float(match.group(3)))
+            if match
+            else (None, None, None)
+        )
         self.power_max = power_max or rated[0] or 6000.0
         self.voltage_max = voltage_max or rated[1] or 600.0
         self.current_max = current_max or rated[2] or 420.0
@@ -82,35 +96,63 @@ class Chroma63200A(Settings, RootFallback, ScpiFrontEnd):
     def _declare(self) -> None:
         self._setting("MODE", lambda c: self.mode, self._set_mode)
         for level in ("L1", "L2"):
-            self._setting(f"CURRent:STATic:{level}", lambda c, k=level: nr2(self._limit_query(c, self.current[k], self._current_range())),
-                          lambda c, k=level: self._set(c, self.current, k, self._current_range()))
-            self._setting(f"VOLTage:STATic:{level}", lambda c, k=level: nr2(self._limit_query(c, self.voltage[k], self.voltage_max)),
-                          lambda c, k=level: self._set(c, self.voltage, k, self.voltage_max))
-            self._setting(f"POWer:STATic:{level}", lambda c, k=level: nr2(self._limit_query(c, self.power[k], self.power_max)),
-                          lambda c, k=level: self._set(c, self.power, k, self.power_max))
+            self._setting(
+                f"CURRent:STATic:{level}",
+                lambda c, k=level: nr2(self._limit_query(c, self.current[k], self._current_range())),
+                lambda c, k=level: self._set(c, self.current, k, self._current_range()),
+            )
+            self._setting(
+                f"VOLTage:STATic:{level}",
+                lambda c, k=level: nr2(self._limit_query(c, self.voltage[k], self.voltage_max)),
+                lambda c, k=level: self._set(c, self.voltage, k, self.voltage_max),
+            )
+            self._setting(
+                f"POWer:STATic:{level}",
+                lambda c, k=level: nr2(self._limit_query(c, self.power[k], self.power_max)),
+                lambda c, k=level: self._set(c, self.power, k, self.power_max),
+            )
         for edge in ("RISE", "FALL"):
-            self._setting(f"CURRent:STATic:{edge}", lambda c, k=edge: nr2(self.slew[k]),
-                          lambda c, k=edge: self._set(c, self.slew, k, self._current_range(), low=1e-4))
-        self._setting("VOLTage:STATic:ILIM", lambda c: nr2(self._limit_query(c, self.cv_current_limit, self._current_range())),
-                      self._set_cv_limit)
-        self._setting("CONFigure:VOLTage:ON", lambda c: nr2(self.von),
-                      lambda c: setattr(self, "von", c.number(0, low=0, high=self.voltage_max)))
-        self._setting("CONFigure:VOLTage:OFF", lambda c: nr2(self.voff),
-                      lambda c: setattr(self, "voff", c.number(0, low=0, high=self.voltage_max)))
-        self._setting("CONFigure:VOLTage:LATCh", lambda c: "1" if self.von_latch else "0",
-                      lambda c: setattr(self, "von_latch", c.boolean(0)))
-        self._setting("CONFigure:REMote", lambda c: "1" if self.remote else "0",
-                      lambda c: setattr(self, "remote", c.boolean(0)))
+            self._setting(
+                f"CURRent:STATic:{edge}",
+                lambda c, k=edge: nr2(self.slew[k]),
+                lambda c, k=edge: self._set(c, self.slew, k, self._current_range(), low=1e-4),
+            )
+        self._setting(
+            "VOLTage:STATic:ILIM",
+            lambda c: nr2(self._limit_query(c, self.cv_current_limit, self._current_range())),
+            self._set_cv_limit,
+        )
+        self._setting(
+            "CONFigure:VOLTage:ON",
+            lambda c: nr2(self.von),
+            lambda c: setattr(self, "von", c.number(0, low=0, high=self.voltage_max)),
+        )
+        self._setting(
+            "CONFigure:VOLTage:OFF",
+            lambda c: nr2(self.voff),
+            lambda c: setattr(self, "voff", c.number(0, low=0, high=self.voltage_max)),
+        )
+        self._setting(
+            "CONFigure:VOLTage:LATCh",
+            lambda c: "1" if self.von_latch else "0",
+            lambda c: setattr(self, "von_latch", c.boolean(0)),
+        )
+        self._setting(
+            "CONFigure:REMote", lambda c: "1" if self.remote else "0", lambda c: setattr(self, "remote", c.boolean(0))
+        )
         self._setting("LOAD[:STATe]", lambda c: "1" if self.load_on else "0", self._set_load)
-        self._setting("LOAD:SHORt[:STATe]", lambda c: "1" if self.short else "0",
-                      lambda c: setattr(self, "short", c.boolean(0)))
+        self._setting(
+            "LOAD:SHORt[:STATe]", lambda c: "1" if self.short else "0", lambda c: setattr(self, "short", c.boolean(0))
+        )
         self.command("LOAD:PROTection?", lambda c: "0")
         self.command("LOAD:PROTection:CLEar", lambda c: None)
         for verb in ("MEASure", "FETCh"):
             self.command(f"{verb}[:SCALar]:VOLTage?", lambda c: nr2(self._volts()))
             self.command(f"{verb}[:SCALar]:CURRent?", lambda c: nr2(self._amps()))
-            self.command(f"{verb}[:SCALar]:POWer?", lambda c: nr2(self.wattmeter.read(
-                self.port.terminal_voltage() * self.port.terminal_current())))
+            self.command(
+                f"{verb}[:SCALar]:POWer?",
+                lambda c: nr2(self.wattmeter.read(self.port.terminal_voltage() * self.port.terminal_current())),
+            )
 
     # -- settings ----------------------------------------------------------------------------
     def _current_range(self) -> float:

@@ -43,8 +43,10 @@ def resolve_signal(plant: Plant | None, ref: str | Signal, owner: str, where: st
     try:
         return plant.signal(ref)
     except KeyError:
-        raise ValueError(f"{owner}: {where} is wired to {ref!r}, which the plant does not have "
-                         f"(it has {', '.join(plant.signal_names())})") from None
+        raise ValueError(
+            f"{owner}: {where} is wired to {ref!r}, which the plant does not have "
+            f"(it has {', '.join(plant.signal_names())})"
+        ) from None
 
 
 def idn(identity: tuple[str, ...]) -> str:

@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
 from bench.core.clock import Clock, Timer
 from bench.protocols.modbus.registers import EV_BOARD_MAP
-from instruments.sim.modbus import (ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE,
-                                    ModbusException)
+from instruments.sim.modbus import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE, ModbusException
 from instruments.sim.plant.ports import EvSimulatorPort, Signal
 
 # The map file lives with the driver; the simulated board reads it as its documentation.
@@ -47,12 +46,22 @@ _WIDTH = {"u16": 1, "i16": 1, "u32": 2, "i32": 2}
 # Measurement noise of the simulated board (1 sigma, engineering units): design figures of
 # this simulation, well below each register's use on the bench; no standard behind them.
 DEFAULT_NOISE = {
-    "cp_high": 0.02, "cp_low": 0.02, "cp_duty": 0.02, "cp_frequency": 0.2,
-    "load_current": 0.02, "cc1_voltage": 0.01, "aux_voltage": 0.01, "inlet_voltage": 0.05,
+    "cp_high": 0.02,
+    "cp_low": 0.02,
+    "cp_duty": 0.02,
+    "cp_frequency": 0.2,
+    "load_current": 0.02,
+    "cc1_voltage": 0.01,
+    "aux_voltage": 0.01,
+    "inlet_voltage": 0.05,
 }
 # Which plant signal each measured register reads.
-SIGNAL_OF = {"load_current": "ac_current", "cc1_voltage": "cc1", "aux_voltage": "aux_voltage",
-             "inlet_voltage": "inlet_voltage"}
+SIGNAL_OF = {
+    "load_current": "ac_current",
+    "cc1_voltage": "cc1",
+    "aux_voltage": "aux_voltage",
+    "inlet_voltage": "inlet_voltage",
+}
 CP_REGISTERS = ("cp_high", "cp_low", "cp_duty", "cp_frequency")
 PLATEAU_SAMPLES = 8  # samples averaged in the middle half of each PWM plateau
 RMS_SAMPLES = 200
@@ -98,8 +107,9 @@ class _Reg:
             return raw in self.values
         value = raw * self.scale
         tolerance = self.scale / 2
-        return ((self.low is None or value >= self.low - tolerance)
-                and (self.high is None or value <= self.high + tolerance))
+        return (self.low is None or value >= self.low - tolerance) and (
+            self.high is None or value <= self.high + tolerance
+        )
 
 
 @dataclass(frozen=True)
@@ -118,11 +128,18 @@ def read_board_map(path: Path) -> tuple[dict[str, _Reg], int, dict]:
         for name, entry in data.get(table, {}).items():
             typ = entry["type"]
             registers[name] = _Reg(
-                name=name, table=table, address=entry["address"], count=_WIDTH.get(typ) or entry["count"],
-                signed=typ.startswith("i"), scale=float(entry.get("scale", 1.0)),
-                low=entry.get("min"), high=entry.get("max"),
+                name=name,
+                table=table,
+                address=entry["address"],
+                count=_WIDTH.get(typ) or entry["count"],
+                signed=typ.startswith("i"),
+                scale=float(entry.get("scale", 1.0)),
+                low=entry.get("min"),
+                high=entry.get("max"),
                 values=frozenset(int(k) for k in entry.get("values", {})),
-                bits=dict(entry.get("bits", {})), power_on=float(entry.get("power_on", 0)))
+                bits=dict(entry.get("bits", {})),
+                power_on=float(entry.get("power_on", 0)),
+            )
     major, minor = (int(p) for p in data["map"]["version"].split("."))
     return registers, major << 8 | minor, dict(data.get("board", {}))
 
@@ -130,10 +147,18 @@ def read_board_map(path: Path) -> tuple[dict[str, _Reg], int, dict]:
 class EvSimulatorBoard:
     """ModbusDevice of the simulated relay board (see instruments/sim/modbus.py)."""
 
-    def __init__(self, clock: Clock, port: EvSimulatorPort, signals: Callable[[str], Signal],
-                 map_path: str | Path = DEFAULT_MAP_PATH, identity: Mapping[int, str] | None = None,
-                 rng: np.random.Generator | None = None, noise: Mapping[str, float] | None = None,
-                 lines: Mapping[int, Callable[[bool], None]] | None = None, estop_input: bool = False):
+    def __init__(
+        self,
+        clock: Clock,
+        port: EvSimulatorPort,
+        signals: Callable[[str], Signal],
+        map_path: str | Path = DEFAULT_MAP_PATH,
+        identity: Mapping[int, str] | None = None,
+        rng: np.random.Generator | None = None,
+        noise: Mapping[str, float] | None = None,
+        lines: Mapping[int, Callable[[bool], None]] | None = None,
+        estop_input: bool = False,
+    ):
         self.clock = clock
         self.port = port
         self.signals = signals
@@ -146,8 +171,11 @@ class EvSimulatorBoard:
         self.rms_window_s = float(board["rms_window_s"])
         self.watchdog_step_s = float(board.get("watchdog_step_s", DEFAULT_WATCHDOG_STEP_S))
         # relay outputs by number (output_1 → 1)
-        self.outputs = {int(name[len(OUTPUT_PREFIX):]): name for name in self.registers
-                        if name.startswith(OUTPUT_PREFIX) and name[len(OUTPUT_PREFIX):].isdigit()}
+        self.outputs = {
+            int(name[len(OUTPUT_PREFIX) :]): name
+            for name in self.registers
+            if name.startswith(OUTPUT_PREFIX) and name[len(OUTPUT_PREFIX) :].isdigit()
+        }
         self.lines = dict(lines or {})
         unknown = sorted(set(self.lines) - set(self.outputs))
         if unknown:
@@ -157,8 +185,9 @@ class EvSimulatorBoard:
         for reg in self.registers.values():
             for offset in range(reg.count):
                 self._at[reg.table][reg.address + offset] = (reg, offset)
-        self._holding = {reg.name: int(round(reg.power_on / reg.scale))
-                         for reg in self.registers.values() if reg.table == "holding"}
+        self._holding = {
+            reg.name: int(round(reg.power_on / reg.scale)) for reg in self.registers.values() if reg.table == "holding"
+        }
         self._powered_at = clock.now()
         self._last_heartbeat: float | None = None
         self._expired = True  # until the first heartbeat: relays may not close
@@ -180,10 +209,14 @@ class EvSimulatorBoard:
         for reg, raw in updates:
             if not reg.accepts(raw):
                 raise ModbusException(ILLEGAL_DATA_VALUE)
-            closes = ((reg.name == "cp_state" and raw == 3) or (reg.name == "vehicle_contactors" and raw == 1)
-                      or (reg.name.startswith(OUTPUT_PREFIX) and raw == 1))
-            if closes and (self._expired or self.estop_input
-                           or (reg.name.startswith(OUTPUT_PREFIX) and self._sequence)):
+            closes = (
+                (reg.name == "cp_state" and raw == 3)
+                or (reg.name == "vehicle_contactors" and raw == 1)
+                or (reg.name.startswith(OUTPUT_PREFIX) and raw == 1)
+            )
+            if closes and (
+                self._expired or self.estop_input or (reg.name.startswith(OUTPUT_PREFIX) and self._sequence)
+            ):
                 raise ModbusException(SERVER_DEVICE_FAILURE)
         for reg, raw in updates:
             old = self._holding[reg.name]
@@ -226,7 +259,7 @@ class EvSimulatorBoard:
             reg, offset = index.get(addr, (None, 1))
             if reg is None or offset != 0 or addr + reg.count > address + len(values):
                 raise ModbusException(ILLEGAL_DATA_ADDRESS)
-            updates.append((reg, reg.from_words(values[addr - address:addr - address + reg.count])))
+            updates.append((reg, reg.from_words(values[addr - address : addr - address + reg.count])))
             addr += reg.count
         return updates
 
@@ -263,7 +296,7 @@ class EvSimulatorBoard:
         elif name == "estop":
             port.set_estop(bool(new))
         elif name.startswith(OUTPUT_PREFIX):
-            self._drive_output(int(name[len(OUTPUT_PREFIX):]), bool(new))
+            self._drive_output(int(name[len(OUTPUT_PREFIX) :]), bool(new))
 
     def _drive_output(self, number: int, closed: bool) -> None:
         line = self.lines.get(number)
@@ -291,8 +324,10 @@ class EvSimulatorBoard:
             self._holding["cp_state"] = 2
             self.port.set_s2(False)
         if not self._sequence:
-            self._sequence = [self.clock.call_later(self.watchdog_step_s, self._expire_outputs),
-                              self.clock.call_later(2 * self.watchdog_step_s, self._expire_last)]
+            self._sequence = [
+                self.clock.call_later(self.watchdog_step_s, self._expire_outputs),
+                self.clock.call_later(2 * self.watchdog_step_s, self._expire_last),
+            ]
 
     def _watchdog_mask(self, name: str) -> int:
         return self._holding[name] if name in self._holding else 0
@@ -325,7 +360,9 @@ class EvSimulatorBoard:
         if name == "status":
             return self._bit_word("status", self._status())
         if name == "faults":
-            return self._bit_word("faults", {"watchdog_expired": self._expired, "estop_active": bool(self._holding["estop"])})
+            return self._bit_word(
+                "faults", {"watchdog_expired": self._expired, "estop_active": bool(self._holding["estop"])}
+            )
         if name == "uptime":
             return math.floor(self.clock.now() - self._powered_at)
         if name in CP_REGISTERS:
@@ -383,9 +420,12 @@ class EvSimulatorBoard:
         period = rise2 - rise
         high = self._plateau(cp, rise, fall)
         low = self._plateau(cp, fall, rise2)
-        return _CpReading(self._noisy("cp_high", high), self._noisy("cp_low", low),
-                          self._noisy("cp_duty", 100.0 * (fall - rise) / period),
-                          self._noisy("cp_frequency", 1.0 / period))
+        return _CpReading(
+            self._noisy("cp_high", high),
+            self._noisy("cp_low", low),
+            self._noisy("cp_duty", 100.0 * (fall - rise) / period),
+            self._noisy("cp_frequency", 1.0 / period),
+        )
 
     @staticmethod
     def _plateau(cp: Signal, start: float, end: float) -> float:

@@ -69,13 +69,18 @@ class Integrator:
             for element, (u_signal, i_signal) in self.elements.items():
                 u, i = u_signal.sample(times), i_signal.sample(times)
                 p = u * i
-                self.sums[element] += dt * np.array([p[p > 0].sum(), p[p < 0].sum(),
-                                                     i[i > 0].sum(), i[i < 0].sum()])
+                self.sums[element] += dt * np.array([p[p > 0].sum(), p[p < 0].sum(), i[i > 0].sum(), i[i < 0].sum()])
 
     def value(self, function: str, element: int) -> float:
         """WH/WHP/WHM in Wh, AH/AHP/AHM in Ah, TIME in s."""
         if function == "TIME":
             return self.elapsed
         sums = self.sums[element] / 3600.0
-        return {"WHP": sums[0], "WHM": sums[1], "WH": sums[0] + sums[1],
-                "AHP": sums[2], "AHM": sums[3], "AH": sums[2] + sums[3]}[function]
+        return {
+            "WHP": sums[0],
+            "WHM": sums[1],
+            "WH": sums[0] + sums[1],
+            "AHP": sums[2],
+            "AHM": sums[3],
+            "AH": sums[2] + sums[3],
+        }[function]

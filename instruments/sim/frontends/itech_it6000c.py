@@ -1,4 +1,4 @@
-"""Simulated ITECH IT6000C bidirectional DC supply used as the battery simulator (instruments.md §7).
+"""Simulated ITECH IT6000C bidirectional DC supply used as the battery simulator (docs/instruments.md §7).
 
 Acts on a BatterySimulatorPort (wiring ``{1: port}``); measures the port's terminal voltage
 and current (negative = sinking).
@@ -69,10 +69,19 @@ class Protection:
 
 
 class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
-    def __init__(self, name: str, clock, identity: tuple[str, ...], wiring: dict,
-                 rng: np.random.Generator, *, voltage_max: float | None = None,
-                 current_max: float | None = None, power_max: float | None = None,
-                 system_version: str = "IT60xxSrc-v1.3.7"):
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, ...],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        voltage_max: float | None = None,
+        current_max: float | None = None,
+        power_max: float | None = None,
+        system_version: str = "IT60xxSrc-v1.3.7",
+    ):
         super().__init__(name)
         self.clock = clock
         self.port = wiring[1]
@@ -108,8 +117,13 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
         self.power_limit = self.power_max
         self.power_limit_neg = -self.power_max
         v, i, p = self.voltage_max, self.current_max, self.power_max
-        self.protections = {"OVP": Protection(v), "OCP": Protection(i), "OPP": Protection(p),
-                            "UVP": Protection(0.0), "UCP": Protection(0.0)}
+        self.protections = {
+            "OVP": Protection(v),
+            "OCP": Protection(i),
+            "OPP": Protection(p),
+            "UVP": Protection(0.0),
+            "UCP": Protection(0.0),
+        }
         self.latched: set[str] = set()
         self._apply()
 
@@ -122,47 +136,96 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
         self._setting("OUTPut[:STATe]", lambda c: "1" if self.output else "0", self._set_output)
         self.command("OUTPut:PROTection:CLEar", lambda c: self.latched.clear())
         self._setting("[SOURce:]FUNCtion", lambda c: self.priority, self._set_priority)
-        self._setting("[SOURce:]FUNCtion:MODE", lambda c: self.function_mode,
-                      lambda c: setattr(self, "function_mode",
-                                        c.choice(0, "FIXed", "LIST", "BATTery", "SOLar", "CARProfile")))
-        self._setting("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]", lambda c: plain(self._voltage_register()),
-                      lambda c: self._write(c, "voltage", 0.0, v))
-        self._setting("[SOURce:]CURRent[:LEVel][:IMMediate][:AMPLitude]", lambda c: plain(self._current_register()),
-                      lambda c: self._write(c, "current", -i, i))
-        self._setting("[SOURce:]CURRent[:LEVel]:LIMit[:POSitive]", lambda c: plain(self.cv_current_limit),
-                      lambda c: self._write(c, "cv_current_limit", 0.0, i, only="VOLT"))
-        self._setting("[SOURce:]CURRent[:LEVel]:LIMit:NEGative", lambda c: plain(self.cv_current_limit_neg),
-                      lambda c: self._write(c, "cv_current_limit_neg", -i, 0.0, only="VOLT"))
-        self._setting("[SOURce:]VOLTage[:LEVel]:LIMit[:POSitive]", lambda c: plain(self.cc_voltage_limit),
-                      lambda c: self._write(c, "cc_voltage_limit", 0.0, v, only="CURR"))
-        self._setting("[SOURce:]VOLTage[:LEVel]:LIMit:NEGative", lambda c: plain(self.cc_voltage_limit_neg),
-                      lambda c: self._write(c, "cc_voltage_limit_neg", 0.0, v, only="CURR"))
-        self._setting("[SOURce:]POWer[:LEVel]:LIMit[:POSitive]", lambda c: plain(self.power_limit),
-                      lambda c: self._write(c, "power_limit", 0.0, p))
-        self._setting("[SOURce:]POWer[:LEVel]:LIMit:NEGative", lambda c: plain(self.power_limit_neg),
-                      lambda c: self._write(c, "power_limit_neg", -p, 0.0))
-        for key, quantity, high in (("OVP", "VOLTage", v), ("OCP", "CURRent", i), ("OPP", "POWer", p),
-                                    ("UVP", "VOLTage:UNDer", v), ("UCP", "CURRent:UNDer", i)):
+        self._setting(
+            "[SOURce:]FUNCtion:MODE",
+            lambda c: self.function_mode,
+            lambda c: setattr(self, "function_mode", c.choice(0, "FIXed", "LIST", "BATTery", "SOLar", "CARProfile")),
+        )
+        self._setting(
+            "[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]",
+            lambda c: plain(self._voltage_register()),
+            lambda c: self._write(c, "voltage", 0.0, v),
+        )
+        self._setting(
+            "[SOURce:]CURRent[:LEVel][:IMMediate][:AMPLitude]",
+            lambda c: plain(self._current_register()),
+            lambda c: self._write(c, "current", -i, i),
+        )
+        self._setting(
+            "[SOURce:]CURRent[:LEVel]:LIMit[:POSitive]",
+            lambda c: plain(self.cv_current_limit),
+            lambda c: self._write(c, "cv_current_limit", 0.0, i, only="VOLT"),
+        )
+        self._setting(
+            "[SOURce:]CURRent[:LEVel]:LIMit:NEGative",
+            lambda c: plain(self.cv_current_limit_neg),
+            lambda c: self._write(c, "cv_current_limit_neg", -i, 0.0, only="VOLT"),
+        )
+        self._setting(
+            "[SOURce:]VOLTage[:LEVel]:LIMit[:POSitive]",
+            lambda c: plain(self.cc_voltage_limit),
+            lambda c: self._write(c, "cc_voltage_limit", 0.0, v, only="CURR"),
+        )
+        self._setting(
+            "[SOURce:]VOLTage[:LEVel]:LIMit:NEGative",
+            lambda c: plain(self.cc_voltage_limit_neg),
+            lambda c: self._write(c, "cc_voltage_limit_neg", 0.0, v, only="CURR"),
+        )
+        self._setting(
+            "[SOURce:]POWer[:LEVel]:LIMit[:POSitive]",
+            lambda c: plain(self.power_limit),
+            lambda c: self._write(c, "power_limit", 0.0, p),
+        )
+        self._setting(
+            "[SOURce:]POWer[:LEVel]:LIMit:NEGative",
+            lambda c: plain(self.power_limit_neg),
+            lambda c: self._write(c, "power_limit_neg", -p, 0.0),
+        )
+        for key, quantity, high in (
+            ("OVP", "VOLTage", v),
+            ("OCP", "CURRent", i),
+            ("OPP", "POWer", p),
+            ("UVP", "VOLTage:UNDer", v),
+            ("UCP", "CURRent:UNDer", i),
+        ):
             self._protection_commands(key, f"[SOURce:]{quantity}:PROTection", high)
         for verb in ("MEASure", "FETCh"):
-            self.command(f"{verb}[:SCALar]:VOLTage[:DC]?", lambda c: plain(self.voltmeter.read(self.port.terminal_voltage())))
-            self.command(f"{verb}[:SCALar]:CURRent[:DC]?", lambda c: plain(self.ammeter.read(self.port.terminal_current())))
-            self.command(f"{verb}[:SCALar]:POWer[:DC]?", lambda c: plain(self.wattmeter.read(
-                self.port.terminal_voltage() * self.port.terminal_current())))
+            self.command(
+                f"{verb}[:SCALar]:VOLTage[:DC]?", lambda c: plain(self.voltmeter.read(self.port.terminal_voltage()))
+            )
+            self.command(
+                f"{verb}[:SCALar]:CURRent[:DC]?", lambda c: plain(self.ammeter.read(self.port.terminal_current()))
+            )
+            self.command(
+                f"{verb}[:SCALar]:POWer[:DC]?",
+                lambda c: plain(self.wattmeter.read(self.port.terminal_voltage() * self.port.terminal_current())),
+            )
         self.command("STATus:QUEStionable:CONDition?", lambda c: str(self._questionable()))
         self.command("STATus:OPERation:CONDition?", lambda c: str(self._operation()))
 
     def _protection_commands(self, key: str, root: str, high: float) -> None:
         guard = lambda: self.protections[key]  # noqa: E731 - looked up per call: *RST replaces them
-        self._setting(f"{root}[:LEVel]", lambda c: plain(guard().level),
-                      lambda c: setattr(guard(), "level", c.number(0, low=0.0, high=high)))
-        self._setting(f"{root}:STATe", lambda c: "1" if guard().enabled else "0",
-                      lambda c: setattr(guard(), "enabled", c.boolean(0)))
-        self._setting(f"{root}:DELay", lambda c: plain(guard().delay),
-                      lambda c: setattr(guard(), "delay", c.number(0, low=0.0, high=60.0)))
+        self._setting(
+            f"{root}[:LEVel]",
+            lambda c: plain(guard().level),
+            lambda c: setattr(guard(), "level", c.number(0, low=0.0, high=high)),
+        )
+        self._setting(
+            f"{root}:STATe",
+            lambda c: "1" if guard().enabled else "0",
+            lambda c: setattr(guard(), "enabled", c.boolean(0)),
+        )
+        self._setting(
+            f"{root}:DELay",
+            lambda c: plain(guard().delay),
+            lambda c: setattr(guard(), "delay", c.number(0, low=0.0, high=60.0)),
+        )
         if key in ("UVP", "UCP"):
-            self._setting(f"{root}:WARM", lambda c: plain(guard().warm),
-                          lambda c: setattr(guard(), "warm", c.number(0, low=0.0, high=60.0)))
+            self._setting(
+                f"{root}:WARM",
+                lambda c: plain(guard().warm),
+                lambda c: setattr(guard(), "warm", c.number(0, low=0.0, high=60.0)),
+            )
 
     # -- registers ---------------------------------------------------------------------------
     def _voltage_register(self) -> float:
@@ -260,4 +323,3 @@ class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
 
     def _operation(self) -> int:
         return sum(OPER_BITS.get(state, 0) for state in self.port.status())
-

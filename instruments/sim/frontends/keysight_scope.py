@@ -1,4 +1,4 @@
-"""Simulated Keysight InfiniiVision 3000T X / 4000 X oscilloscope (instruments.md §1).
+"""Simulated Keysight InfiniiVision 3000T X / 4000 X oscilloscope (docs/instruments.md §1).
 
 The dialect only: command set and reply formats. Acquisition, trigger and record synthesis
 live in scope_record.py, measurements in scope_measure.py.
@@ -45,14 +45,41 @@ FORMAT_CODES = {"BYTE": 0, "WORD": 1, "ASCII": 4}  # preamble field 0 [C]
 TYPE_CODES = {"NORMAL": 0, "PEAK": 1, "AVERAGE": 2, "HRESOLUTION": 3}  # preamble field 1 [C]
 REFERENCE_DIVISIONS = {"LEFT": 1.0, "CENTER": 5.0, "RIGHT": 9.0}  # [U] LEFT/RIGHT one division in
 MEASUREMENTS = {
-    "FREQuency": "FREQ", "PERiod": "PERIOD", "DUTYcycle": "DUTY", "NDUTy": "NDUTY",
-    "VMAX": "VMAX", "VMIN": "VMIN", "VTOP": "VTOP", "VBASe": "VBASE", "VPP": "VPP",
-    "VAMPlitude": "VAMP", "VAVerage": "VAVG", "VRMS": "VRMS", "PWIDth": "PWIDTH", "NWIDth": "NWIDTH",
+    "FREQuency": "FREQ",
+    "PERiod": "PERIOD",
+    "DUTYcycle": "DUTY",
+    "NDUTy": "NDUTY",
+    "VMAX": "VMAX",
+    "VMIN": "VMIN",
+    "VTOP": "VTOP",
+    "VBASe": "VBASE",
+    "VPP": "VPP",
+    "VAMPlitude": "VAMP",
+    "VAVerage": "VAVG",
+    "VRMS": "VRMS",
+    "PWIDth": "PWIDTH",
+    "NWIDth": "NWIDTH",
 }
-SHORT = {"NORMAL": "NORM", "AVERAGE": "AVER", "HRESOLUTION": "HRES", "PEAK": "PEAK",
-         "MAXIMUM": "MAX", "RAW": "RAW", "ASCII": "ASC", "BYTE": "BYTE", "WORD": "WORD",
-         "LSBFIRST": "LSBF", "MSBFIRST": "MSBF", "CENTER": "CENT", "LEFT": "LEFT", "RIGHT": "RIGH",
-         "MAIN": "MAIN", "WINDOW": "WIND", "XY": "XY", "ROLL": "ROLL"}
+SHORT = {
+    "NORMAL": "NORM",
+    "AVERAGE": "AVER",
+    "HRESOLUTION": "HRES",
+    "PEAK": "PEAK",
+    "MAXIMUM": "MAX",
+    "RAW": "RAW",
+    "ASCII": "ASC",
+    "BYTE": "BYTE",
+    "WORD": "WORD",
+    "LSBFIRST": "LSBF",
+    "MSBFIRST": "MSBF",
+    "CENTER": "CENT",
+    "LEFT": "LEFT",
+    "RIGHT": "RIGH",
+    "MAIN": "MAIN",
+    "WINDOW": "WIND",
+    "XY": "XY",
+    "ROLL": "ROLL",
+}
 
 
 def nr3(value: float) -> str:
@@ -71,12 +98,33 @@ def nr1(value: int) -> str:
 class KeysightScope(ScopeFrontEnd):
     error_queries = (":SYSTem:ERRor[:NEXT]?",)
 
-    def __init__(self, name: str, clock, identity: tuple[str, str, str, str], wiring: dict,
-                 rng: np.random.Generator, *, plant=None, points: int = 100_000,
-                 noise_v: float = 0.02, channels: int = 4):
-        super().__init__(name, clock, identity, wiring, rng, plant=plant, points=points, noise_v=noise_v,
-                         channels=channels, divisions=10, reference_div=REFERENCE_DIVISIONS["CENTER"],
-                         timebase_scale=1e-4)
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, str, str, str],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        plant=None,
+        points: int = 100_000,
+        noise_v: float = 0.02,
+        channels: int = 4,
+    ):
+        super().__init__(
+            name,
+            clock,
+            identity,
+            wiring,
+            rng,
+            plant=plant,
+            points=points,
+            noise_v=noise_v,
+            channels=channels,
+            divisions=10,
+            reference_div=REFERENCE_DIVISIONS["CENTER"],
+            timebase_scale=1e-4,
+        )
         self._declare()
 
     def reset_waveform(self) -> None:
@@ -97,36 +145,69 @@ class KeysightScope(ScopeFrontEnd):
     def _declare(self) -> None:
         core = self.core
         ch = self._channel
-        self._setting(":CHANnel<n>:SCALe", lambda c: nr3(ch(c).scale),
-                      lambda c: setattr(ch(c), "scale", c.number(0, low=1e-6, high=1e4)))
-        self._setting(":CHANnel<n>:RANGe", lambda c: nr3(8 * ch(c).scale),
-                      lambda c: setattr(ch(c), "scale", c.number(0, low=8e-6, high=8e4) / 8))
-        self._setting(":CHANnel<n>:OFFSet", lambda c: nr3(ch(c).centre),
-                      lambda c: setattr(ch(c), "centre", c.number(0)))
-        self._setting(":CHANnel<n>:COUPling", lambda c: ch(c).coupling,
-                      lambda c: setattr(ch(c), "coupling", c.choice(0, "AC", "DC")))
-        self._setting(":CHANnel<n>:PROBe", lambda c: nr3(ch(c).probe),
-                      lambda c: setattr(ch(c), "probe", c.number(0, low=1e-4, high=1e5)))
-        self._setting(":CHANnel<n>:DISPlay", lambda c: "1" if ch(c).display else "0",
-                      lambda c: setattr(ch(c), "display", c.boolean(0)))
-        self._setting(":CHANnel<n>:IMPedance", lambda c: ch(c).impedance,
-                      lambda c: setattr(ch(c), "impedance", c.choice(0, "ONEMeg", "FIFTy")[:4]))
-        self._setting(":TIMebase:SCALe", lambda c: nr3(core.timebase_scale),
-                      lambda c: setattr(core, "timebase_scale", c.number(0, low=1e-10, high=100)))
-        self._setting(":TIMebase:RANGe", lambda c: nr3(10 * core.timebase_scale),
-                      lambda c: setattr(core, "timebase_scale", c.number(0, low=1e-9, high=1000) / 10))
-        self._setting(":TIMebase:POSition", lambda c: nr3(core.position),
-                      lambda c: setattr(core, "position", c.number(0)))
+        self._setting(
+            ":CHANnel<n>:SCALe",
+            lambda c: nr3(ch(c).scale),
+            lambda c: setattr(ch(c), "scale", c.number(0, low=1e-6, high=1e4)),
+        )
+        self._setting(
+            ":CHANnel<n>:RANGe",
+            lambda c: nr3(8 * ch(c).scale),
+            lambda c: setattr(ch(c), "scale", c.number(0, low=8e-6, high=8e4) / 8),
+        )
+        self._setting(
+            ":CHANnel<n>:OFFSet", lambda c: nr3(ch(c).centre), lambda c: setattr(ch(c), "centre", c.number(0))
+        )
+        self._setting(
+            ":CHANnel<n>:COUPling",
+            lambda c: ch(c).coupling,
+            lambda c: setattr(ch(c), "coupling", c.choice(0, "AC", "DC")),
+        )
+        self._setting(
+            ":CHANnel<n>:PROBe",
+            lambda c: nr3(ch(c).probe),
+            lambda c: setattr(ch(c), "probe", c.number(0, low=1e-4, high=1e5)),
+        )
+        self._setting(
+            ":CHANnel<n>:DISPlay",
+            lambda c: "1" if ch(c).display else "0",
+            lambda c: setattr(ch(c), "display", c.boolean(0)),
+        )
+        self._setting(
+            ":CHANnel<n>:IMPedance",
+            lambda c: ch(c).impedance,
+            lambda c: setattr(ch(c), "impedance", c.choice(0, "ONEMeg", "FIFTy")[:4]),
+        )
+        self._setting(
+            ":TIMebase:SCALe",
+            lambda c: nr3(core.timebase_scale),
+            lambda c: setattr(core, "timebase_scale", c.number(0, low=1e-10, high=100)),
+        )
+        self._setting(
+            ":TIMebase:RANGe",
+            lambda c: nr3(10 * core.timebase_scale),
+            lambda c: setattr(core, "timebase_scale", c.number(0, low=1e-9, high=1000) / 10),
+        )
+        self._setting(
+            ":TIMebase:POSition", lambda c: nr3(core.position), lambda c: setattr(core, "position", c.number(0))
+        )
         self._setting(":TIMebase:REFerence", lambda c: SHORT[self.reference], self._set_reference)
-        self._setting(":TIMebase:MODE", lambda c: SHORT[self.timebase_mode],
-                      lambda c: setattr(self, "timebase_mode", c.choice(0, "MAIN", "WINDow", "XY", "ROLL")))
+        self._setting(
+            ":TIMebase:MODE",
+            lambda c: SHORT[self.timebase_mode],
+            lambda c: setattr(self, "timebase_mode", c.choice(0, "MAIN", "WINDow", "XY", "ROLL")),
+        )
         self._setting(":TRIGger:MODE", lambda c: "EDGE", lambda c: c.choice(0, "EDGE") and None)
-        self._setting(":TRIGger[:EDGE]:SOURce", lambda c: self._source_name(core.trigger_source),
-                      lambda c: setattr(core, "trigger_source", self._trigger_source(c.arg(0))))
+        self._setting(
+            ":TRIGger[:EDGE]:SOURce",
+            lambda c: self._source_name(core.trigger_source),
+            lambda c: setattr(core, "trigger_source", self._trigger_source(c.arg(0))),
+        )
         self._setting(":TRIGger[:EDGE]:LEVel", self._level_query, self._set_level)
         self._setting(":TRIGger[:EDGE]:SLOPe", lambda c: core.slope, self._set_slope)
-        self._setting(":TRIGger:SWEep", lambda c: core.sweep,
-                      lambda c: setattr(core, "sweep", c.choice(0, "AUTO", "NORMal")[:4]))
+        self._setting(
+            ":TRIGger:SWEep", lambda c: core.sweep, lambda c: setattr(core, "sweep", c.choice(0, "AUTO", "NORMal")[:4])
+        )
         self.command(":TRIGger:FORCe", lambda c: core.force() and None)
         self.command(":RUN", lambda c: core.run())
         self.command(":STOP", lambda c: core.stop())
@@ -138,25 +219,48 @@ class KeysightScope(ScopeFrontEnd):
         self._setting(":ACQuire:TYPE", lambda c: SHORT[self.acquire_type], self._set_acquire_type)
         self._setting(":ACQuire:COUNt", lambda c: nr1(self.acquire_count), self._set_acquire_count)
         self.command(":ACQuire:POINts?", lambda c: nr1(core.points))
-        self._setting(":WAVeform:SOURce", lambda c: self._source_name(self.wave_source),
-                      lambda c: setattr(self, "wave_source", self._source(c.arg(0))))
-        self._setting(":WAVeform:FORMat", lambda c: SHORT[self.wave_format],
-                      lambda c: setattr(self, "wave_format", c.choice(0, "BYTE", "WORD", "ASCii")))
-        self._setting(":WAVeform:BYTeorder", lambda c: SHORT[self.byte_order],
-                      lambda c: setattr(self, "byte_order", c.choice(0, "LSBFirst", "MSBFirst")))
-        self._setting(":WAVeform:UNSigned", lambda c: "1" if self.unsigned else "0",
-                      lambda c: setattr(self, "unsigned", c.boolean(0)))
-        self._setting(":WAVeform:POINts:MODE", lambda c: SHORT[self.points_mode],
-                      lambda c: setattr(self, "points_mode", c.choice(0, "NORMal", "MAXimum", "RAW")))
-        self._setting(":WAVeform:POINts", lambda c: nr1(self._selection(core.record())[1]),
-                      self._set_points)
+        self._setting(
+            ":WAVeform:SOURce",
+            lambda c: self._source_name(self.wave_source),
+            lambda c: setattr(self, "wave_source", self._source(c.arg(0))),
+        )
+        self._setting(
+            ":WAVeform:FORMat",
+            lambda c: SHORT[self.wave_format],
+            lambda c: setattr(self, "wave_format", c.choice(0, "BYTE", "WORD", "ASCii")),
+        )
+        self._setting(
+            ":WAVeform:BYTeorder",
+            lambda c: SHORT[self.byte_order],
+            lambda c: setattr(self, "byte_order", c.choice(0, "LSBFirst", "MSBFirst")),
+        )
+        self._setting(
+            ":WAVeform:UNSigned",
+            lambda c: "1" if self.unsigned else "0",
+            lambda c: setattr(self, "unsigned", c.boolean(0)),
+        )
+        self._setting(
+            ":WAVeform:POINts:MODE",
+            lambda c: SHORT[self.points_mode],
+            lambda c: setattr(self, "points_mode", c.choice(0, "NORMal", "MAXimum", "RAW")),
+        )
+        self._setting(":WAVeform:POINts", lambda c: nr1(self._selection(core.record())[1]), self._set_points)
         self.command(":WAVeform:PREamble?", lambda c: ",".join(self._preamble()))
         self.command(":WAVeform:DATA?", self._data)
-        for index, field in ((4, "XINCrement"), (5, "XORigin"), (6, "XREFerence"),
-                             (7, "YINCrement"), (8, "YORigin"), (9, "YREFerence")):
+        for index, field in (
+            (4, "XINCrement"),
+            (5, "XORigin"),
+            (6, "XREFerence"),
+            (7, "YINCrement"),
+            (8, "YORigin"),
+            (9, "YREFerence"),
+        ):
             self.command(f":WAVeform:{field}?", lambda c, i=index: self._preamble()[i])
-        self._setting(":MEASure:SOURce", lambda c: self._source_name(self.measure_source),
-                      lambda c: setattr(self, "measure_source", self._source(c.arg(0))))
+        self._setting(
+            ":MEASure:SOURce",
+            lambda c: self._source_name(self.measure_source),
+            lambda c: setattr(self, "measure_source", self._source(c.arg(0))),
+        )
         for header, item in MEASUREMENTS.items():
             self.command(f":MEASure:{header}?", lambda c, item=item: self._measure(c, item))
 
@@ -236,9 +340,18 @@ class KeysightScope(ScopeFrontEnd):
         step, count = self._selection(record)
         yincrement, yreference = self._codes_scale(channel)
         count_field = self.acquire_count if self.acquire_type == "AVERAGE" else 1
-        return [nr1(FORMAT_CODES[self.wave_format]), nr1(TYPE_CODES[self.acquire_type]), nr1(count),
-                nr1(count_field), nr3_exact(horizontal.dt * step), nr3_exact(horizontal.first), nr1(0),
-                nr3_exact(yincrement), nr3_exact(channel.centre), nr1(yreference)]
+        return [
+            nr1(FORMAT_CODES[self.wave_format]),
+            nr1(TYPE_CODES[self.acquire_type]),
+            nr1(count),
+            nr1(count_field),
+            nr3_exact(horizontal.dt * step),
+            nr3_exact(horizontal.first),
+            nr1(0),
+            nr3_exact(yincrement),
+            nr3_exact(channel.centre),
+            nr1(yreference),
+        ]
 
     def _data(self, call: Call) -> bytes:
         record = self.core.record()
@@ -247,7 +360,7 @@ class KeysightScope(ScopeFrontEnd):
             return fixed_block(b"", 8)
         step, count = self._selection(record)
         channel = record.channels[self.wave_source]
-        volts = record.volts(self.wave_source)[: step * count: step]
+        volts = record.volts(self.wave_source)[: step * count : step]
         if self.wave_format == "ASCII":  # the digitised values (12-bit grid), in volts
             low, high = channel.screen()
             step = (high - low) / 4096

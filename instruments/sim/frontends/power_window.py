@@ -46,8 +46,9 @@ class WindowValues:
     fi: float | None
 
 
-def sample_window(u_signal, i_signal, start: float, end: float, rate: float = SAMPLE_RATE_HZ
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sample_window(
+    u_signal, i_signal, start: float, end: float, rate: float = SAMPLE_RATE_HZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     count = max(2, int(round((end - start) * rate)))
     times = start + (np.arange(count) + 0.5) * ((end - start) / count)
     u = np.asarray(u_signal.sample(times), dtype=float)
@@ -90,9 +91,21 @@ def analyse(times: np.ndarray, u: np.ndarray, i: np.ndarray) -> WindowValues:
             phi = (math.degrees(np.angle(u1) - np.angle(i1)) + 180.0) % 360.0 - 180.0
     reactive = math.sqrt(max(s * s - p * p, 0.0))
     return WindowValues(
-        urms=urms, irms=irms, udc=udc, idc=idc,
-        umn=float(np.mean(np.abs(uw))) * RECTIFIED_TO_RMS, imn=float(np.mean(np.abs(iw))) * RECTIFIED_TO_RMS,
-        uac=math.sqrt(max(urms * urms - udc * udc, 0.0)), iac=math.sqrt(max(irms * irms - idc * idc, 0.0)),
-        upeak=float(np.max(np.abs(uw))), ipeak=float(np.max(np.abs(iw))),
-        p=p, s=s, q=-reactive if phi is not None and phi < 0 else reactive,
-        lam=p / s if s > 0 else None, phi=phi, fu=fu, fi=fi)
+        urms=urms,
+        irms=irms,
+        udc=udc,
+        idc=idc,
+        umn=float(np.mean(np.abs(uw))) * RECTIFIED_TO_RMS,
+        imn=float(np.mean(np.abs(iw))) * RECTIFIED_TO_RMS,
+        uac=math.sqrt(max(urms * urms - udc * udc, 0.0)),
+        iac=math.sqrt(max(irms * irms - idc * idc, 0.0)),
+        upeak=float(np.max(np.abs(uw))),
+        ipeak=float(np.max(np.abs(iw))),
+        p=p,
+        s=s,
+        q=-reactive if phi is not None and phi < 0 else reactive,
+        lam=p / s if s > 0 else None,
+        phi=phi,
+        fu=fu,
+        fi=fi,
+    )

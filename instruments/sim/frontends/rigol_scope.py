@@ -1,4 +1,4 @@
-"""Simulated Rigol DS1000Z oscilloscope (instruments.md §2c), the bench's second scope dialect.
+"""Simulated Rigol DS1000Z oscilloscope (docs/instruments.md §2c), the bench's second scope dialect.
 
 The dialect only; acquisition and record synthesis are shared with the Keysight front end
 (scope_record.py). Rigol specifics:
@@ -8,7 +8,7 @@ The dialect only; acquisition and record synthesis are shared with the Keysight 
 * Waveform codes: 25 codes per vertical division, yreference 127, yorigin in codes;
   ``volts = (code - yorigin - yreference) * yincrement`` [D]. BYTE codes 0..255 (clipped
   there). WORD: two bytes per point, little-endian, the low byte holds the code and the high
-  byte is 0 [U: DS1000Z programming guide wording as recalled, page not in instruments.md].
+  byte is 0 [U: DS1000Z programming guide wording as recalled, page not in docs/instruments.md].
 * ``:WAVeform:DATA?`` answers a ``#9`` TMC block + LF. NORMal mode = the 1200 screen points;
   RAW = the whole memory, only when stopped; MAXimum = RAW when stopped, else NORMal.
   One read returns points STARt..STOP (1-based), at most 250 000 (BYTE), 125 000 (WORD) or
@@ -43,9 +43,20 @@ SHORT = {"NORMAL": "NORM", "MAXIMUM": "MAX", "RAW": "RAW", "BYTE": "BYTE", "WORD
 SETTINGS_CONFLICT = (-221, "Settings conflict")  # [U] RAW read while running
 NO_DATA = (-230, "Data corrupt or stale")  # [U] nothing acquired yet
 MEASUREMENTS = {
-    "VMAX": "VMAX", "VMIN": "VMIN", "VPP": "VPP", "VTOP": "VTOP", "VBASe": "VBASE", "VAMP": "VAMP",
-    "VAVG": "VAVG", "VRMS": "VRMS", "PERiod": "PERIOD", "FREQuency": "FREQ", "PWIDth": "PWIDTH",
-    "NWIDth": "NWIDTH", "PDUTy": "DUTY", "NDUTy": "NDUTY",
+    "VMAX": "VMAX",
+    "VMIN": "VMIN",
+    "VPP": "VPP",
+    "VTOP": "VTOP",
+    "VBASe": "VBASE",
+    "VAMP": "VAMP",
+    "VAVG": "VAVG",
+    "VRMS": "VRMS",
+    "PERiod": "PERIOD",
+    "FREQuency": "FREQ",
+    "PWIDth": "PWIDTH",
+    "NWIDth": "NWIDTH",
+    "PDUTy": "DUTY",
+    "NDUTy": "NDUTY",
 }
 MEASUREMENT_BY_NAME = {header.upper(): item for header, item in MEASUREMENTS.items()}
 
@@ -57,15 +68,37 @@ def sci(value: float) -> str:
 class RigolScope(ScopeFrontEnd):
     error_queries = (":SYSTem:ERRor[:NEXT]?",)
 
-    def __init__(self, name: str, clock, identity: tuple[str, str, str, str], wiring: dict,
-                 rng: np.random.Generator, *, plant=None, points: int = 100_000,
-                 noise_v: float = 0.02, channels: int = 4):
-        super().__init__(name, clock, identity, wiring, rng, plant=plant, points=points, noise_v=noise_v,
-                         channels=channels, divisions=12, reference_div=6.0, timebase_scale=1e-6)
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, str, str, str],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        plant=None,
+        points: int = 100_000,
+        noise_v: float = 0.02,
+        channels: int = 4,
+    ):
+        super().__init__(
+            name,
+            clock,
+            identity,
+            wiring,
+            rng,
+            plant=plant,
+            points=points,
+            noise_v=noise_v,
+            channels=channels,
+            divisions=12,
+            reference_div=6.0,
+            timebase_scale=1e-6,
+        )
         self._declare()
 
     def format_error(self, code: int, text: str) -> str:
-        return f"{code},\"{text}\""
+        return f'{code},"{text}"'
 
     def reset_waveform(self) -> None:
         self.wave_source = 1
@@ -79,28 +112,50 @@ class RigolScope(ScopeFrontEnd):
     def _declare(self) -> None:
         core = self.core
         ch = self._channel
-        self._setting(":CHANnel<n>:SCALe", lambda c: sci(ch(c).scale),
-                      lambda c: setattr(ch(c), "scale", c.number(0, low=1e-4, high=1e3)))
-        self._setting(":CHANnel<n>:OFFSet", lambda c: sci(-ch(c).centre),
-                      lambda c: setattr(ch(c), "centre", -c.number(0)))
-        self._setting(":CHANnel<n>:PROBe", lambda c: sci(ch(c).probe),
-                      lambda c: setattr(ch(c), "probe", c.number(0, low=1e-2, high=1e3)))
-        self._setting(":CHANnel<n>:COUPling", lambda c: ch(c).coupling,
-                      lambda c: setattr(ch(c), "coupling", c.choice(0, "AC", "DC", "GND")))
-        self._setting(":CHANnel<n>:DISPlay", lambda c: "1" if ch(c).display else "0",
-                      lambda c: setattr(ch(c), "display", c.boolean(0)))
-        self._setting(":TIMebase[:MAIN]:SCALe", lambda c: sci(core.timebase_scale),
-                      lambda c: setattr(core, "timebase_scale", c.number(0, low=5e-9, high=50)))
-        self._setting(":TIMebase[:MAIN]:OFFSet", lambda c: sci(core.position),
-                      lambda c: setattr(core, "position", c.number(0)))
+        self._setting(
+            ":CHANnel<n>:SCALe",
+            lambda c: sci(ch(c).scale),
+            lambda c: setattr(ch(c), "scale", c.number(0, low=1e-4, high=1e3)),
+        )
+        self._setting(
+            ":CHANnel<n>:OFFSet", lambda c: sci(-ch(c).centre), lambda c: setattr(ch(c), "centre", -c.number(0))
+        )
+        self._setting(
+            ":CHANnel<n>:PROBe",
+            lambda c: sci(ch(c).probe),
+            lambda c: setattr(ch(c), "probe", c.number(0, low=1e-2, high=1e3)),
+        )
+        self._setting(
+            ":CHANnel<n>:COUPling",
+            lambda c: ch(c).coupling,
+            lambda c: setattr(ch(c), "coupling", c.choice(0, "AC", "DC", "GND")),
+        )
+        self._setting(
+            ":CHANnel<n>:DISPlay",
+            lambda c: "1" if ch(c).display else "0",
+            lambda c: setattr(ch(c), "display", c.boolean(0)),
+        )
+        self._setting(
+            ":TIMebase[:MAIN]:SCALe",
+            lambda c: sci(core.timebase_scale),
+            lambda c: setattr(core, "timebase_scale", c.number(0, low=5e-9, high=50)),
+        )
+        self._setting(
+            ":TIMebase[:MAIN]:OFFSet", lambda c: sci(core.position), lambda c: setattr(core, "position", c.number(0))
+        )
         self._setting(":TRIGger:MODE", lambda c: "EDGE", lambda c: c.choice(0, "EDGE") and None)
-        self._setting(":TRIGger:EDGE:SOURce", lambda c: f"CHAN{core.trigger_source}",
-                      lambda c: setattr(core, "trigger_source", self._source(c.arg(0))))
-        self._setting(":TRIGger:EDGE:SLOPe", lambda c: {"EITH": "RFAL"}.get(core.slope, core.slope),
-                      self._set_slope)
+        self._setting(
+            ":TRIGger:EDGE:SOURce",
+            lambda c: f"CHAN{core.trigger_source}",
+            lambda c: setattr(core, "trigger_source", self._source(c.arg(0))),
+        )
+        self._setting(":TRIGger:EDGE:SLOPe", lambda c: {"EITH": "RFAL"}.get(core.slope, core.slope), self._set_slope)
         self._setting(":TRIGger:EDGE:LEVel", lambda c: sci(core.level()), self._set_level)
-        self._setting(":TRIGger:SWEep", lambda c: core.sweep,
-                      lambda c: setattr(core, "sweep", c.choice(0, "AUTO", "NORMal", "SINGle")[:4]))
+        self._setting(
+            ":TRIGger:SWEep",
+            lambda c: core.sweep,
+            lambda c: setattr(core, "sweep", c.choice(0, "AUTO", "NORMal", "SINGle")[:4]),
+        )
         self.command(":TRIGger:STATus?", self._trigger_status)
         self.command(":TFORce", lambda c: core.force() and None)
         self.command(":RUN", self._run)
@@ -108,23 +163,47 @@ class RigolScope(ScopeFrontEnd):
         self.command(":SINGle", self._single)
         self.command(":ACQuire:MDEPth?", lambda c: str(core.points))
         self.command(":ACQuire:SRATe?", lambda c: sci(core.points / core.horizontal().span))
-        self._setting(":WAVeform:SOURce", lambda c: f"CHAN{self.wave_source}",
-                      lambda c: setattr(self, "wave_source", self._source(c.arg(0))))
-        self._setting(":WAVeform:MODE", lambda c: SHORT[self.wave_mode],
-                      lambda c: setattr(self, "wave_mode", c.choice(0, "NORMal", "MAXimum", "RAW")))
-        self._setting(":WAVeform:FORMat", lambda c: SHORT[self.wave_format],
-                      lambda c: setattr(self, "wave_format", c.choice(0, "WORD", "BYTE", "ASCii")))
-        self._setting(":WAVeform:STARt", lambda c: str(self.start),
-                      lambda c: setattr(self, "start", int(c.number(0, low=1, high=core.points))))
-        self._setting(":WAVeform:STOP", lambda c: str(self.stop),
-                      lambda c: setattr(self, "stop", int(c.number(0, low=1, high=core.points))))
+        self._setting(
+            ":WAVeform:SOURce",
+            lambda c: f"CHAN{self.wave_source}",
+            lambda c: setattr(self, "wave_source", self._source(c.arg(0))),
+        )
+        self._setting(
+            ":WAVeform:MODE",
+            lambda c: SHORT[self.wave_mode],
+            lambda c: setattr(self, "wave_mode", c.choice(0, "NORMal", "MAXimum", "RAW")),
+        )
+        self._setting(
+            ":WAVeform:FORMat",
+            lambda c: SHORT[self.wave_format],
+            lambda c: setattr(self, "wave_format", c.choice(0, "WORD", "BYTE", "ASCii")),
+        )
+        self._setting(
+            ":WAVeform:STARt",
+            lambda c: str(self.start),
+            lambda c: setattr(self, "start", int(c.number(0, low=1, high=core.points))),
+        )
+        self._setting(
+            ":WAVeform:STOP",
+            lambda c: str(self.stop),
+            lambda c: setattr(self, "stop", int(c.number(0, low=1, high=core.points))),
+        )
         self.command(":WAVeform:PREamble?", lambda c: ",".join(self._preamble()))
         self.command(":WAVeform:DATA?", self._data)
-        for index, field in ((4, "XINCrement"), (5, "XORigin"), (6, "XREFerence"),
-                             (7, "YINCrement"), (8, "YORigin"), (9, "YREFerence")):
+        for index, field in (
+            (4, "XINCrement"),
+            (5, "XORigin"),
+            (6, "XREFerence"),
+            (7, "YINCrement"),
+            (8, "YORigin"),
+            (9, "YREFerence"),
+        ):
             self.command(f":WAVeform:{field}?", lambda c, i=index: self._preamble()[i])
-        self._setting(":MEASure:SOURce", lambda c: f"CHAN{self.measure_source}",
-                      lambda c: setattr(self, "measure_source", self._source(c.arg(0))))
+        self._setting(
+            ":MEASure:SOURce",
+            lambda c: f"CHAN{self.measure_source}",
+            lambda c: setattr(self, "measure_source", self._source(c.arg(0))),
+        )
         self.command(":MEASure:ITEM", lambda c: self._item(c) and None)
         self.command(":MEASure:ITEM?", self._measure)
 
@@ -178,9 +257,18 @@ class RigolScope(ScopeFrontEnd):
         channel = (record.channels if record is not None else self.core.channels)[self.wave_source]
         points = horizontal.points if self._memory_mode() else SCREEN_POINTS
         yincrement, yorigin = self._scale(channel)
-        return [str(FORMAT_CODES[self.wave_format]), str(MODE_CODES[self.wave_mode]), str(points), "1",
-                sci(horizontal.span / points), sci(horizontal.first), "0", sci(yincrement), str(yorigin),
-                str(Y_REFERENCE)]
+        return [
+            str(FORMAT_CODES[self.wave_format]),
+            str(MODE_CODES[self.wave_mode]),
+            str(points),
+            "1",
+            sci(horizontal.span / points),
+            sci(horizontal.first),
+            "0",
+            sci(yincrement),
+            str(yorigin),
+            str(Y_REFERENCE),
+        ]
 
     def _data(self, call: Call) -> bytes:
         empty = fixed_block(b"", 9)

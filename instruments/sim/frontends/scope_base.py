@@ -16,18 +16,39 @@ _CHANNEL_SOURCE = re.compile(r"^CHAN(?:NEL)?(\d+)$", re.IGNORECASE)
 
 
 class ScopeFrontEnd(Settings, ScpiFrontEnd):
-    def __init__(self, name: str, clock, identity: tuple[str, ...], wiring: dict, rng: np.random.Generator,
-                 *, plant, points: int, noise_v: float, channels: int, divisions: int,
-                 reference_div: float, timebase_scale: float):
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, ...],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        plant,
+        points: int,
+        noise_v: float,
+        channels: int,
+        divisions: int,
+        reference_div: float,
+        timebase_scale: float,
+    ):
         super().__init__(name)
         self.idn = idn(identity)
         for number in wiring:
             if not 1 <= number <= channels:
                 raise ValueError(f"{name}: channel {number} does not exist (1..{channels})")
         signals = {n: resolve_signal(plant, ref, name, f"channel {n}") for n, ref in wiring.items()}
-        self.core = ScopeCore(clock, signals, rng, noise_v=noise_v, points=points, divisions=divisions,
-                              reference_div=reference_div, channel_count=channels,
-                              timebase_scale=timebase_scale)
+        self.core = ScopeCore(
+            clock,
+            signals,
+            rng,
+            noise_v=noise_v,
+            points=points,
+            divisions=divisions,
+            reference_div=reference_div,
+            channel_count=channels,
+            timebase_scale=timebase_scale,
+        )
         self.reset_waveform()
 
     def reset(self) -> None:

@@ -14,8 +14,22 @@ import numpy as np
 
 from instruments.sim.frontends.waveform_math import edges
 
-ITEMS = ("VMAX", "VMIN", "VPP", "VTOP", "VBASE", "VAMP", "VAVG", "VRMS",
-         "FREQ", "PERIOD", "DUTY", "NDUTY", "PWIDTH", "NWIDTH")
+ITEMS = (
+    "VMAX",
+    "VMIN",
+    "VPP",
+    "VTOP",
+    "VBASE",
+    "VAMP",
+    "VAVG",
+    "VRMS",
+    "FREQ",
+    "PERIOD",
+    "DUTY",
+    "NDUTY",
+    "PWIDTH",
+    "NWIDTH",
+)
 EDGE_SIGNIFICANCE = 8.0  # amplitude must exceed this many times the spread on the top level
 HYSTERESIS = 0.1  # of the amplitude
 
@@ -71,11 +85,15 @@ def _timing(item: str, v: np.ndarray, dt: float, top: float, base: float) -> flo
         return 1.0 / period
     widths = []
     for start, end in zip(rising[:-1], rising[1:]):
-        after = falling[np.searchsorted(falling, start):]
+        after = falling[np.searchsorted(falling, start) :]
         if len(after) and after[0] < end:
             widths.append(after[0] - start)
     if not widths:
         return None
     width = float(np.mean(widths)) * dt
-    return {"PWIDTH": width, "NWIDTH": period - width, "DUTY": 100.0 * width / period,
-            "NDUTY": 100.0 * (1 - width / period)}[item]
+    return {
+        "PWIDTH": width,
+        "NWIDTH": period - width,
+        "DUTY": 100.0 * width / period,
+        "NDUTY": 100.0 * (1 - width / period),
+    }[item]

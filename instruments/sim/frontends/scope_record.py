@@ -97,9 +97,17 @@ class Horizontal:
 class Record:
     """One complete acquisition: the time grid and each channel's volts (noise included)."""
 
-    def __init__(self, t_trig: float, horizontal: Horizontal, channels: dict[int, Channel],
-                 signals: dict[int, Signal], noise_v: float, rng: np.random.Generator,
-                 forced: bool = False, auto: bool = False):
+    def __init__(
+        self,
+        t_trig: float,
+        horizontal: Horizontal,
+        channels: dict[int, Channel],
+        signals: dict[int, Signal],
+        noise_v: float,
+        rng: np.random.Generator,
+        forced: bool = False,
+        auto: bool = False,
+    ):
         self.t_trig = t_trig
         self.horizontal = horizontal
         self.channels = channels
@@ -153,9 +161,19 @@ class _Armed:
 
 
 class ScopeCore:
-    def __init__(self, clock, signals: dict[int, Signal], rng: np.random.Generator, *,
-                 noise_v: float, points: int, divisions: int, reference_div: float,
-                 channel_count: int = 4, timebase_scale: float = 1e-4):
+    def __init__(
+        self,
+        clock,
+        signals: dict[int, Signal],
+        rng: np.random.Generator,
+        *,
+        noise_v: float,
+        points: int,
+        divisions: int,
+        reference_div: float,
+        channel_count: int = 4,
+        timebase_scale: float = 1e-4,
+    ):
         self.clock = clock
         self.signals = signals
         self.rng = rng
@@ -185,8 +203,7 @@ class ScopeCore:
         self.run()  # a scope powers up (and comes out of *RST) running
 
     def horizontal(self) -> Horizontal:
-        return Horizontal(self.timebase_scale, self.position, self.reference_div, self.divisions,
-                          self.points)
+        return Horizontal(self.timebase_scale, self.position, self.reference_div, self.divisions, self.points)
 
     def level(self, source=None) -> float:
         return self.levels.get(self.trigger_source if source is None else source, 0.0)
@@ -300,8 +317,16 @@ class ScopeCore:
                 if not armed.auto:
                     self._last_trigger = t
         if armed.t_trig is not None and now >= armed.t_trig + armed.horizontal.post:
-            self._record = Record(armed.t_trig, armed.horizontal, armed.channels, self.signals,
-                                  self._noise(), self.rng, armed.forced, armed.auto)
+            self._record = Record(
+                armed.t_trig,
+                armed.horizontal,
+                armed.channels,
+                self.signals,
+                self._noise(),
+                self.rng,
+                armed.forced,
+                armed.auto,
+            )
             self._record.fill()
             self.mode = "stop"
             self._armed = None
@@ -331,8 +356,7 @@ class ScopeCore:
         cached = self._run_cache
         if cached is not None and cached.t_trig == t and cached.horizontal == h:
             return cached
-        self._run_cache = Record(t, h, self._snapshot_channels(), self.signals, self._noise(),
-                                 self.rng, auto=auto)
+        self._run_cache = Record(t, h, self._snapshot_channels(), self.signals, self._noise(), self.rng, auto=auto)
         return self._run_cache
 
     def _find_trigger(self, start: float, end: float) -> float | None:

@@ -1,4 +1,4 @@
-"""Simulated Yokogawa WT power analyzer (WT1800/WT5000 command family, instruments.md §4).
+"""Simulated Yokogawa WT power analyzer (WT1800/WT5000 command family, docs/instruments.md §4).
 
 Elements are wired to (voltage signal, current signal) pairs. The analyzer updates its data
 once per update interval (``:RATE``): the values shown at bench time t were measured over
@@ -29,8 +29,7 @@ import numpy as np
 from instruments.sim.frontends.common import idn, resolve_signal
 from instruments.sim.frontends.integrator import Integrator
 from instruments.sim.frontends.power_window import analyse, sample_window
-from instruments.sim.scpi import (DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, Call, ScpiError, ScpiFrontEnd,
-                                  fixed_block)
+from instruments.sim.scpi import DATA_OUT_OF_RANGE, ILLEGAL_PARAMETER, Call, ScpiError, ScpiFrontEnd, fixed_block
 
 FLOAT_NAN = 0x7E951BEE  # [C] WT1800 p.119: NONE / no data
 FLOAT_INF = 0x7E94F56A  # [C] over-range / overflow / error
@@ -48,19 +47,69 @@ NOISE_OF_RANGE = 1e-4  # 1 sigma per sample, × range (design figure)
 SIGMA_ELEMENTS = ("SIGMA", "SIGMB", "SIGMC")
 # function mnemonic → the inputs it is computed from (over-range of one makes it INF)
 FUNCTIONS = {
-    "U": "u", "I": "i", "P": "ui", "S": "ui", "Q": "ui", "LAMBda": "ui", "PHI": "ui", "FU": "", "FI": "",
-    "UDC": "u", "IDC": "i", "URMS": "u", "IRMS": "i", "UMN": "u", "IMN": "i", "UAC": "u", "IAC": "i",
-    "WH": "", "WHP": "", "WHM": "", "AH": "", "AHP": "", "AHM": "", "TIME": "",
+    "U": "u",
+    "I": "i",
+    "P": "ui",
+    "S": "ui",
+    "Q": "ui",
+    "LAMBda": "ui",
+    "PHI": "ui",
+    "FU": "",
+    "FI": "",
+    "UDC": "u",
+    "IDC": "i",
+    "URMS": "u",
+    "IRMS": "i",
+    "UMN": "u",
+    "IMN": "i",
+    "UAC": "u",
+    "IAC": "i",
+    "WH": "",
+    "WHP": "",
+    "WHM": "",
+    "AH": "",
+    "AHP": "",
+    "AHM": "",
+    "TIME": "",
 }
 DEPENDS = {mnemonic.upper(): inputs for mnemonic, inputs in FUNCTIONS.items()}
 MNEMONIC = {mnemonic.upper(): mnemonic for mnemonic in FUNCTIONS}
 INTEGRATED = ("WH", "WHP", "WHM", "AH", "AHP", "AHM", "TIME")
-WINDOW_ATTRIBUTE = {"P": "p", "S": "s", "Q": "q", "LAMBDA": "lam", "PHI": "phi", "FU": "fu", "FI": "fi",
-                    "UDC": "udc", "IDC": "idc", "URMS": "urms", "IRMS": "irms", "UMN": "umn",
-                    "IMN": "imn", "UAC": "uac", "IAC": "iac"}
+WINDOW_ATTRIBUTE = {
+    "P": "p",
+    "S": "s",
+    "Q": "q",
+    "LAMBDA": "lam",
+    "PHI": "phi",
+    "FU": "fu",
+    "FI": "fi",
+    "UDC": "udc",
+    "IDC": "idc",
+    "URMS": "urms",
+    "IRMS": "irms",
+    "UMN": "umn",
+    "IMN": "imn",
+    "UAC": "uac",
+    "IAC": "iac",
+}
 INPUT_MODES = {"RMS": ("urms", "irms"), "VMEAN": ("umn", "imn"), "DC": ("udc", "idc")}
-DEFAULT_ITEMS = [("U", 1), ("I", 1), ("P", 1), ("S", 1), ("Q", 1), ("LAMBDA", 1), ("PHI", 1), ("FU", 1),
-                 ("FI", 1), ("U", 2), ("I", 2), ("P", 2), ("S", 2), ("Q", 2), ("LAMBDA", 2)]
+DEFAULT_ITEMS = [
+    ("U", 1),
+    ("I", 1),
+    ("P", 1),
+    ("S", 1),
+    ("Q", 1),
+    ("LAMBDA", 1),
+    ("PHI", 1),
+    ("FU", 1),
+    ("FI", 1),
+    ("U", 2),
+    ("I", 2),
+    ("P", 2),
+    ("S", 2),
+    ("Q", 2),
+    ("LAMBDA", 2),
+]
 
 
 def eng(value: float, digits: int = 5) -> str:
@@ -88,9 +137,19 @@ class _Reading:
 class YokogawaWT(ScpiFrontEnd):
     error_queries = ()  # :STATus:ERRor? is declared with the others: its answer carries the header
 
-    def __init__(self, name: str, clock, identity: tuple[str, str, str, str], wiring: dict,
-                 rng: np.random.Generator, *, plant=None, elements: int = 6,
-                 voltage_ranges=DEFAULT_VOLTAGE_RANGES, current_ranges=DEFAULT_CURRENT_RANGES):
+    def __init__(
+        self,
+        name: str,
+        clock,
+        identity: tuple[str, str, str, str],
+        wiring: dict,
+        rng: np.random.Generator,
+        *,
+        plant=None,
+        elements: int = 6,
+        voltage_ranges=DEFAULT_VOLTAGE_RANGES,
+        current_ranges=DEFAULT_CURRENT_RANGES,
+    ):
         super().__init__(name)
         self.clock = clock
         self.rng = rng
@@ -100,8 +159,10 @@ class YokogawaWT(ScpiFrontEnd):
         for number, (voltage, current) in wiring.items():
             if not 1 <= number <= elements:
                 raise ValueError(f"{name}: element {number} does not exist (1..{elements})")
-            self.inputs[number] = (resolve_signal(plant, voltage, name, f"element {number} voltage"),
-                                   resolve_signal(plant, current, name, f"element {number} current"))
+            self.inputs[number] = (
+                resolve_signal(plant, voltage, name, f"element {number} voltage"),
+                resolve_signal(plant, current, name, f"element {number} current"),
+            )
         self.voltage_ranges = tuple(sorted(voltage_ranges))
         self.current_ranges = tuple(sorted(current_ranges))
         self.integrator = Integrator(self.inputs)
@@ -129,17 +190,19 @@ class YokogawaWT(ScpiFrontEnd):
         self._readings: dict[int, _Reading] = {}
 
     def format_error(self, code: int, text: str) -> str:
-        return f"{code},\"{text}\""
+        return f'{code},"{text}"'
 
     # -- declaration -------------------------------------------------------------------------
     def _query(self, pattern: str, answer) -> None:
         """A query whose answer carries the header while :COMMunicate:HEADer is ON."""
+
         def handler(call: Call):
             reply = answer(call)
             if not self.header:
                 return reply
             head = self._response_header(pattern, call).encode("ascii") + b" "
             return head + reply if isinstance(reply, bytes) else head.decode() + reply
+
         self.command(pattern, handler)
 
     def _setting(self, pattern: str, read, write) -> None:
@@ -160,36 +223,71 @@ class YokogawaWT(ScpiFrontEnd):
 
     def _declare(self) -> None:
         self._query(":STATus:ERRor?", lambda c: self.next_error())
-        self._setting(":COMMunicate:HEADer", lambda c: "1" if self.header else "0",
-                      lambda c: setattr(self, "header", c.boolean(0)))
-        self._setting(":COMMunicate:VERBose", lambda c: "1" if self.verbose else "0",
-                      lambda c: setattr(self, "verbose", c.boolean(0)))
-        self._setting(":COMMunicate:REMote", lambda c: "1" if self.remote else "0",
-                      lambda c: setattr(self, "remote", c.boolean(0)))
-        self._setting(":NUMeric:FORMat", lambda c: self._token({"ASCII": "ASCii", "FLOAT": "FLOat"}[self.numeric_format]),
-                      lambda c: setattr(self, "numeric_format", c.choice(0, "ASCii", "FLOat")))
-        self._setting(":NUMeric[:NORMal]:NUMber", lambda c: str(self.item_count),
-                      lambda c: setattr(self, "item_count", int(c.number(0, low=1, high=MAX_ITEMS))))
+        self._setting(
+            ":COMMunicate:HEADer",
+            lambda c: "1" if self.header else "0",
+            lambda c: setattr(self, "header", c.boolean(0)),
+        )
+        self._setting(
+            ":COMMunicate:VERBose",
+            lambda c: "1" if self.verbose else "0",
+            lambda c: setattr(self, "verbose", c.boolean(0)),
+        )
+        self._setting(
+            ":COMMunicate:REMote",
+            lambda c: "1" if self.remote else "0",
+            lambda c: setattr(self, "remote", c.boolean(0)),
+        )
+        self._setting(
+            ":NUMeric:FORMat",
+            lambda c: self._token({"ASCII": "ASCii", "FLOAT": "FLOat"}[self.numeric_format]),
+            lambda c: setattr(self, "numeric_format", c.choice(0, "ASCii", "FLOat")),
+        )
+        self._setting(
+            ":NUMeric[:NORMal]:NUMber",
+            lambda c: str(self.item_count),
+            lambda c: setattr(self, "item_count", int(c.number(0, low=1, high=MAX_ITEMS))),
+        )
         self._setting(":NUMeric[:NORMal]:ITEM<n>", self._item_query, self._set_item)
         self._query(":NUMeric[:NORMal]:VALue?", self._values)
         self._setting(":RATE", lambda c: eng(self.update_s, 4), self._set_rate)
-        for quantity, ranges, table, auto in (("VOLTage", self.voltage_ranges, self.u_range, self.u_auto),
-                                              ("CURRent", self.current_ranges, self.i_range, self.i_auto)):
-            self._setting(f"[:INPut]:{quantity}:RANGe[:ALL]",
-                          lambda c, t=table: f"{self._range(t, 1):.3E}",
-                          lambda c, r=ranges, t=table: self._set_range(c, r, t, None))
-            self._setting(f"[:INPut]:{quantity}:RANGe:ELEMent<n>",
-                          lambda c, t=table: f"{self._range(t, self._element(c)):.3E}",
-                          lambda c, r=ranges, t=table: self._set_range(c, r, t, self._element(c)))
-            self._setting(f"[:INPut]:{quantity}:AUTO[:ALL]", lambda c, a=auto: "1" if a[1] else "0",
-                          lambda c, a=auto: a.update(dict.fromkeys(a, c.boolean(0))))
-            self._setting(f"[:INPut]:{quantity}:AUTO:ELEMent<n>", lambda c, a=auto: "1" if a[self._element(c)] else "0",
-                          lambda c, a=auto: a.__setitem__(self._element(c), c.boolean(0)))
-        self._setting("[:INPut]:MODE[:ALL]", lambda c: self._token(self._mode_name(1)),
-                      lambda c: self.input_mode.update(dict.fromkeys(self.input_mode, self._input_mode(c))))
-        self._setting("[:INPut]:MODE:ELEMent<n>", lambda c: self._token(self._mode_name(self._element(c))),
-                      lambda c: self.input_mode.__setitem__(self._element(c), self._input_mode(c)))
-        self._setting(":INTEGrate:MODE", lambda c: self._token(self._integration_mode_name()), self._set_integration_mode)
+        for quantity, ranges, table, auto in (
+            ("VOLTage", self.voltage_ranges, self.u_range, self.u_auto),
+            ("CURRent", self.current_ranges, self.i_range, self.i_auto),
+        ):
+            self._setting(
+                f"[:INPut]:{quantity}:RANGe[:ALL]",
+                lambda c, t=table: f"{self._range(t, 1):.3E}",
+                lambda c, r=ranges, t=table: self._set_range(c, r, t, None),
+            )
+            self._setting(
+                f"[:INPut]:{quantity}:RANGe:ELEMent<n>",
+                lambda c, t=table: f"{self._range(t, self._element(c)):.3E}",
+                lambda c, r=ranges, t=table: self._set_range(c, r, t, self._element(c)),
+            )
+            self._setting(
+                f"[:INPut]:{quantity}:AUTO[:ALL]",
+                lambda c, a=auto: "1" if a[1] else "0",
+                lambda c, a=auto: a.update(dict.fromkeys(a, c.boolean(0))),
+            )
+            self._setting(
+                f"[:INPut]:{quantity}:AUTO:ELEMent<n>",
+                lambda c, a=auto: "1" if a[self._element(c)] else "0",
+                lambda c, a=auto: a.__setitem__(self._element(c), c.boolean(0)),
+            )
+        self._setting(
+            "[:INPut]:MODE[:ALL]",
+            lambda c: self._token(self._mode_name(1)),
+            lambda c: self.input_mode.update(dict.fromkeys(self.input_mode, self._input_mode(c))),
+        )
+        self._setting(
+            "[:INPut]:MODE:ELEMent<n>",
+            lambda c: self._token(self._mode_name(self._element(c))),
+            lambda c: self.input_mode.__setitem__(self._element(c), self._input_mode(c)),
+        )
+        self._setting(
+            ":INTEGrate:MODE", lambda c: self._token(self._integration_mode_name()), self._set_integration_mode
+        )
         self._setting(":INTEGrate:TIMer", lambda c: self._timer_text(), self._set_timer)
         self.command(":INTEGrate:STARt", self._integration_start)
         self.command(":INTEGrate:STOP", lambda c: self.integrator.stop(self.clock.now()) and None)
@@ -222,7 +320,7 @@ class YokogawaWT(ScpiFrontEnd):
         matches = [r for r in ranges if math.isclose(value, r, rel_tol=1e-6)]
         if not matches:
             raise ScpiError(*DATA_OUT_OF_RANGE)
-        for number in ([element] if element else list(table)):
+        for number in [element] if element else list(table):
             table[number] = matches[0]
             (self.u_auto if table is self.u_range else self.i_auto)[number] = False
         self._update_index = None
@@ -259,8 +357,9 @@ class YokogawaWT(ScpiFrontEnd):
 
     # -- integration -------------------------------------------------------------------------
     def _integration_mode_name(self) -> str:
-        return {"NORMAL": "NORMal", "CONTINUOUS": "CONTinuous", "RNORMAL": "RNORmal",
-                "RCONTINUOUS": "RCONtinuous"}[self.integrator.mode]
+        return {"NORMAL": "NORMal", "CONTINUOUS": "CONTinuous", "RNORMAL": "RNORmal", "RCONTINUOUS": "RCONtinuous"}[
+            self.integrator.mode
+        ]
 
     def _set_integration_mode(self, call: Call) -> None:
         self.integrator.mode = call.choice(0, "NORMal", "CONTinuous", "RNORmal", "RCONtinuous")
@@ -279,8 +378,9 @@ class YokogawaWT(ScpiFrontEnd):
         if not self.integrator.start(self.clock.now()):
             raise ScpiError(-221, "Settings conflict")  # [U] start while running or timed up
         if self._integration_tick is None:
-            self._integration_tick = self.clock.every(INTEGRATION_TICK_S, self._integrate_now,
-                                                      first_delay=INTEGRATION_TICK_S)
+            self._integration_tick = self.clock.every(
+                INTEGRATION_TICK_S, self._integrate_now, first_delay=INTEGRATION_TICK_S
+            )
 
     def _integrate_now(self) -> None:
         """Clock callback while integrating: keep up with the plant's bounded history."""
@@ -291,8 +391,9 @@ class YokogawaWT(ScpiFrontEnd):
 
     def _integration_state(self, call: Call) -> str:
         self.integrator.advance(self.clock.now())
-        return self._token({"RESET": "RESet", "START": "STARt", "STOP": "STOP",
-                            "TIMEUP": "TIMeup"}[self.integrator.state])
+        return self._token(
+            {"RESET": "RESet", "START": "STARt", "STOP": "STOP", "TIMEUP": "TIMeup"}[self.integrator.state]
+        )
 
     # -- measurement -------------------------------------------------------------------------
     def _reading(self, element) -> _Reading | None:
@@ -315,8 +416,13 @@ class YokogawaWT(ScpiFrontEnd):
         u = u + self.rng.normal(0.0, NOISE_OF_RANGE * u_range, len(u))
         i = i + self.rng.normal(0.0, NOISE_OF_RANGE * i_range, len(i))
         values = analyse(times, u, i)
-        return _Reading(values, self._over(values.urms, values.upeak, u_range),
-                        self._over(values.irms, values.ipeak, i_range), u_range, i_range)
+        return _Reading(
+            values,
+            self._over(values.urms, values.upeak, u_range),
+            self._over(values.irms, values.ipeak, i_range),
+            u_range,
+            i_range,
+        )
 
     @staticmethod
     def _over(rms: float, peak: float, full_scale: float) -> bool:
@@ -371,8 +477,7 @@ class YokogawaWT(ScpiFrontEnd):
             selected = [self.items[index - 1]]
         else:
             selected = self.items[: self.item_count]
-        values = [(None, math.nan) if item is None else (item[0], self._function_value(*item))
-                  for item in selected]
+        values = [(None, math.nan) if item is None else (item[0], self._function_value(*item)) for item in selected]
         if self.numeric_format == "FLOAT":
             return fixed_block(self._float_payload([v for _, v in values]), 4)
         return ",".join(self._ascii(function, value) for function, value in values)

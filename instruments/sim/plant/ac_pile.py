@@ -1,4 +1,4 @@
-"""The simulated AC pile (GB/T 18487.1 Annex A; standards.md §2) with its vehicle side and grid.
+"""The simulated AC pile (GB/T 18487.1 Annex A; docs/limits.md §2) with its vehicle side and grid.
 
 Behaviour, all on the bench clock and event-driven (recomputed on every change of an input):
 
@@ -25,7 +25,7 @@ Behaviour, all on the bench clock and event-driven (recomputed on every change o
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from instruments.sim.plant.base import PlantBase
 from instruments.sim.plant.ev import EvSimulator
 from instruments.sim.plant.grid import Grid, SupplyMonitor
 from instruments.sim.plant.history import changed
-from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PlatformChannel
+from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PilePlatformPort
 from instruments.sim.plant.signals import Const, Pwm, Shape
 
 # Time a sleeping pile takes to notice S2 closing (CP 9 V → 6 V) and start PWM: a design
@@ -58,9 +58,8 @@ class AcPilePlant(PlantBase):
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
         self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase, self._update)
         self.ev = EvSimulator(self.history, self._vehicle_changed)
-        self.platform = PlatformChannel(clock, s, self.history, self)
-        self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor,
-                                     self._supply_tripped)
+        self.platform = PilePlatformPort(clock, s, self.history, self)
+        self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor, self._supply_tripped)
         # state
         self._session = False
         self._pwm = False
@@ -110,8 +109,13 @@ class AcPilePlant(PlantBase):
     def measurement(self) -> dict:
         volts = self.grid.rms() if self._contactor else 0.0
         amps = self._draw_a
-        return {"voltage_v": volts, "current_a": amps, "power_w": self.dut.phases * volts * amps,
-                "state": self._state, "energy_kwh": self.energy_kwh()}
+        return {
+            "voltage_v": volts,
+            "current_a": amps,
+            "power_w": self.dut.phases * volts * amps,
+            "state": self._state,
+            "energy_kwh": self.energy_kwh(),
+        }
 
     def state_name(self) -> str:
         return self._state
@@ -184,8 +188,9 @@ class AcPilePlant(PlantBase):
         self.clock.call_later(WAKE_DETECT_S, wake)
 
     def _supply_tripped(self) -> None:
-        self.platform.report(PROTECTION, f"supply voltage {self.grid.voltage:g} V outside "
-                                         f"0.85–1.15 × {self.grid.nominal_v:g} V")
+        self.platform.report(
+            PROTECTION, f"supply voltage {self.grid.voltage:g} V outside 0.85–1.15 × {self.grid.nominal_v:g} V"
+        )
         self._update()
 
     def _clear_fault(self, kind: str) -> None:
@@ -210,7 +215,7 @@ class AcPilePlant(PlantBase):
             self._set_fault("estop", ANOMALY, "emergency stop")
         elif self._fault == "estop" and not self.ev.estop:
             self._clear_fault("estop")
-        pwm = (connected and self._session and not self._supply.tripped and self._fault != "estop")
+        pwm = connected and self._session and not self._supply.tripped and self._fault != "estop"
         self._set_pwm(pwm)
         if self._fault is None and self._pwm and self.ev.diode_shorted:
             self._set_fault("diode", ANOMALY, "CP diode short (negative level missing)")
@@ -286,15 +291,20 @@ class AcPilePlant(PlantBase):
             if self.history.last_value(self.actor, "overcurrent_ignored") != draw:
                 self.history.record(self.actor, "overcurrent_ignored", draw)
         elif over and self._overcurrent_timer is None:
-            self._overcurrent_timer = self.clock.call_later(float(self.sim["overcurrent_trip_s"]), self._overcurrent_trip)
+            self._overcurrent_timer = self.clock.call_later(
+                float(self.sim["overcurrent_trip_s"]), self._overcurrent_trip
+            )
         elif not over and self._overcurrent_timer is not None:
             self._overcurrent_timer.cancel()
             self._overcurrent_timer = None
 
     def _overcurrent_trip(self) -> None:
         self._overcurrent_timer = None
-        self._set_fault("overcurrent", PROTECTION,
-                        f"over-current: {self._draw_a:.1f} A drawn, {self.current_limit_a():.1f} A allowed")
+        self._set_fault(
+            "overcurrent",
+            PROTECTION,
+            f"over-current: {self._draw_a:.1f} A drawn, {self.current_limit_a():.1f} A allowed",
+        )
         self._update()
 
     # -- signals -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Levels are computed from the divider, never looked up: the pile's generator (±E through
 R1) against the vehicle's diode and R3 (S2 open) or R3 ∥ R2 (S2 closed). With a 0.7 V
 silicon diode these give the standard's 9 V and 6 V for E = 12 V; another E gives levels
-off accordingly. The duty is written here from the table in standards.md §2, separately
+off accordingly. The duty is written here from the table in docs/limits.md §2, separately
 from the bench's own analysis code (a simulator and an analyser must not share a table).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-# GB/T 18487.1-2015 Annex A circuit values (standards.md §2, I).
+# GB/T 18487.1-2015 Annex A circuit values (docs/limits.md §2, I).
 R1_OHM = 1000.0  # pile source resistor
 R2_OHM = 1300.0  # vehicle resistor switched in by S2
 R3_OHM = 2740.0  # vehicle resistor, always connected behind the diode
@@ -19,7 +19,7 @@ R3_OHM = 2740.0  # vehicle resistor, always connected behind the diode
 # standard's 9 V / 6 V).
 DIODE_FORWARD_V = 0.7
 
-# Duty table breakpoints (standards.md §2, I).
+# Duty table breakpoints (docs/limits.md §2, I).
 MIN_CURRENT_A = 6.0
 MAX_CURRENT_A = 63.0
 
@@ -66,7 +66,7 @@ def quantise(duty_pct: float, resolution_pct: float) -> float:
 
 
 def current_read_by_vehicle(duty_pct: float) -> float:
-    """What a vehicle reads from a duty (standards.md §2): 0 means no charging allowed."""
+    """What a vehicle reads from a duty (docs/limits.md §2): 0 means no charging allowed."""
     if duty_pct < 8.0:
         return 0.0
     if duty_pct < 10.0:
@@ -79,5 +79,5 @@ def current_read_by_vehicle(duty_pct: float) -> float:
 
 
 def overcurrent(drawn_a: float, allowed_a: float) -> bool:
-    """standards.md §7 (U): > allowed + 2 A (allowed ≤ 20 A) or > 1.1 × allowed (above)."""
+    """docs/limits.md §7 (U): > allowed + 2 A (allowed ≤ 20 A) or > 1.1 × allowed (above)."""
     return drawn_a > (allowed_a + 2.0 if allowed_a <= 20.0 else 1.1 * allowed_a)

@@ -1,4 +1,4 @@
-"""The simulated DC charger (standards.md §3–§5, GB/T 18487.1 Annex B as needed), with
+"""The simulated DC charger (docs/limits.md §3–§5, GB/T 18487.1 Annex B as needed), with
 its vehicle side (EV simulator, battery simulator behind K5/K6, electronic load across the
 inlet) and grid.
 
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -55,10 +55,10 @@ from instruments.sim.plant.dc_vehicle import BatterySimulator, ElectronicLoad
 from instruments.sim.plant.ev import EvSimulator
 from instruments.sim.plant.grid import Grid, SupplyMonitor
 from instruments.sim.plant.history import changed
-from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PlatformChannel
+from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PilePlatformPort
 from instruments.sim.plant.signals import Affine, Approach, Const, DerivedSignal, Shape, toward
 
-# standards.md §4 (I): auxiliary supply 12 ± 0.6 V; detection point 1 reads 12 V (not
+# docs/limits.md §4 (I): auxiliary supply 12 ± 0.6 V; detection point 1 reads 12 V (not
 # inserted), 6 V (inserting), 4 ± 0.8 V (fully connected).
 AUX_SUPPLY_V = 12.0
 CC1_SUPPLY_V = 12.0
@@ -69,18 +69,18 @@ CONNECTED_BAND_V = (3.2, 4.8)
 # GB/T 18487.1-2015 B.3.5 as transcribed (I): the output is brought to within 1–10 V of the
 # battery voltage before K1/K2 close.
 PRECHARGE_WINDOW_V = 10.0
-# standards.md §5: below 60 V at the inlet after stop.
+# docs/limits.md §5: below 60 V at the inlet after stop.
 SAFE_INLET_V = 60.0
 # Design figures of this simulation (no standard behind them):
-HOLD_CURRENT_A = 0.5          # current limit while holding a voltage with no demand (insulation test, K1/K2 just closed)
-FAULT_CUT_TAU_S = 0.001       # power stage collapsing on a fault cut
-DRAIN_TAU_S = 0.005           # a sink pulling an isolated inlet down
-CABLE_LEAK_TAU_S = 300.0      # isolated inlet with no bleed-off (output capacitors, insulation)
+HOLD_CURRENT_A = 0.5  # current limit while holding a voltage with no demand (insulation test, K1/K2 just closed)
+FAULT_CUT_TAU_S = 0.001  # power stage collapsing on a fault cut
+DRAIN_TAU_S = 0.005  # a sink pulling an isolated inlet down
+CABLE_LEAK_TAU_S = 300.0  # isolated inlet with no bleed-off (output capacitors, insulation)
 INTERNAL_DISCHARGE_TAU_S = 0.5  # charger side of K1/K2 after they open
-CONTINUITY_V = 0.5            # the vehicle characteristic may carry the voltage only if it starts where the inlet is
-MIN_SLOPE_A_PER_V = 1e-3      # below this the vehicle side sets no voltage of its own
-INTERRUPT_RECORD_A = 1.0      # contactors opened above this current are recorded as interrupting it
-CHARGER_EFFICIENCY = 0.95     # grid power = output power / efficiency + standby
+CONTINUITY_V = 0.5  # the vehicle characteristic may carry the voltage only if it starts where the inlet is
+MIN_SLOPE_A_PER_V = 1e-3  # below this the vehicle side sets no voltage of its own
+INTERRUPT_RECORD_A = 1.0  # contactors opened above this current are recorded as interrupting it
+CHARGER_EFFICIENCY = 0.95  # grid power = output power / efficiency + standby
 CHARGER_STANDBY_W = 50.0
 
 
@@ -88,21 +88,26 @@ class DcChargerPlant(PlantBase):
     kind = "dc"
     actor = "charger"
 
-    def __init__(self, clock, dut: Dut, vehicle: Vehicle | None, sim: Mapping | None = None,
-                 rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        clock,
+        dut: Dut,
+        vehicle: Vehicle | None,
+        sim: Mapping | None = None,
+        rng: np.random.Generator | None = None,
+    ):
         super().__init__(clock, dut, sim, rng)
         self.vehicle = vehicle  # the vehicle side's description; the charger itself never reads it
         s = self.sim
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
-        self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase,
-                         self._grid_changed)
+        self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase, self._grid_changed)
         self.ev = EvSimulator(self.history, self._vehicle_changed)
-        self.battery = BatterySimulator(self.history, float(s["battery_resistance_ohm"]),
-                                        lambda what: self._resolve(), self._battery_node)
+        self.battery = BatterySimulator(
+            self.history, float(s["battery_resistance_ohm"]), lambda what: self._resolve(), self._battery_node
+        )
         self.load = ElectronicLoad(self.history, lambda what: self._resolve(), self.inlet_voltage)
-        self.platform = PlatformChannel(clock, s, self.history, self)
-        self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor,
-                                     self._supply_tripped)
+        self.platform = PilePlatformPort(clock, s, self.history, self)
+        self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor, self._supply_tripped)
         self._tau = float(s["power_stage_tau_s"])
         self._slew = float(s["current_slew_a_per_s"])
         # state
@@ -169,8 +174,9 @@ class DcChargerPlant(PlantBase):
         self._set_stage("insulation")
         self._stop = None
         self._bleed = False
-        self._insulation_timer = self.clock.call_later(float(self.sim["insulation_check_s"]),
-                                                       lambda: self._finish_insulation(not self._insulation_fault))
+        self._insulation_timer = self.clock.call_later(
+            float(self.sim["insulation_check_s"]), lambda: self._finish_insulation(not self._insulation_fault)
+        )
         self._resolve()
 
     def insulation_check_done(self) -> bool | None:
@@ -222,7 +228,7 @@ class DcChargerPlant(PlantBase):
             self._demand = None
             self._precharge_target = None
             if not self.vehicle_connected():
-                # The connection is gone (standards.md §4: it had to stop): with K1/K2 open
+                # The connection is gone (docs/limits.md §4: it had to stop): with K1/K2 open
                 # the charger switches its auxiliary supply off too and its session ends —
                 # the protocol state machine hears "unplugged" once it has taken K1/K2 as
                 # open. A behaviour rule of this simulated charger; [U] the standard's text.
@@ -280,8 +286,13 @@ class DcChargerPlant(PlantBase):
     # ======================================================================================
     def ratings(self) -> ChargerRatings:
         (v_lo, v_hi), (i_lo, i_hi) = self.dut.voltage_range_v, self.dut.current_range_a
-        return ChargerRatings(max_voltage_v=v_hi, min_voltage_v=v_lo, max_current_a=i_hi,
-                              min_current_a=i_lo, max_power_w=self.dut.rated_power_kw * 1000.0)
+        return ChargerRatings(
+            max_voltage_v=v_hi,
+            min_voltage_v=v_lo,
+            max_current_a=i_hi,
+            min_current_a=i_lo,
+            max_power_w=self.dut.rated_power_kw * 1000.0,
+        )
 
     def learn_bms_info(self, info: Mapping) -> None:
         """What the state machine decoded from the vehicle's frames: the 4.2.7 fields
@@ -310,9 +321,11 @@ class DcChargerPlant(PlantBase):
 
     def wires(self) -> dict:
         """The lines the EV simulator's relay outputs can drive: name → ``line(closed)``."""
-        return {"battery_inhibit": lambda closed: self.battery.set_inhibit(not closed),
-                "load_inhibit": lambda closed: self.load.set_inhibit(not closed),
-                "cc1": self.set_cc1_line}
+        return {
+            "battery_inhibit": lambda closed: self.battery.set_inhibit(not closed),
+            "load_inhibit": lambda closed: self.load.set_inhibit(not closed),
+            "cc1": self.set_cc1_line,
+        }
 
     def set_cc1_line(self, closed: bool) -> None:
         """The CC1 wire made (True) or opened by a relay (False)."""
@@ -341,7 +354,7 @@ class DcChargerPlant(PlantBase):
 
     @property
     def regime(self) -> str:
-        """"cc", "cp", "cv" while regulating, "" otherwise."""
+        """ "cc", "cp", "cv" while regulating, "" otherwise."""
         return self._regime
 
     def state_name(self) -> str:
@@ -409,8 +422,13 @@ class DcChargerPlant(PlantBase):
 
     def measurement(self) -> dict:
         volts, amps = self.output()
-        return {"voltage_v": volts, "current_a": amps, "power_w": volts * amps,
-                "state": self.state_name(), "energy_kwh": self.energy_kwh()}
+        return {
+            "voltage_v": volts,
+            "current_a": amps,
+            "power_w": volts * amps,
+            "state": self.state_name(),
+            "energy_kwh": self.energy_kwh(),
+        }
 
     def learnt_bms_info(self) -> dict:
         return dict(self._bms)
@@ -452,8 +470,9 @@ class DcChargerPlant(PlantBase):
         self._notify("power_lost")
 
     def _supply_tripped(self) -> None:
-        self.platform.report(PROTECTION, f"supply voltage {self.grid.voltage:g} V outside "
-                                         f"0.85–1.15 × {self.grid.nominal_v:g} V")
+        self.platform.report(
+            PROTECTION, f"supply voltage {self.grid.voltage:g} V outside 0.85–1.15 × {self.grid.nominal_v:g} V"
+        )
         self._fault_stop("supply_fault")
 
     def _vehicle_changed(self, what: str) -> None:
@@ -636,8 +655,12 @@ class DcChargerPlant(PlantBase):
     def _isolated_voltage(self, v0: float) -> Shape:
         """Nothing holds the inlet: the cable and output capacitors discharge."""
         now = self.clock.now()
-        battery_sinks = (self.ev.contactors and self.battery.active and self.battery.priority == "current"
-                         and self.battery.current < 0)
+        battery_sinks = (
+            self.ev.contactors
+            and self.battery.active
+            and self.battery.priority == "current"
+            and self.battery.current < 0
+        )
         if v0 <= 0.0:
             return Const(0.0)
         if self.load.drains() or battery_sinks:
@@ -670,7 +693,9 @@ class DcChargerPlant(PlantBase):
 
     def _supply_current(self, times: np.ndarray) -> np.ndarray:
         rms = self._grid_rms.sample(times)
-        p_in = self._inlet.sample(times) * self._current.sample(times) / CHARGER_EFFICIENCY + self._standby.sample(times)
+        p_in = self._inlet.sample(times) * self._current.sample(times) / CHARGER_EFFICIENCY + self._standby.sample(
+            times
+        )
         # The supply voltage is the phase voltage (L–N): each of the phases carries 1/phases of P.
         phases = self.dut.phases
         volts = self._supply_voltage.sample(times)

@@ -10,8 +10,8 @@ regime: "cv" (voltage-regulated), "cc" (current-regulated) or "cp" (power-limite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # Width of the charger's voltage-regulation edge (V): below v_set − band it delivers its
 # full current limit, at v_set nothing, linear in between (keeps the curve a function).

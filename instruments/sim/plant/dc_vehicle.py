@@ -14,7 +14,7 @@ inhibit input is not wired is never inhibited.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from instruments.sim.plant.history import RecordedSettings, StateHistory
 
@@ -43,8 +43,13 @@ class BatterySimulator(RecordedSettings):
 
     _actor = "battery"
 
-    def __init__(self, history: StateHistory, resistance_ohm: float, on_change: Callable[[str], None],
-                 node_voltage: Callable[[], float | None]):
+    def __init__(
+        self,
+        history: StateHistory,
+        resistance_ohm: float,
+        on_change: Callable[[str], None],
+        node_voltage: Callable[[], float | None],
+    ):
         super().__init__(history, on_change)
         self._node_voltage = node_voltage  # inlet voltage when K5/K6 are closed, else None
         self.resistance = max(float(resistance_ohm), MIN_RESISTANCE_OHM)

@@ -11,7 +11,7 @@ vehicle load off), a negative value returns to the automatic vehicle.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from instruments.sim.plant.history import RecordedSettings, StateHistory
 
@@ -58,9 +58,14 @@ class EvSimulator(RecordedSettings):
 
     def state(self) -> dict:
         return {
-            "plugged": self.plugged, "s2": self.s2, "diode_shorted": self.diode_shorted,
-            "load_current_a": self.load_current, "cc2_connected": self.cc2_connected,
-            "k5k6": self.contactors, "estop": self.estop, "heartbeat": self.heartbeat_count,
+            "plugged": self.plugged,
+            "s2": self.s2,
+            "diode_shorted": self.diode_shorted,
+            "load_current_a": self.load_current,
+            "cc2_connected": self.cc2_connected,
+            "k5k6": self.contactors,
+            "estop": self.estop,
+            "heartbeat": self.heartbeat_count,
         }
 
     # -- what the vehicle side presents --------------------------------------------------

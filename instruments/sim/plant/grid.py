@@ -9,12 +9,12 @@ the profile's rating check uses it; L–L for a three-phase DC charger).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from instruments.sim.plant.history import StateHistory, changed
 from instruments.sim.plant.signals import Const, Shape, Sine
 
-# standards.md §7 (U): input outside 0.85–1.15 × nominal → the pile stops within 1 s and reports.
+# docs/limits.md §7 (U): input outside 0.85–1.15 × nominal → the pile stops within 1 s and reports.
 SUPPLY_BAND = (0.85, 1.15)
 # Below this fraction of nominal the DUT's own electronics drop out (a design figure of
 # this simulation, not a standard's): CP/CC1 at 0 V, every relay open.
@@ -24,8 +24,15 @@ UNPOWERED_BELOW = 0.5
 class Grid:
     """AcSourcePort: output on/off, rms voltage, frequency, current limit."""
 
-    def __init__(self, clock, history: StateHistory, nominal_v: float, nominal_hz: float,
-                 phase_s: float, on_change: Callable[[], None]):
+    def __init__(
+        self,
+        clock,
+        history: StateHistory,
+        nominal_v: float,
+        nominal_hz: float,
+        phase_s: float,
+        on_change: Callable[[], None],
+    ):
         self._clock = clock
         self._history = history
         self._on_change = on_change
@@ -86,8 +93,7 @@ class SupplyMonitor:
     ignores supply faults); clears when it is back in band. The owner calls ``update``
     after every grid change and reads ``tripped``."""
 
-    def __init__(self, clock, sim: dict, grid: Grid, history: StateHistory, actor: str,
-                 on_trip: Callable[[], None]):
+    def __init__(self, clock, sim: dict, grid: Grid, history: StateHistory, actor: str, on_trip: Callable[[], None]):
         self._clock = clock
         self._grid = grid
         self._history = history

@@ -2,7 +2,7 @@
 
 ``plant.history`` is a list of ``(time, actor, what, value)`` tuples in the order they
 happened, e.g. ``(12.5, "ev", "k5k6", False)`` or ``(12.9, "battery", "output", False)``.
-The safe-state order is verified from it (DESIGN.md "Safe state"). Values are plain
+The safe-state order is verified from it (docs/design.md#safe-state). Values are plain
 Python data (bool, float, str, tuples) so that two runs compare equal.
 
 Actors: ``grid`` (AC source), ``ev`` (EV simulator / relay board), ``battery`` (battery
@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 MAX_ENTRIES = 50_000
 

@@ -18,7 +18,12 @@ from instruments.sim.plant.history import StateHistory
 
 # Event kinds a pile uploads.
 START, STOP, ANOMALY, PROTECTION, COMMUNICATION_FAULT = (
-    "start", "stop", "anomaly", "protection", "communication_fault")
+    "start",
+    "stop",
+    "anomaly",
+    "protection",
+    "communication_fault",
+)
 
 
 class PlatformTarget(Protocol):
@@ -32,11 +37,14 @@ class PlatformTarget(Protocol):
     def state_name(self) -> str: ...
     def measurement(self) -> dict:
         """voltage_v, current_a, power_w, state, energy_kwh as the pile measures them now."""
+
     def learnt_bms_info(self) -> dict: ...
 
 
-class PlatformChannel:
-    """PlatformPort implementation shared by the AC pile and the DC charger."""
+class PilePlatformPort:
+    """The simulated pile's side of the platform link (its PlatformPort), shared by the AC pile
+    and the DC charger. Not the bench's PlatformChannel (bench/platform), which plays the
+    platform."""
 
     def __init__(self, clock, sim: dict, history: StateHistory, target: PlatformTarget):
         self._clock = clock
@@ -73,8 +81,9 @@ class PlatformChannel:
         self._command("timed_start", (float(unix_time),), lambda t: self._arm(t, "start", ()))
 
     def timed_power_change(self, unix_time: float, watts: float) -> None:
-        self._command("timed_power_change", (float(unix_time), float(watts)),
-                      lambda t, w: self._arm(t, "power_limit", (w,)))
+        self._command(
+            "timed_power_change", (float(unix_time), float(watts)), lambda t, w: self._arm(t, "power_limit", (w,))
+        )
 
     def set_clock(self, unix_time: float) -> None:
         sent_at = self._clock.now()
@@ -87,8 +96,13 @@ class PlatformChannel:
     def realtime(self) -> dict:
         m = self._target.measurement()
         gain = self._upload_gain
-        return {"voltage_v": m["voltage_v"] * gain, "current_a": m["current_a"] * gain,
-                "power_w": m["power_w"] * gain, "state": m["state"], "energy_kwh": m["energy_kwh"]}
+        return {
+            "voltage_v": m["voltage_v"] * gain,
+            "current_a": m["current_a"] * gain,
+            "power_w": m["power_w"] * gain,
+            "state": m["state"],
+            "energy_kwh": m["energy_kwh"],
+        }
 
     def current_state(self) -> str:
         return self._target.state_name()

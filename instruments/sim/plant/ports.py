@@ -61,8 +61,7 @@ class Plant(Protocol):
     def signal(self, name: str) -> Signal:
         """Raises KeyError for a wiring point this plant does not have."""
 
-    def signal_names(self) -> tuple[str, ...]:
-        ...
+    def signal_names(self) -> tuple[str, ...]: ...
 
 
 # --------------------------------------------------------------------------------------
@@ -75,18 +74,23 @@ class BatterySimulatorPort(Protocol):
 
     def set_output(self, on: bool) -> None: ...
     def set_priority(self, mode: str) -> None:
-        """"voltage" (CV priority: holds a voltage, sources/sinks within the current limits)
+        """ "voltage" (CV priority: holds a voltage, sources/sinks within the current limits)
         or "current" (CC priority: forces a signed current within the voltage limits)."""
+
     def set_voltage(self, volts: float) -> None: ...
     def set_current(self, amps: float) -> None:
         """Signed current setpoint for CC priority (negative = sink)."""
+
     def set_current_limits(self, source_a: float, sink_a: float) -> None:
         """Limits in CV priority: source ≥ 0, sink ≤ 0 (a negative number)."""
+
     def set_power_limits(self, source_w: float, sink_w: float) -> None: ...
     def terminal_voltage(self) -> float:
         """Voltage at its terminals now (V)."""
+
     def terminal_current(self) -> float:
         """Current now, positive = sourcing, negative = sinking (A)."""
+
     def status(self) -> set[str]:
         """Regulation state now: any of "cv", "cc+", "cc-", "cp+", "cp-", "off"."""
 
@@ -98,7 +102,8 @@ class ElectronicLoadPort(Protocol):
 
     def set_input(self, on: bool) -> None: ...
     def set_mode(self, mode: str) -> None:
-        """"cc" (sinks a set current) or "cv" (holds the input at a set voltage)."""
+        """ "cc" (sinks a set current) or "cv" (holds the input at a set voltage)."""
+
     def set_current(self, amps: float) -> None: ...
     def set_voltage(self, volts: float) -> None: ...
     def set_cv_current_limit(self, amps: float) -> None: ...
@@ -121,17 +126,21 @@ class EvSimulatorPort(Protocol):
     # AC (GB/T 18487.1 Annex A vehicle circuit)
     def set_plugged(self, plugged: bool) -> None:
         """Connector inserted (state 1 → 2)."""
+
     def set_s2(self, closed: bool) -> None: ...
     def set_diode_fault(self, shorted: bool) -> None: ...
     def set_load_current(self, amps: float) -> None:
         """Current the vehicle's charger draws when the pile's supply is on (A rms)."""
+
     # DC (GB/T 18487.1 Annex B / GB/T 34657.1 vehicle circuit)
     def set_cc2_connected(self, connected: bool) -> None: ...
     def set_vehicle_contactors(self, closed: bool) -> None:
         """K5/K6."""
+
     def set_estop(self, pressed: bool) -> None: ...
     def heartbeat(self, counter: int) -> None:
         """The bench's watchdog heartbeat; the board opens everything if it stops."""
+
     def state(self) -> dict:
         """Relay states as the board sees them (read-back registers)."""
 
@@ -149,15 +158,20 @@ class PlatformPort(Protocol):
     def set_power_limit(self, watts: float) -> None: ...
     def timed_power_change(self, unix_time: float, watts: float) -> None:
         """Set the power limit at a time of the pile's clock."""
+
     def set_current_limit(self, amps: float) -> None: ...
     def set_clock(self, unix_time: float) -> None: ...
     def clock(self) -> float:
         """The pile's real-time clock now (unix time)."""
+
     def realtime(self) -> dict:
         """What the pile uploads: voltage_v, current_a, power_w, state, energy_kwh."""
+
     def current_state(self) -> str:
         """The pile's state alone (as in realtime()), without measuring anything."""
+
     def bms_info(self) -> dict:
         """The 4.2.7 values as the pile learnt them (DC); keys as sim_parameters.UPLOAD_FIELDS."""
+
     def events(self) -> list[dict]:
         """Events the pile reported, each {"kind", "pile_time", "detail"}; the channel drains them."""

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -296,7 +296,7 @@ class PiecewiseSignal:
             return out
         # Segment boundaries inside the record, as positions in the (sorted) time array.
         first, last = self._index(times[0]), self._index(times[-1])
-        cuts = np.searchsorted(times, self._starts_array[first + 1:last + 1], side="left")
+        cuts = np.searchsorted(times, self._starts_array[first + 1 : last + 1], side="left")
         edges = [0, *cuts.tolist(), len(times)]
         for k, seg in enumerate(range(first, last + 1)):
             lo, hi = edges[k], edges[k + 1]
@@ -333,8 +333,13 @@ class PiecewiseSignal:
 class DerivedSignal:
     """A signal computed from others (vectorised), e.g. grid current from output power."""
 
-    def __init__(self, name: str, unit: str, fn: Callable[[np.ndarray], np.ndarray],
-                 crossing_step_s: float = DERIVED_CROSSING_STEP_S):
+    def __init__(
+        self,
+        name: str,
+        unit: str,
+        fn: Callable[[np.ndarray], np.ndarray],
+        crossing_step_s: float = DERIVED_CROSSING_STEP_S,
+    ):
         self.name = name
         self.unit = unit
         self._fn = fn

@@ -32,8 +32,7 @@ MAX_SEQ = 0xFFFE  # 0xFFFF reads as "not available"
 
 
 class PlatformModbusDevice:
-    def __init__(self, register_map: PileMap, port: PlatformPort, *, vendor: str = "Simulated",
-                 revision: str = "1.0"):
+    def __init__(self, register_map: PileMap, port: PlatformPort, *, vendor: str = "Simulated", revision: str = "1.0"):
         self.map = register_map
         self.port = port
         self.vendor = vendor
@@ -94,7 +93,7 @@ class PlatformModbusDevice:
             reg = self.map.at("holding", a)
             if reg is None or not reg.writable or reg.address != a or reg.end > end:
                 raise ModbusException(ILLEGAL_DATA_ADDRESS)
-            words = values[a - address:reg.end - address]
+            words = values[a - address : reg.end - address]
             try:
                 fields[reg.name] = self.map.decode(reg.name, words)
             except CodecError:
@@ -152,7 +151,7 @@ class PlatformModbusDevice:
         if name == "event_detail":
             reg = self.map["event_detail"]
             text = str(event.get("detail", "")).encode(self.map.string_encoding, errors="replace")
-            return text[:2 * reg.count].decode(self.map.string_encoding, errors="ignore")
+            return text[: 2 * reg.count].decode(self.map.string_encoding, errors="ignore")
         raise KeyError(name)
 
     def _fail(self, message: str):

@@ -8,7 +8,7 @@ StopTransaction for its start/stop events, StatusNotification with an errorCode 
 other events, BmsInfo, MeterValues, Heartbeat) is triggered from clock callbacks and stamped
 with the pile's clock (``port.clock()``), never the wall clock.
 
-Determinism (DESIGN.md "One clock, two speeds"): under a virtual clock a callback sends its
+Determinism (docs/design.md#one-clock-two-speeds): under a virtual clock a callback sends its
 message and waits (real time, bounded) until the CALLRESULT is back, and the charge point
 is an in-flight source on the clock, so every message is delivered and answered before
 time moves on. Unique ids are a counter. Under a real clock callbacks only queue the
@@ -28,9 +28,9 @@ import itertools
 import logging
 import ssl
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 import websockets
@@ -48,8 +48,11 @@ from instruments.sim.plant.ports import PlatformPort
 
 TRIGGERABLE = ("MeterValues", "StatusNotification", "Heartbeat")
 CONFIGURABLE = ("MeterValueSampleInterval", "HeartbeatInterval")
-REFUSALS = {HTTPStatus.UNAUTHORIZED: "wrong or missing credentials", HTTPStatus.NOT_FOUND: "unknown charge point id",
-            HTTPStatus.CONFLICT: "a charge point with this id is connected already"}
+REFUSALS = {
+    HTTPStatus.UNAUTHORIZED: "wrong or missing credentials",
+    HTTPStatus.NOT_FOUND: "unknown charge point id",
+    HTTPStatus.CONFLICT: "a charge point with this id is connected already",
+}
 
 
 def _quiet(name: str, keep: Callable[[str], None]) -> logging.Logger:
@@ -76,10 +79,22 @@ def _quiet(name: str, keep: Callable[[str], None]) -> logging.Logger:
 
 
 class SimChargePoint:
-    def __init__(self, port: PlatformPort, clock: Clock, central_system_url: str, charge_point_id: str, *,
-                 vendor: str = "Simulated", model: str = "sim pile", meter_interval_s: float = 10.0,
-                 check_period_s: float = 1.0, call_timeout_s: float = 5.0, password: m.Secret | None = None,
-                 ca_file: str | Path | None = None, max_frame_bytes: int = m.MAX_FRAME_BYTES):
+    def __init__(
+        self,
+        port: PlatformPort,
+        clock: Clock,
+        central_system_url: str,
+        charge_point_id: str,
+        *,
+        vendor: str = "Simulated",
+        model: str = "sim pile",
+        meter_interval_s: float = 10.0,
+        check_period_s: float = 1.0,
+        call_timeout_s: float = 5.0,
+        password: m.Secret | None = None,
+        ca_file: str | Path | None = None,
+        max_frame_bytes: int = m.MAX_FRAME_BYTES,
+    ):
         self.port = port
         self.password = password  # the AuthorizationKey (security profiles 1, 2); never shown
         self.ca_file = ca_file
@@ -120,12 +135,14 @@ class SimChargePoint:
             self._loop.stop()
             status = exc.response.status_code
             meaning = f" ({REFUSALS[status]})" if status in REFUSALS else ""
-            raise ConnectionRefusedError(f"central system at {self.url} refused charge point "
-                                         f"{self.charge_point_id!r}: HTTP {status}{meaning}") from None
+            raise ConnectionRefusedError(
+                f"central system at {self.url} refused charge point {self.charge_point_id!r}: HTTP {status}{meaning}"
+            ) from None
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             self._loop.stop()
-            raise ConnectionError(f"cannot connect to the central system at {self.url}: "
-                                  f"{type(exc).__name__}: {exc}") from None
+            raise ConnectionError(
+                f"cannot connect to the central system at {self.url}: {type(exc).__name__}: {exc}"
+            ) from None
         self._cp = _ChargePoint(self.charge_point_id, self._websocket, self)
         self._loop.submit(self._serve())
         self._open = True
@@ -145,10 +162,17 @@ class SimChargePoint:
         if self.url.startswith("wss://"):
             tls = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
             tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        return await websockets.connect(self.url, subprotocols=[m.SUBPROTOCOL], proxy=None, ping_interval=None,
-                                        open_timeout=timeout_s, additional_headers=headers, ssl=tls,
-                                        max_size=self.max_frame_bytes,
-                                        logger=_quiet("sim.ocpp.websockets", self.errors.append))
+        return await websockets.connect(
+            self.url,
+            subprotocols=[m.SUBPROTOCOL],
+            proxy=None,
+            ping_interval=None,
+            open_timeout=timeout_s,
+            additional_headers=headers,
+            ssl=tls,
+            max_size=self.max_frame_bytes,
+            logger=_quiet("sim.ocpp.websockets", self.errors.append),
+        )
 
     async def _serve(self) -> None:
         try:
@@ -247,8 +271,11 @@ class SimChargePoint:
         if status != self._status or force:
             self._status = status
             stamp = m.to_iso(self.port.clock())
-            self._send(lambda: call.StatusNotification(connector_id=m.CONNECTOR_ID, error_code="NoError",
-                                                       status=status, timestamp=stamp))
+            self._send(
+                lambda: call.StatusNotification(
+                    connector_id=m.CONNECTOR_ID, error_code="NoError", status=status, timestamp=stamp
+                )
+            )
 
     def _send_event(self, event: dict) -> None:
         kind = event.get("kind")
@@ -256,22 +283,36 @@ class SimChargePoint:
         detail = str(event.get("detail", ""))
         if kind == "start":
             meter, id_tag = self._meter_wh(), self._id_tag or "LOCAL"
-            self._send(lambda: call.StartTransaction(connector_id=m.CONNECTOR_ID, id_tag=id_tag,
-                                                     meter_start=meter, timestamp=stamp))
+            self._send(
+                lambda: call.StartTransaction(
+                    connector_id=m.CONNECTOR_ID, id_tag=id_tag, meter_start=meter, timestamp=stamp
+                )
+            )
         elif kind == "stop":
             meter, reason = self._meter_wh(), "Remote" if self._remote_stop else "Local"
             self._remote_stop = False
-            self._send(lambda: call.StopTransaction(meter_stop=meter, timestamp=stamp, reason=reason,
-                                                    transaction_id=self._transaction_id or 0))
+            self._send(
+                lambda: call.StopTransaction(
+                    meter_stop=meter, timestamp=stamp, reason=reason, transaction_id=self._transaction_id or 0
+                )
+            )
         else:
             if kind not in EVENT_KINDS:
                 self.errors.append(f"the plant reported an unknown event kind {kind!r}; sent as anomaly")
                 detail, kind = f"{kind}: {detail}", "anomaly"
             status = "Faulted" if kind == "protection" else self._status
             self._status = status
-            self._send(lambda: call.StatusNotification(
-                connector_id=m.CONNECTOR_ID, error_code=m.EVENT_ERROR_CODES[kind], status=status,
-                timestamp=stamp, info=detail[:50], vendor_id=m.VENDOR_ID, vendor_error_code=kind))
+            self._send(
+                lambda: call.StatusNotification(
+                    connector_id=m.CONNECTOR_ID,
+                    error_code=m.EVENT_ERROR_CODES[kind],
+                    status=status,
+                    timestamp=stamp,
+                    info=detail[:50],
+                    vendor_id=m.VENDOR_ID,
+                    vendor_error_code=kind,
+                )
+            )
 
     def _send_meter_values(self, context: str = "Sample.Periodic") -> None:
         if not self._open:
@@ -285,10 +326,21 @@ class SimChargePoint:
                 continue
             if key == "energy_kwh":
                 value = value * 1000.0  # reported in Wh
-            sampled.append({"value": repr(round(float(value), 3)), "context": context, "measurand": measurand,
-                            "unit": m.MEASURAND_UNITS[key]})
-        self._send(lambda: call.MeterValues(connector_id=m.CONNECTOR_ID, transaction_id=self._transaction_id,
-                                            meter_value=[{"timestamp": stamp, "sampledValue": sampled}]))
+            sampled.append(
+                {
+                    "value": repr(round(float(value), 3)),
+                    "context": context,
+                    "measurand": measurand,
+                    "unit": m.MEASURAND_UNITS[key],
+                }
+            )
+        self._send(
+            lambda: call.MeterValues(
+                connector_id=m.CONNECTOR_ID,
+                transaction_id=self._transaction_id,
+                meter_value=[{"timestamp": stamp, "sampledValue": sampled}],
+            )
+        )
 
     def _send_heartbeat(self) -> None:
         if self._open:
@@ -337,8 +389,11 @@ class SimChargePoint:
         schedule = profile["charging_schedule"]
         unit = schedule["charging_rate_unit"]
         now = self.port.clock()
-        start = (m.from_iso(schedule["start_schedule"])
-                 if profile["charging_profile_kind"] == "Absolute" and schedule.get("start_schedule") else now)
+        start = (
+            m.from_iso(schedule["start_schedule"])
+            if profile["charging_profile_kind"] == "Absolute" and schedule.get("start_schedule")
+            else now
+        )
         current, future = None, []
         for period in sorted(schedule["charging_schedule_period"], key=lambda p: p["start_period"]):
             at, limit = start + period["start_period"], float(period["limit"])
@@ -418,8 +473,12 @@ class _ChargePoint(ChargePoint):
     """The ocpp library's charge point; every call goes to the SimChargePoint."""
 
     def __init__(self, charge_point_id: str, websocket, owner: SimChargePoint):
-        super().__init__(charge_point_id, websocket, response_timeout=owner.call_timeout_s,
-                         logger=_quiet("sim.ocpp", owner.errors.append))
+        super().__init__(
+            charge_point_id,
+            websocket,
+            response_timeout=owner.call_timeout_s,
+            logger=_quiet("sim.ocpp", owner.errors.append),
+        )
         self.owner = owner
 
     async def route_message(self, raw_msg):
@@ -440,8 +499,9 @@ class _ChargePoint(ChargePoint):
                 await self._handle_call(msg)
             except OCPPError as exc:
                 self.owner.errors.append(f"refused {m.short(msg.action, 40)} from the central system: {exc.code}")
-                await self._send(m.call_error_frame(msg.unique_id, exc.code, m.short(exc.description, 200,
-                                                                                     quote=False)))
+                await self._send(
+                    m.call_error_frame(msg.unique_id, exc.code, m.short(exc.description, 200, quote=False))
+                )
         else:
             self._response_queue.put_nowait(msg)
 
