@@ -5,13 +5,12 @@ not declare. Every case of the suite declares its keys, and only keys of the lim
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.core.limits import load_limits
+from tests.support.runs import run_case_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,35 +51,7 @@ def test_a_case_judges_exactly_what_it_declares(tmp_path, variant):
     declared, body, code, says = VARIANTS[variant]
     case = tmp_path / "test_declared.py"
     case.write_text(CASE.format(declared=declared, body=body), encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(case),
-            "-p",
-            "bench.plugin",
-            "--profile",
-            "profiles/sim-ac-7kw.toml",
-            "--report-dir",
-            str(tmp_path / "reports"),
-            "--run-id",
-            "d",
-            "-q",
-            "-p",
-            "no:hypothesispytest",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(ROOT),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_case_file(case, "profiles/sim-ac-7kw.toml", tmp_path / "reports", "d")
     assert done.returncode == code, done.stdout[-2000:]
     if says:
         assert says in done.stdout

@@ -6,11 +6,11 @@ history (sim_history.jsonl)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.runs import run_case_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,37 +39,7 @@ EXITS = {
 def run_case(exit_path: str, tmp_path: Path):
     case = tmp_path / "test_exit_path.py"
     case.write_text(CASE.format(exit=EXITS[exit_path]), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(case),
-            "-p",
-            "bench.plugin",
-            "--profile",
-            "profiles/sim-dc-60kw.toml",
-            "--report-dir",
-            str(tmp_path / "reports"),
-            "--run-id",
-            "exit",
-            "-q",
-            "-p",
-            "no:hypothesispytest",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--timeout",
-            "3",
-            "--rootdir",
-            str(ROOT),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_case_file(case, "profiles/sim-dc-60kw.toml", tmp_path / "reports", "exit", "--timeout", "3")
     run_dir = tmp_path / "reports" / "exit" / "sim-dc-60kw"
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     history = [json.loads(line) for line in (run_dir / "sim_history.jsonl").read_text(encoding="utf-8").splitlines()]

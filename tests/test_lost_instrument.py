@@ -8,13 +8,12 @@ order — read back from the other simulated instruments' own state history
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.session.safe_state import CURRENT_OFF_A
+from tests.support.runs import run_case_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,35 +39,7 @@ USE = {
 def run_with_lost(role: str, tmp_path: Path):
     case = tmp_path / f"test_lost_{role}.py"
     case.write_text(CASE.format(role=role, use=USE[role]), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(case),
-            "-p",
-            "bench.plugin",
-            "--profile",
-            "profiles/sim-dc-60kw.toml",
-            "--report-dir",
-            str(tmp_path / "reports"),
-            "--run-id",
-            "lost",
-            "-q",
-            "-p",
-            "no:hypothesispytest",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--rootdir",
-            str(ROOT),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_case_file(case, "profiles/sim-dc-60kw.toml", tmp_path / "reports", "lost")
     run_dir = tmp_path / "reports" / "lost" / "sim-dc-60kw"
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     history = [json.loads(line) for line in (run_dir / "sim_history.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -58,6 +58,33 @@ def pytest_command(profile: Path | str, report_dir: Path, run_id: str, *extra: s
     ]
 
 
+def run_case_file(
+    case: Path, profile: str, report_dir: Path, run_id: str, *extra: str, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run one hand-written case file with the bench's plugin on a simulated profile, as the
+    conformance suite runs (its own run folder, no cache, no other plugins' options)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(case),
+        "-p",
+        "bench.plugin",
+        "--profile",
+        profile,
+        "--report-dir",
+        str(report_dir),
+        "--run-id",
+        run_id,
+        "-q",
+        *PYTEST_ARGS,
+        *extra,
+        "--rootdir",
+        str(ROOT),
+    ]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 def conformance_command(report_dir: Path, run_id: str, *extra: str) -> list[str]:
     return [
         sys.executable,
