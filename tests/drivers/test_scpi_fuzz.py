@@ -39,11 +39,15 @@ class Tried:
     def __init__(self, name: str, budget_s: float = BUDGET_S):
         self.name = name
         self.count = 0
-        self.deadline = time.monotonic() + budget_s
+        self.budget_s = budget_s
+        self.deadline: float | None = None  # from the first case on (hypothesis may take a while to start)
 
     def next(self) -> bool:
         """False once the time bound has passed (the case is then not tried)."""
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + self.budget_s
+        if now > self.deadline:
             return False
         self.count += 1
         return True

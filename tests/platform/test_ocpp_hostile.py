@@ -510,9 +510,16 @@ FRAMES = st.one_of(
 
 
 def _budgeted(budget_s: float):
-    """A stop watch for a fuzz target: later examples are skipped (not counted) once it runs out."""
-    started = time.monotonic()
-    return lambda: time.monotonic() - started > budget_s
+    """A stop watch for a fuzz target, started by its first example (hypothesis may take a while
+    to begin): later examples are skipped (not counted) once it runs out."""
+    started: list[float] = []
+
+    def out_of_time() -> bool:
+        if not started:
+            started.append(time.monotonic())
+        return time.monotonic() - started[0] > budget_s
+
+    return out_of_time
 
 
 def _print_tried(target: str, tried: int, seconds: float, kinds: dict[str, int]) -> None:
