@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.analysis.dc import flags_set, settling_to_final
+from bench.analysis.operating_points import PowerPoint, battery_voltage_for, power_point
 from bench.analysis.timing import first_time_at_or_below
 from bench.api.base import BenchView
 from bench.api.frames import Frame, FrameLog
@@ -79,15 +80,6 @@ class StepTiming:
     settled: bool
     uncertainty: float | None  # of ``seconds``: scope timebase plus one sample interval
     detail: str
-
-
-@dataclass(frozen=True)
-class PowerPoint:
-    """A 4.2.10.5 operating point: the set power, the battery voltage, the BMS current demand."""
-
-    set_power_w: float
-    battery_v: float
-    demand_a: float
 
 
 class DcBench(BenchView):
@@ -225,12 +217,15 @@ class DcBench(BenchView):
 
     # -- operating points -------------------------------------------------------------------
     def battery_voltage_for(self, current_a: float) -> float:
-        """A battery voltage at which the charger can deliver ``current_a`` without reaching
-        its rated power: the vehicle's rated voltage, or lower where the power needs it (not
-        below the DUT's minimum output voltage)."""
-        rated_w = self.dut.rated_power_kw * 1000.0
-        highest = rated_w * (1 - OPERATING_MARGIN) / max(current_a, 1e-9)
-        return max(self.dut.voltage_range_v[0], min(self.vehicle.rated_voltage_v, highest))
+        """A battery voltage at which the charger delivers ``current_a`` without reaching its
+        rated power (bench/analysis/operating_points.py)."""
+        return battery_voltage_for(
+            current_a,
+            rated_power_w=self.dut.rated_power_kw * 1000.0,
+            rated_voltage_v=self.vehicle.rated_voltage_v,
+            min_output_v=self.dut.voltage_range_v[0],
+            margin=OPERATING_MARGIN,
+        )
 
     def current_error_limit(self, demand_a: float):
         """The NB/T 33001 current-error limit for a demand: ±0.3 A below 30 A
@@ -242,19 +237,18 @@ class DcBench(BenchView):
         return self.current_error_limit(demand_a).tolerance(demand_a)
 
     def power_point(self, fraction: float) -> PowerPoint:
-        """4.2.10.5 at ``fraction`` of the rated power: the battery voltage keeps the current at
-        or above the clause's minimum (changji:4.2.10.5:power_error figure min_current_a) and
-        within the DUT's maximum with the BMS demand's headroom; the BMS asks for that headroom
-        more than the set power gives, so the power limit governs."""
-        rule = self.limit("changji:4.2.10.5:power_error")
-        set_w = fraction * self.dut.rated_power_kw * 1000.0
-        i_max = self.dut.current_range_a[1]
-        lowest_v = set_w * (1 + POWER_TEST_CURRENT_HEADROOM) * (1 + OPERATING_MARGIN) / i_max
-        highest_v = set_w / (rule.figure("min_current_a") * (1 + OPERATING_MARGIN))
-        volts = min(max(self.vehicle.rated_voltage_v, lowest_v), highest_v)
-        volts = max(volts, self.dut.voltage_range_v[0])
-        demand = min(i_max, set_w / volts * (1 + POWER_TEST_CURRENT_HEADROOM))
-        return PowerPoint(set_w, volts, demand)
+        """4.2.10.5 at ``fraction`` of the rated power (bench/analysis/operating_points.py), from
+        the DUT's ratings, the vehicle's rated voltage and the clause's minimum current."""
+        return power_point(
+            fraction,
+            rated_power_w=self.dut.rated_power_kw * 1000.0,
+            max_current_a=self.dut.current_range_a[1],
+            min_output_v=self.dut.voltage_range_v[0],
+            rated_voltage_v=self.vehicle.rated_voltage_v,
+            min_current_a=self.limit("changji:4.2.10.5:power_error").figure("min_current_a"),
+            headroom=POWER_TEST_CURRENT_HEADROOM,
+            margin=OPERATING_MARGIN,
+        )
 
     # -- a charging session -----------------------------------------------------------------
     def start_charging(
