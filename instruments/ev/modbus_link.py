@@ -32,7 +32,7 @@ from bench.core.errors import (
     InstrumentTimeout,
     not_reconnected,
 )
-from bench.core.profile import parse_modbus_resource
+from bench.core.resources import parse_modbus_resource
 from bench.protocols.modbus.protocol import exception_text
 
 # What the link sees of the wire: (sending, the frame's bytes) → the bytes (pymodbus trace_packet).

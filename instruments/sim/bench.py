@@ -21,7 +21,8 @@ import numpy as np
 from bench.core.canbus import ClockedBus, virtual_bus
 from bench.core.clock import Clock
 from bench.core.errors import BenchError
-from bench.core.profile import CanSettings, Dut, InstrumentConfig, Profile, parse_modbus_resource
+from bench.core.profile_model import CanSettings, Dut, InstrumentConfig, Profile
+from bench.core.resources import parse_modbus_resource
 from bench.protocols.gbt27930.charger import CST_FLAGS, ChargerBehaviour, ChargerStateMachine
 from bench.protocols.modbus.registers import load_pile_map as load_map
 from instruments.sim.frontends.chroma_61800 import Chroma61800
