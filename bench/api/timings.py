@@ -3,7 +3,7 @@ observation windows and record spans, for every bench (AC pile, DC charger) and 
 
 They are bench choices, fine against the times the rules allow; each says why. The limits
 themselves are in bench/core/limits.toml; instrument screen scales (volts per division,
-trigger levels) stay with the bench that sets them (bench/api/ac.py, dc.py).
+trigger levels) stay with the bench that sets them (bench/api/ac/, bench/api/dc/).
 """
 
 # -- every bench --------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ PILE_CLOCK_RESOLUTION_S = 1e-3
 # bounce and the EV simulator's PWM meter averages over its own window (5 ms).
 CONNECT_SETTLE_S = 0.05
 # How the bench sees that the pile carried out a current-limit command: the EV simulator's PWM
-# meter, polled at this period, must stay within its band (bench/api/ac.py) for this long.
+# meter, polled at this period, must stay within its band (bench/api/ac/pilot.py) for this long.
 PWM_POLL_S = 0.25
 PWM_SETTLED_HOLD_S = 0.75
 # A triggered CP record (10 ms) is given up after this long without a rising edge.
