@@ -1,6 +1,6 @@
 """Operating points of the DC cases: pure arithmetic on the DUT's and the vehicle's ratings.
 
-The session API (bench/api/dc.py) feeds these from the profile and the limits table; the
+The session API (bench/api/dc/charging.py) feeds these from the profile and the limits table; the
 functions know nothing of either, so they are tested on their own (tests/test_operating_points.py).
 """
 
