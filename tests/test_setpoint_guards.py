@@ -13,7 +13,7 @@ from bench.core.errors import SetpointRefused
 from bench.core.profile import load_profile
 from bench.session.guards import dut_guards
 from instruments import registry
-from instruments.sim.frontends.itech_it6000c import ItechIT6000C
+from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
 from instruments.sim.hub import SocketHub
 from tests.sim.fakes import FakeBatteryPort
 
@@ -24,7 +24,7 @@ PROFILE = load_profile("profiles/sim-dc-60kw.toml", registry.transports())
 def battery():
     clock = VirtualClock()
     port = FakeBatteryPort()
-    front_end = ItechIT6000C(
+    front_end = ItechIT6000CFrontEnd(
         "battery", clock, ("ITECH Electronics", "IT6054C-800-225", "1", "1"), {1: port}, np.random.default_rng(1)
     )
     hub = SocketHub(clock)

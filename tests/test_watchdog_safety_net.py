@@ -389,14 +389,14 @@ def test_a_quiet_bench_is_de_energised_by_the_board_in_order(tmp_path):
 def test_an_inhibited_instrument_is_off_whatever_its_scpi_state():
     import numpy as np
 
-    from instruments.sim.frontends.chroma_63200a import Chroma63200A
-    from instruments.sim.frontends.itech_it6000c import ItechIT6000C
+    from instruments.sim.frontends.chroma_63200a import Chroma63200AFrontEnd
+    from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
     from tests.sim.fakes import advance, served
     from tests.sim.plant_helpers import dc_plant
 
     clock, plant = dc_plant()
     wires = plant.wires()
-    supply = ItechIT6000C(
+    supply = ItechIT6000CFrontEnd(
         "battery",
         clock,
         ("ITECH Electronics", "IT6054C-800-225", "S", "1"),
@@ -405,7 +405,7 @@ def test_an_inhibited_instrument_is_off_whatever_its_scpi_state():
         current_max=450.0,
         power_max=110160.0,
     )
-    load = Chroma63200A(
+    load = Chroma63200AFrontEnd(
         "load", clock, ("Chroma", "63210A-1200-1200", "S", "1"), {1: plant.load}, np.random.default_rng(4)
     )
     plant.ev.set_cc2_connected(True)

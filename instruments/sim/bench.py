@@ -25,13 +25,13 @@ from bench.core.profile_model import CanSettings, Dut, InstrumentConfig, Profile
 from bench.core.resources import parse_modbus_resource
 from bench.protocols.gbt27930.charger import CST_FLAGS, ChargerBehaviour, ChargerStateMachine
 from bench.protocols.modbus.registers import load_pile_map as load_map
-from instruments.sim.frontends.chroma_61800 import Chroma61800
-from instruments.sim.frontends.chroma_63200a import Chroma63200A
+from instruments.sim.frontends.chroma_61800 import Chroma61800FrontEnd
+from instruments.sim.frontends.chroma_63200a import Chroma63200AFrontEnd
 from instruments.sim.frontends.ev_simulator import DEFAULT_MAP_PATH, EvSimulatorBoard
-from instruments.sim.frontends.itech_it6000c import ItechIT6000C
-from instruments.sim.frontends.keysight_scope import KeysightScope
-from instruments.sim.frontends.rigol_scope import RigolScope
-from instruments.sim.frontends.yokogawa_wt import YokogawaWT
+from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
+from instruments.sim.frontends.keysight_scope import KeysightScopeFrontEnd
+from instruments.sim.frontends.rigol_scope import RigolScopeFrontEnd
+from instruments.sim.frontends.yokogawa_wt import YokogawaWTFrontEnd
 from instruments.sim.hub import LOOPBACK, SocketHub
 from instruments.sim.modbus import ModbusFrontEnd
 from instruments.sim.plant import make_plant
@@ -185,7 +185,7 @@ class SimulatedBench:
         driver = config.driver
         if driver in ("keysight-infiniivision", "rigol-ds"):
             wiring = {number: signal for signal, number in config.channels.items()}
-            cls = KeysightScope if driver == "keysight-infiniivision" else RigolScope
+            cls = KeysightScopeFrontEnd if driver == "keysight-infiniivision" else RigolScopeFrontEnd
             return cls(
                 role,
                 self.clock,
@@ -199,9 +199,9 @@ class SimulatedBench:
         if driver == "yokogawa-wt":
             points = ANALYZER_POINTS[self.profile.dut.kind]
             wiring = {number: points[name] for name, number in config.channels.items()}
-            return YokogawaWT(role, self.clock, identity, wiring, rng, plant=plant), None
+            return YokogawaWTFrontEnd(role, self.clock, identity, wiring, rng, plant=plant), None
         if driver == "chroma-63200a":
-            return Chroma63200A(
+            return Chroma63200AFrontEnd(
                 role,
                 self.clock,
                 identity,
@@ -210,7 +210,7 @@ class SimulatedBench:
                 **_maxima(rating, voltage_max="voltage_v", current_max="current_a", power_max="power_w"),
             ), None
         if driver == "itech-it6000c":
-            return ItechIT6000C(
+            return ItechIT6000CFrontEnd(
                 role,
                 self.clock,
                 identity,
@@ -219,7 +219,7 @@ class SimulatedBench:
                 **_maxima(rating, voltage_max="voltage_v", current_max="current_a", power_max="power_w"),
             ), None
         if driver == "chroma-61800":
-            return Chroma61800(
+            return Chroma61800FrontEnd(
                 role,
                 self.clock,
                 identity,

@@ -18,12 +18,12 @@ from bench.analysis.pwm import analyse_pwm
 from bench.core.clock import VirtualClock
 from bench.core.errors import InstrumentError
 from instruments import registry
-from instruments.sim.frontends.chroma_61800 import Chroma61800
-from instruments.sim.frontends.chroma_63200a import Chroma63200A
-from instruments.sim.frontends.itech_it6000c import ItechIT6000C
-from instruments.sim.frontends.keysight_scope import KeysightScope
-from instruments.sim.frontends.rigol_scope import RigolScope
-from instruments.sim.frontends.yokogawa_wt import YokogawaWT
+from instruments.sim.frontends.chroma_61800 import Chroma61800FrontEnd
+from instruments.sim.frontends.chroma_63200a import Chroma63200AFrontEnd
+from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
+from instruments.sim.frontends.keysight_scope import KeysightScopeFrontEnd
+from instruments.sim.frontends.rigol_scope import RigolScopeFrontEnd
+from instruments.sim.frontends.yokogawa_wt import YokogawaWTFrontEnd
 from instruments.sim.hub import SocketHub
 from tests.sim.fakes import Constant, FakeAcPort, FakeBatteryPort, FakeLoadPort, FakePlant, Pwm, sine
 from tests.support.transcript import instrument_config
@@ -62,7 +62,9 @@ def rng():
     return np.random.default_rng(7)
 
 
-@pytest.mark.parametrize("name, cls", [("keysight-infiniivision", KeysightScope), ("rigol-ds", RigolScope)])
+@pytest.mark.parametrize(
+    "name, cls", [("keysight-infiniivision", KeysightScopeFrontEnd), ("rigol-ds", RigolScopeFrontEnd)]
+)
 def test_scope_captures_a_cp_pwm_and_a_forced_dc_level(name, cls):
     plant = FakePlant(Pwm("cp", 9.0, -12.0, 1000.0, 0.267), Constant("aux", 12.0))
     make = lambda clock: cls(
@@ -93,7 +95,7 @@ def test_scope_captures_a_cp_pwm_and_a_forced_dc_level(name, cls):
 
 def test_power_analyzer_reads_ac_quantities_and_reports_over_range_as_invalid():
     plant = FakePlant(sine("ac_voltage", 220.0), sine("ac_current", 16.0), sine("big_current", 900.0), kind="ac")
-    make = lambda clock: YokogawaWT(
+    make = lambda clock: YokogawaWTFrontEnd(
         "analyzer",
         clock,
         IDENTITY["yokogawa-wt"],
@@ -113,7 +115,7 @@ def test_power_analyzer_reads_ac_quantities_and_reports_over_range_as_invalid():
 
 def test_dc_load_sinks_a_set_current_and_reads_its_terminals():
     port = FakeLoadPort()
-    make = lambda clock: Chroma63200A("load", clock, IDENTITY["chroma-63200a"], {1: port}, rng())
+    make = lambda clock: Chroma63200AFrontEnd("load", clock, IDENTITY["chroma-63200a"], {1: port}, rng())
     with driver_on("chroma-63200a", make, "load", rating={"current_a": (0, 1200), "voltage_v": (0, 1200)}) as (
         load,
         _,
@@ -132,7 +134,7 @@ def test_dc_load_sinks_a_set_current_and_reads_its_terminals():
 
 def test_battery_simulator_holds_a_voltage_and_reads_a_sinking_current_negative():
     port = FakeBatteryPort()
-    make = lambda clock: ItechIT6000C("battery", clock, IDENTITY["itech-it6000c"], {1: port}, rng())
+    make = lambda clock: ItechIT6000CFrontEnd("battery", clock, IDENTITY["itech-it6000c"], {1: port}, rng())
     with driver_on("itech-it6000c", make, "battery") as (battery, _, _):
         battery.hold_voltage(400.0, 5.0, 150.0)
         battery.set_output(True)
@@ -147,7 +149,7 @@ def test_battery_simulator_holds_a_voltage_and_reads_a_sinking_current_negative(
 def test_grid_simulator_sets_the_supply_and_refuses_a_level_outside_its_rating():
     port = FakeAcPort()
     plant = FakePlant(sine("supply_voltage", 230.0), sine("supply_current", 10.0))
-    make = lambda clock: Chroma61800("grid", clock, IDENTITY["chroma-61800"], {1: port}, rng(), plant=plant)
+    make = lambda clock: Chroma61800FrontEnd("grid", clock, IDENTITY["chroma-61800"], {1: port}, rng(), plant=plant)
     with driver_on("chroma-61800", make, "grid", rating={"voltage_v": (0, 300)}) as (grid, front_end, clock):
         grid.set_supply(230.0, 50.0)
         grid.set_output(True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.chroma_63200a import Chroma63200A
+from instruments.sim.frontends.chroma_63200a import Chroma63200AFrontEnd
 from tests.sim.fakes import FakeLoadPort, served
 
 IDENTITY = ("Chroma", "63210A-1200-1200", "SIM-LOAD-1", "01.00")
@@ -19,7 +19,7 @@ NR2 = re.compile(r"^-?\d+\.\d{4}$")
 @pytest.fixture
 def bench():
     clock, port = VirtualClock(), FakeLoadPort()
-    load = Chroma63200A("load", clock, IDENTITY, {1: port}, np.random.default_rng(1))
+    load = Chroma63200AFrontEnd("load", clock, IDENTITY, {1: port}, np.random.default_rng(1))
     with served(load, clock) as (_, client):
         yield client, port
 

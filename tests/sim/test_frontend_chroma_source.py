@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.chroma_61800 import Chroma61800
+from instruments.sim.frontends.chroma_61800 import Chroma61800FrontEnd
 from tests.sim.fakes import FakeAcPort, FakePlant, advance, served, sine
 
 IDENTITY = ("Chroma", "61845", "SIM-GRID-1", "1.00")
@@ -25,7 +25,7 @@ def bench():
         clock=clock,
         keep_s=120.0,
     )
-    source = Chroma61800("grid", clock, IDENTITY, {1: port}, np.random.default_rng(1), plant=plant)
+    source = Chroma61800FrontEnd("grid", clock, IDENTITY, {1: port}, np.random.default_rng(1), plant=plant)
     with served(source, clock) as (_, client):
         yield clock, client, port
 

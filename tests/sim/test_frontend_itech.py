@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.itech_it6000c import ItechIT6000C
+from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
 from tests.sim.fakes import FakeBatteryPort, served
 
 IDENTITY = ("ITECH Electronics", "IT6054C-800-225", "SIM-BATT-1", "000.006.101")
@@ -15,7 +15,7 @@ IDENTITY = ("ITECH Electronics", "IT6054C-800-225", "SIM-BATT-1", "000.006.101")
 @pytest.fixture
 def bench():
     clock, port = VirtualClock(), FakeBatteryPort()
-    supply = ItechIT6000C("battery", clock, IDENTITY, {1: port}, np.random.default_rng(1))
+    supply = ItechIT6000CFrontEnd("battery", clock, IDENTITY, {1: port}, np.random.default_rng(1))
     with served(supply, clock) as (_, client):
         yield clock, client, port
 

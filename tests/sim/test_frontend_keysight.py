@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.keysight_scope import KeysightScope
+from instruments.sim.frontends.keysight_scope import KeysightScopeFrontEnd
 from tests.sim.fakes import Constant, FakePlant, Pwm, advance, served
 
 IDENTITY = ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "SIM-SCOPE-1", "07.50.2021102830")
@@ -28,7 +28,7 @@ def make_scope(seed: int = 1, points: int = 100_000):
     plant = FakePlant(
         Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=FIRST_EDGE), Constant("aux_voltage", 12.0), clock=clock, keep_s=KEEP_S
     )
-    scope = KeysightScope(
+    scope = KeysightScopeFrontEnd(
         "scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"}, np.random.default_rng(seed), plant=plant, points=points
     )
     return clock, scope

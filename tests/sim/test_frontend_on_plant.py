@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instruments.sim.frontends.chroma_61800 import Chroma61800
-from instruments.sim.frontends.itech_it6000c import ItechIT6000C
-from instruments.sim.frontends.keysight_scope import KeysightScope
-from instruments.sim.frontends.yokogawa_wt import YokogawaWT
+from instruments.sim.frontends.chroma_61800 import Chroma61800FrontEnd
+from instruments.sim.frontends.itech_it6000c import ItechIT6000CFrontEnd
+from instruments.sim.frontends.keysight_scope import KeysightScopeFrontEnd
+from instruments.sim.frontends.yokogawa_wt import YokogawaWTFrontEnd
 from tests.sim.fakes import advance, served
 from tests.sim.plant_helpers import ac_plant, charging_ac, dc_plant, energise_dc
 
@@ -17,7 +17,7 @@ from tests.sim.plant_helpers import ac_plant, charging_ac, dc_plant, energise_dc
 def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
     clock, plant = ac_plant()
     rng = np.random.default_rng(7)
-    Chroma61800(
+    Chroma61800FrontEnd(
         "grid",
         clock,
         ("Chroma", "61845", "S", "1"),
@@ -28,7 +28,7 @@ def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
         power_on_output=True,
     )
     charging_ac(clock, plant, amps=16)
-    scope = KeysightScope(
+    scope = KeysightScopeFrontEnd(
         "scope", clock, ("KEYSIGHT TECHNOLOGIES", "DSOX3024T", "S", "1"), {1: "cp", 2: "ac_voltage"}, rng, plant=plant
     )
     with served(scope, clock) as (_, client):
@@ -38,7 +38,7 @@ def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
         assert client.ask(":OPERegister:CONDition?") == "+0"
         assert float(client.ask(":MEASure:DUTYcycle? CHAN1")) == pytest.approx(16 / 0.6, abs=0.1)
         assert float(client.ask(":MEASure:FREQuency? CHAN1")) == pytest.approx(1000.0, rel=1e-3)
-    analyzer = YokogawaWT(
+    analyzer = YokogawaWTFrontEnd(
         "analyzer", clock, ("YOKOGAWA", "WT5000", "S", "1"), {1: ("ac_voltage", "ac_current")}, rng, plant=plant
     )
     with served(analyzer, clock) as (_, client):
@@ -51,7 +51,7 @@ def test_ac_pile_cp_and_output_seen_by_scope_and_analyzer():
 
 def test_battery_simulator_sinks_the_chargers_current():
     clock, plant = dc_plant()
-    supply = ItechIT6000C(
+    supply = ItechIT6000CFrontEnd(
         "battery",
         clock,
         ("ITECH Electronics", "IT6054C-800-225", "S", "1"),

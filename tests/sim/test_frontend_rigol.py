@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.rigol_scope import RigolScope
+from instruments.sim.frontends.rigol_scope import RigolScopeFrontEnd
 from tests.sim.fakes import Constant, FakePlant, Pwm, advance, served
 
 IDENTITY = ("RIGOL TECHNOLOGIES", "DS1104Z", "DS1ZA000000001", "00.04.04.SP3")
@@ -18,7 +18,7 @@ def make_scope(seed: int = 1, points: int = 120_000):
     plant = FakePlant(
         Pwm("cp", HIGH, LOW, FREQUENCY, DUTY, t0=0.0003), Constant("aux_voltage", 12.0), clock=clock, keep_s=120.0
     )
-    scope = RigolScope(
+    scope = RigolScopeFrontEnd(
         "scope", clock, IDENTITY, {1: "cp", 2: "aux_voltage"}, np.random.default_rng(seed), plant=plant, points=points
     )
     return clock, scope

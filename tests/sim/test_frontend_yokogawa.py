@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.core.clock import VirtualClock
-from instruments.sim.frontends.yokogawa_wt import YokogawaWT, eng
+from instruments.sim.frontends.yokogawa_wt import YokogawaWTFrontEnd, eng
 from tests.sim.fakes import Constant, FakePlant, advance, served, sine, step
 
 IDENTITY = ("YOKOGAWA", "WT5000", "SIM-WT-1", "F1.01")
@@ -27,7 +27,7 @@ def make_analyzer(seed: int = 1):
         clock=clock,
         keep_s=120.0,
     )  # the real plant keeps 120 s
-    analyzer = YokogawaWT(
+    analyzer = YokogawaWTFrontEnd(
         "analyzer",
         clock,
         IDENTITY,

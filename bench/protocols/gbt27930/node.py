@@ -27,7 +27,7 @@ from bench.protocols.gbt27930.transport import TransportEndpoint
 
 
 @dataclass(frozen=True)
-class Event:
+class NodeEvent:
     time: float
     name: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +72,7 @@ class ProtocolNode:
         self.address = address
         self.peer_address = peer_address
         self.findings = FindingLog()
-        self.events: list[Event] = []
+        self.events: list[NodeEvent] = []
         self.peer = PeerView()
         self.phase = "idle"
         self.listening = True
@@ -240,7 +240,7 @@ class ProtocolNode:
 
     # -- bookkeeping ----------------------------------------------------------------------
     def event(self, name: str, **details: Any) -> None:
-        self.events.append(Event(self.clock.now(), name, details))
+        self.events.append(NodeEvent(self.clock.now(), name, details))
 
     def set_phase(self, phase: str) -> None:
         self._phase_serial += 1
@@ -248,7 +248,7 @@ class ProtocolNode:
             self.phase = phase
             self.event("phase", phase=phase)
 
-    def events_named(self, name: str) -> list[Event]:
+    def events_named(self, name: str) -> list[NodeEvent]:
         return [e for e in self.events if e.name == name]
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ def three(value: float) -> str:
     return f"{value:.3f}"
 
 
-class Chroma61800(Settings, RootFallback, ScpiFrontEnd):
+class Chroma61800FrontEnd(Settings, RootFallback, ScpiFrontEnd):
     def __init__(
         self,
         name: str,

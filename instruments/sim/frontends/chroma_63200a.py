@@ -46,7 +46,7 @@ def nr2(value: float) -> str:
     return f"{value:.4f}"
 
 
-class Chroma63200A(Settings, RootFallback, ScpiFrontEnd):
+class Chroma63200AFrontEnd(Settings, RootFallback, ScpiFrontEnd):
     def __init__(
         self,
         name: str,

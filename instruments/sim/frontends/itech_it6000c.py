@@ -68,7 +68,7 @@ class Protection:
     since: float | None = None  # bench time the condition was first seen
 
 
-class ItechIT6000C(Settings, RootFallback, ScpiFrontEnd):
+class ItechIT6000CFrontEnd(Settings, RootFallback, ScpiFrontEnd):
     def __init__(
         self,
         name: str,

@@ -95,7 +95,7 @@ def nr1(value: int) -> str:
     return f"{value:+d}"
 
 
-class KeysightScope(ScopeFrontEnd):
+class KeysightScopeFrontEnd(ScopeFrontEnd):
     error_queries = (":SYSTem:ERRor[:NEXT]?",)
 
     def __init__(

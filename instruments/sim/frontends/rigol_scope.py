@@ -65,7 +65,7 @@ def sci(value: float) -> str:
     return f"{value:.6e}"
 
 
-class RigolScope(ScopeFrontEnd):
+class RigolScopeFrontEnd(ScopeFrontEnd):
     error_queries = (":SYSTem:ERRor[:NEXT]?",)
 
     def __init__(

@@ -94,7 +94,7 @@ class Horizontal:
         return max(AUTO_WAIT_MIN_S, self.span)
 
 
-class Record:
+class AcquiredRecord:
     """One complete acquisition: the time grid and each channel's volts (noise included)."""
 
     def __init__(
@@ -196,7 +196,7 @@ class ScopeCore:
         self.slope = "POS"
         self.sweep = "AUTO"
         self.average_count = 1  # > 1 reduces the noise as averaging does
-        self._record: Record | None = None
+        self._record: AcquiredRecord | None = None
         self._last_trigger: float | None = None
         self._ter_mark = -math.inf
         self._aer_mark = -math.inf
@@ -271,7 +271,7 @@ class ScopeCore:
             return TRIGGERED
         return PRETRIGGER if now < armed.ready else WAITING
 
-    def record(self) -> Record | None:
+    def record(self) -> AcquiredRecord | None:
         """The latest complete record (while running: the one complete by now)."""
         self._advance()
         if self.mode == "run":
@@ -317,7 +317,7 @@ class ScopeCore:
                 if not armed.auto:
                     self._last_trigger = t
         if armed.t_trig is not None and now >= armed.t_trig + armed.horizontal.post:
-            self._record = Record(
+            self._record = AcquiredRecord(
                 armed.t_trig,
                 armed.horizontal,
                 armed.channels,
@@ -348,7 +348,7 @@ class ScopeCore:
             return last, True
         return None, False
 
-    def _run_record(self, now: float) -> Record | None:
+    def _run_record(self, now: float) -> AcquiredRecord | None:
         t, auto = self._run_trigger(now)
         if t is None:
             return None
@@ -356,7 +356,9 @@ class ScopeCore:
         cached = self._run_cache
         if cached is not None and cached.t_trig == t and cached.horizontal == h:
             return cached
-        self._run_cache = Record(t, h, self._snapshot_channels(), self.signals, self._noise(), self.rng, auto=auto)
+        self._run_cache = AcquiredRecord(
+            t, h, self._snapshot_channels(), self.signals, self._noise(), self.rng, auto=auto
+        )
         return self._run_cache
 
     def _find_trigger(self, start: float, end: float) -> float | None:

@@ -134,7 +134,7 @@ class _Reading:
         self.u_range, self.i_range = u_range, i_range
 
 
-class YokogawaWT(ScpiFrontEnd):
+class YokogawaWTFrontEnd(ScpiFrontEnd):
     error_queries = ()  # :STATus:ERRor? is declared with the others: its answer carries the header
 
     def __init__(

@@ -32,7 +32,7 @@ import numpy as np
 from bench.core.profile import Dut
 from instruments.sim.plant import cp
 from instruments.sim.plant.base import PlantBase
-from instruments.sim.plant.ev import EvSimulator
+from instruments.sim.plant.ev import EvSimulatorModel
 from instruments.sim.plant.grid import Grid, SupplyMonitor
 from instruments.sim.plant.history import changed
 from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PilePlatformPort
@@ -57,7 +57,7 @@ class AcPilePlant(PlantBase):
         self._edge_ramp_s = float(s["cp_edge_s"]) / EDGE_10_90_FRACTION
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
         self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase, self._update)
-        self.ev = EvSimulator(self.history, self._vehicle_changed)
+        self.ev = EvSimulatorModel(self.history, self._vehicle_changed)
         self.platform = PilePlatformPort(clock, s, self.history, self)
         self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor, self._supply_tripped)
         # state

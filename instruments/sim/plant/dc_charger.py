@@ -51,8 +51,8 @@ from bench.core.profile import Dut, Vehicle
 from bench.protocols.gbt27930.hooks import ChargerRatings
 from instruments.sim.plant.base import PlantBase
 from instruments.sim.plant.dc_operating_point import ChargerSource, OperatingPoint, solve
-from instruments.sim.plant.dc_vehicle import BatterySimulator, ElectronicLoad
-from instruments.sim.plant.ev import EvSimulator
+from instruments.sim.plant.dc_vehicle import BatterySimulatorModel, ElectronicLoadModel
+from instruments.sim.plant.ev import EvSimulatorModel
 from instruments.sim.plant.grid import Grid, SupplyMonitor
 from instruments.sim.plant.history import changed
 from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PilePlatformPort
@@ -101,11 +101,11 @@ class DcChargerPlant(PlantBase):
         s = self.sim
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
         self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase, self._grid_changed)
-        self.ev = EvSimulator(self.history, self._vehicle_changed)
-        self.battery = BatterySimulator(
+        self.ev = EvSimulatorModel(self.history, self._vehicle_changed)
+        self.battery = BatterySimulatorModel(
             self.history, float(s["battery_resistance_ohm"]), lambda what: self._resolve(), self._battery_node
         )
-        self.load = ElectronicLoad(self.history, lambda what: self._resolve(), self.inlet_voltage)
+        self.load = ElectronicLoadModel(self.history, lambda what: self._resolve(), self.inlet_voltage)
         self.platform = PilePlatformPort(clock, s, self.history, self)
         self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor, self._supply_tripped)
         self._tau = float(s["power_stage_tau_s"])

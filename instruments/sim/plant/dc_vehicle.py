@@ -33,7 +33,7 @@ def _sink_ramp(v: float) -> float:
     return min(max(v / SINK_MIN_V, 0.0), 1.0)
 
 
-class BatterySimulator(RecordedSettings):
+class BatterySimulatorModel(RecordedSettings):
     """BatterySimulatorPort: a bidirectional DC supply at the vehicle side of K5/K6.
 
     CV priority holds ``voltage`` behind ``battery_resistance_ohm`` within its source/sink
@@ -143,7 +143,7 @@ class BatterySimulator(RecordedSettings):
         return forced + max(0.0, v - self.voltage) / self.resistance
 
 
-class ElectronicLoad(RecordedSettings):
+class ElectronicLoadModel(RecordedSettings):
     """ElectronicLoadPort: a DC electronic load across the vehicle inlet (sink only)."""
 
     _actor = "load"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from instruments.sim.plant.history import RecordedSettings, StateHistory
 
 
-class EvSimulator(RecordedSettings):
+class EvSimulatorModel(RecordedSettings):
     _actor = "ev"
 
     def __init__(self, history: StateHistory, on_change: Callable[[str], None]):
