@@ -222,7 +222,7 @@ class ScopeCore:
         self.mode = "run"
         self.t_run = self.clock.now()
         self._armed = None
-        self._run_cache = None
+        self._run_cache: AcquiredRecord | None = None
         self._armed_at = self.t_run + self.horizontal().pre
 
     def stop(self) -> None:
