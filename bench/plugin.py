@@ -135,8 +135,8 @@ def pytest_generate_tests(metafunc):
 
 def _point_id(point) -> str:
     if isinstance(point, (list, tuple)):
-        return "-".join(f"{p:g}" for p in point)
-    return f"{point:g}"
+        return "-".join(_point_id(p) for p in point)
+    return point if isinstance(point, str) else f"{point:g}"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -213,6 +213,9 @@ def pytest_pyfunc_call(pyfuncitem):
     result = yield
     context = _context(pyfuncitem.config)
     if context.session is not None:
+        from bench.session.protocol_checks import judge_protocol
+
+        judge_protocol(context.session)  # the charger's frames in this test, before its verdict
         failed = context.session.recorder.failures_of(pyfuncitem.nodeid)
         if failed:
             lines = "\n".join("  " + check.summary() for check in failed)
@@ -225,8 +228,11 @@ def pytest_pyfunc_call(pyfuncitem):
 def _check_declarations(item, judged: set[str]) -> None:
     """A case judges exactly the limit keys it declares (``judges``): one that ends without
     judging a declared key, or judges an undeclared one, fails, naming the key."""
+    from bench.session.protocol_checks import PROTOCOL_KEYS
+
     declared = {key for marker in item.iter_markers("judges") for key in marker.args}
-    missing, undeclared = sorted(declared - judged), sorted(judged - declared)
+    # The bench judges the charger's frames in every DC session: those keys need no declaration.
+    missing, undeclared = sorted(declared - judged), sorted(judged - declared - set(PROTOCOL_KEYS))
     if missing:
         pytest.fail(f"declared limit key(s) not judged: {', '.join(missing)}", pytrace=False)
     if undeclared:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Where in the feasible battery-voltage window of a 4.2.10.5 power level a point sits.
+BATTERY_POSITIONS = {"low": 0.0, "mid": 0.5, "high": 1.0}
+
 
 @dataclass(frozen=True)
 class PowerPoint:
@@ -28,25 +31,58 @@ def battery_voltage_for(
     return max(min_output_v, min(rated_voltage_v, highest))
 
 
-def power_point(
-    fraction: float,
+def battery_voltage_window(
+    set_power_w: float,
     *,
-    rated_power_w: float,
     max_current_a: float,
-    min_output_v: float,
-    rated_voltage_v: float,
+    output_range_v: tuple[float, float],
+    max_charge_voltage_v: float,
     min_current_a: float,
     headroom: float,
     margin: float,
-) -> PowerPoint:
-    """4.2.10.5 at ``fraction`` of the rated power: the battery voltage keeps the current at or
-    above the clause's ``min_current_a`` and within ``max_current_a`` with the BMS demand's
-    ``headroom`` (both ``margin`` inside); the BMS asks for that headroom more than the set power
-    gives, so that the power limit governs."""
+) -> tuple[float, float] | None:
+    """The battery voltages at which ``set_power_w`` can be judged (4.2.10.5): the current
+    ``set_power_w / v`` at least ``min_current_a`` and, with the BMS demand's ``headroom``, at
+    most ``max_current_a``; inside the charger's ``output_range_v`` and below the vehicle's
+    ``max_charge_voltage_v`` (both ``margin`` inside, so the charger's voltage loop never
+    governs). None when no voltage meets all of it."""
+    lowest = max(output_range_v[0] * (1 + margin), set_power_w * (1 + headroom) * (1 + margin) / max_current_a)
+    highest = min(
+        set_power_w / (min_current_a * (1 + margin)),
+        min(output_range_v[1], max_charge_voltage_v) * (1 - margin),
+    )
+    return (lowest, highest) if lowest <= highest else None
+
+
+def power_point_at(
+    fraction: float,
+    position: str,
+    *,
+    rated_power_w: float,
+    max_current_a: float,
+    output_range_v: tuple[float, float],
+    max_charge_voltage_v: float,
+    min_current_a: float,
+    headroom: float,
+    margin: float,
+) -> PowerPoint | None:
+    """4.2.10.5 at ``fraction`` of the rated power with the battery at ``position`` ("low",
+    "mid", "high") of the voltage window (``battery_voltage_window``); the BMS asks for the
+    ``headroom`` more current than the set power gives there. None when the window is empty."""
+    if position not in BATTERY_POSITIONS:
+        raise ValueError(f"battery position {position!r}: expected one of {', '.join(BATTERY_POSITIONS)}")
     set_w = fraction * rated_power_w
-    lowest_v = set_w * (1 + headroom) * (1 + margin) / max_current_a
-    highest_v = set_w / (min_current_a * (1 + margin))
-    volts = min(max(rated_voltage_v, lowest_v), highest_v)
-    volts = max(volts, min_output_v)
-    demand = min(max_current_a, set_w / volts * (1 + headroom))
-    return PowerPoint(set_w, volts, demand)
+    window = battery_voltage_window(
+        set_w,
+        max_current_a=max_current_a,
+        output_range_v=output_range_v,
+        max_charge_voltage_v=max_charge_voltage_v,
+        min_current_a=min_current_a,
+        headroom=headroom,
+        margin=margin,
+    )
+    if window is None:
+        return None
+    low, high = window
+    volts = low + BATTERY_POSITIONS[position] * (high - low)
+    return PowerPoint(set_w, volts, min(max_current_a, set_w / volts * (1 + headroom)))

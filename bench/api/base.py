@@ -113,8 +113,11 @@ class BenchView:
         uncertainty: float | None = None,
         at: dict | None = None,
         detail: str = "",
+        invalid_reason: str = "",
+        settle_s: float | None = None,
     ) -> Check:
-        """Judge ``value`` against the limit ``key`` and keep the check (pass or fail)."""
+        """Judge ``value`` against the limit ``key`` and keep the check (pass or fail); with an
+        ``invalid_reason`` the value is kept but not judged (invalid)."""
         check = self.limit(key).judge(
             value,
             reference=reference,
@@ -122,6 +125,8 @@ class BenchView:
             operating_point=at,
             bench_time=self.now(),
             detail=detail,
+            invalid_reason=invalid_reason,
+            settle_s=settle_s,
         )
         return self.session.recorder.record(check)
 
@@ -134,10 +139,14 @@ class BenchView:
         uncertainty: float | None = None,
         at: dict | None = None,
         detail: str = "",
+        invalid_reason: str = "",
+        settle_s: float | None = None,
     ) -> Check:
         """Judge a ``reading`` against a tolerance limit ``key`` (±x % or ±x of ``reference``):
         the limits table does the arithmetic (Limit.judge_reading); the check's value is the
-        deviation reading − reference, in the limit's unit."""
+        deviation reading − reference, in the limit's unit. With an ``invalid_reason`` the
+        deviation is kept but not judged (invalid); ``settle_s`` records how long the reading
+        took to settle."""
         check = self.limit(key).judge_reading(
             reading,
             reference=reference,
@@ -145,6 +154,8 @@ class BenchView:
             operating_point=at,
             bench_time=self.now(),
             detail=detail,
+            invalid_reason=invalid_reason,
+            settle_s=settle_s,
         )
         return self.session.recorder.record(check)
 

@@ -26,6 +26,10 @@ class Check:
     confidence: str = ""
     detail: str = ""
     test: str = ""  # pytest node id, filled in by the session
+    # Why a reading was not judged (the method cannot judge it: the wrong loop governs, two
+    # instruments disagree); "" when judged or when there is no number at all.
+    invalid_reason: str = ""
+    settle_s: float | None = None  # bench seconds the reading took to settle; None: not a settled reading
 
     @property
     def clause(self) -> str:

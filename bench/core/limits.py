@@ -90,16 +90,19 @@ class Limit:
         operating_point: Mapping[str, Any] | None = None,
         bench_time: float = 0.0,
         detail: str = "",
+        invalid_reason: str = "",
+        settle_s: float | None = None,
     ) -> Check:
         """One Check of ``value``.
 
         For relative and absolute limits ``value`` is the deviation from ``reference``
-        (e.g. measured − demand); for ``equal`` limits it must equal ``reference``.
+        (e.g. measured − demand); for ``equal`` limits it must equal ``reference``. An
+        ``invalid_reason`` keeps the value but does not judge it: the verdict is ``invalid``.
         """
         low, high = (
             (None, None) if self.equal else self.bounds(reference if isinstance(reference, (int, float)) else None)
         )
-        verdict = self._verdict(value, reference, low, high)
+        verdict = "invalid" if invalid_reason else self._verdict(value, reference, low, high)
         return Check(
             key=self.key,
             quantity=self.quantity,
@@ -116,6 +119,8 @@ class Limit:
             limit_source=self.source,
             confidence=self.confidence,
             detail=detail,
+            invalid_reason=invalid_reason,
+            settle_s=settle_s,
         )
 
     def judge_reading(
@@ -127,6 +132,8 @@ class Limit:
         operating_point: Mapping[str, Any] | None = None,
         bench_time: float = 0.0,
         detail: str = "",
+        invalid_reason: str = "",
+        settle_s: float | None = None,
     ) -> Check:
         """One Check of a ``reading`` against a tolerance limit around ``reference``: the value
         judged (and kept) is the deviation reading − reference, in the limit's unit. A reading
@@ -150,6 +157,8 @@ class Limit:
                 limit_source=self.source,
                 confidence=self.confidence,
                 detail=detail,
+                invalid_reason=invalid_reason,
+                settle_s=settle_s,
             )
         assert reference is not None  # is_number(None) is False
         deviation = reading - reference if _is_float(reading) else None
@@ -160,6 +169,8 @@ class Limit:
             operating_point=operating_point,
             bench_time=bench_time,
             detail=detail,
+            invalid_reason=invalid_reason,
+            settle_s=settle_s,
         )
 
     def _verdict(self, value: float | str | None, reference: Any, low: float | None, high: float | None) -> Verdict:

@@ -23,6 +23,9 @@ UPLOAD_FIELDS = (
     "internal_resistance",
     "vehicle_model",
 )
+# A charger's own GB/T 27930 frames, wrong (charger_frame_faults): CCS one byte short (DLC 7),
+# CCS with a charging time past the standard's 600 min, one CML after charging began.
+FRAME_FAULTS = ("ccs_dlc", "ccs_range", "cml_in_charging")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,15 @@ PARAMETERS: dict[str, SimParameter] = {
             "stop on BSM abnormal status (GB/T 27930); stop ≤ 1 s on output over-voltage (GB/T 34657.1 D0.4504)",
         ),
         _p("chm_period_ms", float, 250.0, "ms", "dc", "GB/T 27930 message period"),
+        _p(
+            "charger_frame_faults",
+            list,
+            [],
+            "",
+            "dc",
+            "GB/T 27930 frame conformance in every DC session (DLC, value range, phase order)",
+            FRAME_FAULTS,
+        ),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),
@@ -112,6 +124,8 @@ PARAMETERS: dict[str, SimParameter] = {
         _p("insulation_check_s", float, 2.0, "s", "dc", ""),
         _p("power_stage_tau_s", float, 0.05, "s", "dc", ""),
         _p("battery_resistance_ohm", float, 0.05, "Ω", "dc", ""),
+        # An instrument out of calibration (not the pile's fault: the bench must not judge with it).
+        _p("analyzer_power_error_pct", float, 0.0, "%", "both", ""),
     ]
 }
 

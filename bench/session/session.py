@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.clock import Clock, RealClock, VirtualClock
-from bench.core.errors import BenchError, InstrumentLost
+from bench.core.errors import BenchError, InstrumentLost, WaitTimeout
 from bench.core.limits import LimitsTable, load_limits
 from bench.core.profile import Profile
+from bench.protocols.gbt27930 import timing
 from bench.session.evidence import Evidence
 from bench.session.guards import dut_guards
 from bench.session.instrument_guard import TypeTestRefused, identity_record, instrument_problems
@@ -33,6 +34,11 @@ from bench.session.shutdown import SHUTDOWN
 AUX_POLL_S = 0.5
 # Before energising, the DC inlet must be dead: the same 60 V the safe state ends below.
 DEAD_INLET_V = INLET_SAFE_V
+# The end of a DC session on the bus after the safe state: BST until CST, BSD until CSD (each
+# waited for at most the default 5 s), then their repeats (END_HOLD_S).
+SESSION_ENDING_PHASES = ("stopping", "statistics")
+SESSION_END_WAIT_S = 2 * timing.DEFAULT_TIMEOUT_S + timing.END_HOLD_S
+SESSION_END_POLL_S = 0.1
 
 
 class EnergiseRefused(BenchError):
@@ -278,11 +284,29 @@ class BenchSession:
         try:
             with SHUTDOWN.protected():  # the safe state and the test's evidence, whatever comes
                 self.run_safe_state(f"end of {node.name}")
+                self._let_the_can_session_end()
                 self.evidence.end_test(node)
         finally:
             self.record.test_bench_time(node.nodeid, self.clock.now() - self._test_started)
             self.current_test = ""
             self.recorder.current_test = ""
+
+    def _let_the_can_session_end(self) -> None:
+        """After the safe state a DC session still ends on the bus (BST/CST, then BSD/CSD, each
+        repeated for a while): wait for that, bounded, so that its frames belong to the test that
+        ran it. Without this the next test's monitor saw the session "start with BSD"."""
+        if self.bms is None or self.bms.phase not in SESSION_ENDING_PHASES:
+            return
+        try:
+            self.clock.wait_until(
+                lambda: self.bms.phase not in SESSION_ENDING_PHASES,
+                SESSION_END_WAIT_S,
+                poll=SESSION_END_POLL_S,
+                what="the CAN session to end (BSD/CSD)",
+            )
+        except WaitTimeout:
+            return  # a charger that never ends the session: the monitor of this test has seen it
+        self.clock.sleep(timing.END_HOLD_S + SESSION_END_POLL_S)  # the last BSD/CSD repeats
 
     def run_safe_state(self, reason: str) -> SafeState:
         sequence = SafeState(self)

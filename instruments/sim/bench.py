@@ -199,7 +199,15 @@ class SimulatedBench:
         if driver == "yokogawa-wt":
             points = ANALYZER_POINTS[self.profile.dut.kind]
             wiring = {number: points[name] for name, number in config.channels.items()}
-            return YokogawaWTFrontEnd(role, self.clock, identity, wiring, rng, plant=plant), None
+            return YokogawaWTFrontEnd(
+                role,
+                self.clock,
+                identity,
+                wiring,
+                rng,
+                plant=plant,
+                power_gain_error_pct=float(self.sim["analyzer_power_error_pct"]),
+            ), None
         if driver == "chroma-63200a":
             return Chroma63200AFrontEnd(
                 role,
@@ -268,6 +276,7 @@ class SimulatedBench:
             stop_on_bsm_abnormal=plant.stops_on_battery_alarms,
             stop_on_overvoltage=plant.stops_on_battery_alarms,
             wake_restarts_communication=plant.restarts_communication_after_wake,
+            frame_faults=frozenset(plant.sim["charger_frame_faults"]),
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
         charger = ChargerStateMachine(

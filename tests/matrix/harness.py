@@ -33,6 +33,9 @@ class Row:
     fails: frozenset[str]  # limit keys that must fail; empty: nothing may fail
     profile: str = ""
     cases: str = "testcases"
+    # Keys whose every check must be invalid (not judged), never a fail: a pile the method
+    # cannot judge at that point (e.g. the BMS request, not the power control, governs).
+    invalid: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:
@@ -51,6 +54,12 @@ def past(kind: str, parameter: str, value, *keys: str, profile: str = "") -> Row
     """A row just past the limit: it must fail exactly ``keys``."""
     assert keys, "a row past the limit names the keys it breaks"
     return Row(kind, parameter, value, frozenset(keys), profile)
+
+
+def unjudged(kind: str, parameter: str, value, *keys: str, profile: str = "") -> Row:
+    """A row the method cannot judge: every check of ``keys`` must be invalid, none may fail."""
+    assert keys, "an unjudged row names the keys that must come out invalid"
+    return Row(kind, parameter, value, frozenset(), profile, invalid=frozenset(keys))
 
 
 def inside(kind: str, parameter: str, value, profile: str = "") -> Row:

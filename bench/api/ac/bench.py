@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
+from bench.analysis.offered_current import offered_current_band_a
 from bench.analysis.pwm import offered_current_a
 from bench.analysis.timing import last_time_above
 from bench.api.ac.contactor import AcContactor
@@ -72,8 +73,9 @@ class AcBench(AcPilot, AcContactor):
         return self.now()
 
     def output_level_band(self, target: float) -> float:
-        """How close the offered current must come to call the command carried out."""
-        return self.limit("changji:4.2.9.1:offered_current_error").tolerance(target)
+        """How close the offered current must come to call the command carried out: the duty
+        tolerance of 4.2.9.1 in amps at that current (bench/analysis/offered_current.py)."""
+        return offered_current_band_a(target, self.limit("changji:4.2.9.1:offered_duty_error").tolerance(target))
 
     def output_level_points(self) -> tuple[float, float]:
         """Two levels for command cases: the rated maximum and half of it."""

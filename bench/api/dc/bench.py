@@ -6,7 +6,7 @@ Every case starts from a freshly plugged connector (``connect_vehicle``): the ve
 loses the auxiliary supply when the plug is out, so its BMS starts from power-up, as a car
 does at each new connection. This module holds what a DC charger does for the cases that
 every pile runs (the platform cases, declared on ``BenchView``); the parts are in
-``vehicle``, ``measurement``, ``messages`` and ``charging``.
+``vehicle``, ``measurement``, ``messages``, ``charging`` and ``power``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 
 from bench.analysis.timing import first_time_at_or_below
-from bench.api.dc.charging import DcCharging
 from bench.api.dc.measurement import SCREEN_HEADROOM
+from bench.api.dc.power import DcPowerControl
 from bench.api.scope import SCREEN_DIVISIONS_USED
 from bench.api.timings import (
     CAN_TIME_RESOLUTION_S,
@@ -28,7 +28,7 @@ from bench.api.timings import (
 )
 
 
-class DcBench(DcCharging):
+class DcBench(DcPowerControl):
     """The DC charger bench."""
 
     output_level_unit = "W"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.analysis.dc import settling_to_final
-from bench.analysis.operating_points import PowerPoint, battery_voltage_for, power_point
+from bench.analysis.operating_points import battery_voltage_for
 from bench.api.dc.measurement import DcMeasurement
 from bench.api.dc.messages import DcMessages
 from bench.api.dc.vehicle import DcVehicle
@@ -63,20 +63,6 @@ class DcCharging(DcVehicle, DcMeasurement, DcMessages):
 
     def current_tolerance_a(self, demand_a: float) -> float:
         return self.current_error_limit(demand_a).tolerance(demand_a)
-
-    def power_point(self, fraction: float) -> PowerPoint:
-        """4.2.10.5 at ``fraction`` of the rated power (bench/analysis/operating_points.py), from
-        the DUT's ratings, the vehicle's rated voltage and the clause's minimum current."""
-        return power_point(
-            fraction,
-            rated_power_w=self.dut.rated_power_kw * 1000.0,
-            max_current_a=self.dut.current_range_a[1],
-            min_output_v=self.dut.voltage_range_v[0],
-            rated_voltage_v=self.vehicle.rated_voltage_v,
-            min_current_a=self.limit("changji:4.2.10.5:power_error").figure("min_current_a"),
-            headroom=POWER_TEST_CURRENT_HEADROOM,
-            margin=OPERATING_MARGIN,
-        )
 
     def start_charging(
         self,

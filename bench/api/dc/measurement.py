@@ -16,6 +16,7 @@ from bench.api.timings import (
     SETTLE_HOLD_S,
     capture_timeout_s,
 )
+from bench.core.clock import Settled
 from bench.core.limits import Limit
 
 # A reading judged against a tolerance counts as settled once it holds within that tolerance
@@ -48,7 +49,11 @@ class DcMeasurement(DcBenchParts):
 
         A reading still on its way (moving by more than the band between two readings
         ``RAMP_POLL_S`` apart) is followed at that coarser pace first."""
-        settled = self.try_wait_settled(
+        settled = self._settle(quantity, band, timeout)
+        return None if settled is None else settled.value
+
+    def _settle(self, quantity: str, band: float, timeout: float | None) -> Settled | None:
+        return self.try_wait_settled(
             lambda: self._reading(quantity),
             band=band,
             hold=SETTLE_HOLD_S,
@@ -57,14 +62,20 @@ class DcMeasurement(DcBenchParts):
             ramp_poll=RAMP_POLL_S,
             what=f"output {quantity} to settle",
         )
-        return None if settled is None else settled.value
 
     def settled_within(
         self, quantity: str, rule: Limit, reference: float, timeout: float | None = None
     ) -> float | None:
         """``settled`` with the band a tenth of ``rule``'s tolerance around ``reference`` (the
         reading the case then judges against that rule)."""
-        return self.settled(quantity, rule.tolerance(reference) / SETTLE_TOLERANCE_DIVISOR, timeout)
+        settled = self.settle_within(quantity, rule, reference, timeout)
+        return None if settled is None else settled.value
+
+    def settle_within(
+        self, quantity: str, rule: Limit, reference: float, timeout: float | None = None
+    ) -> Settled | None:
+        """``settled_within`` with the time it took (``Settled.elapsed``, bench seconds)."""
+        return self._settle(quantity, rule.tolerance(reference) / SETTLE_TOLERANCE_DIVISOR, timeout)
 
     def _reading(self, quantity: str) -> float:
         value = self.output()[quantity]

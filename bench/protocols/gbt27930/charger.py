@@ -25,6 +25,7 @@ from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import timing
 from bench.protocols.gbt27930.battery import CURRENT_RANGE_A, VOLTAGE_RANGE_V, clamp
 from bench.protocols.gbt27930.catalogue import BY_NAME, CHARGER
+from bench.protocols.gbt27930.codec import CODEC
 from bench.protocols.gbt27930.extension import ExtensionCodec
 from bench.protocols.gbt27930.hooks import ChargerHooks, ChargerRatings
 from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS
@@ -63,6 +64,14 @@ class ChargerBehaviour:
     stop_on_bsm_abnormal: bool = True
     stop_on_overvoltage: bool = True
     wake_restarts_communication: bool = True
+    # Frames a non-conforming charger gets wrong (sim_parameters.FRAME_FAULTS): what the bench's protocol
+    # checks in every DC session must catch.
+    frame_faults: frozenset[str] = frozenset()
+
+
+# A charger's own frames, wrong (bench/core/sim_parameters.py FRAME_FAULTS): the short CCS.
+CCS_SHORT_LENGTH = 7
+CCS_CHARGING_TIME_HIGH_MIN = int(next(f.high for f in BY_NAME["CCS"].fields if f.name == "charging_time") or 0)
 
 
 class ChargerStateMachine(ProtocolNode):
@@ -307,6 +316,8 @@ class ChargerStateMachine(ProtocolNode):
         self._paused = False
         self._demand = None
         self.repeat("CCS", BY_NAME["CCS"].period_s, self._ccs_tick)
+        if "cml_in_charging" in self.behaviour.frame_faults:
+            self.send("CML", self._cml())
         self.expect("bcl", timing.BCL_TIMEOUT_S, lambda: self._timeout("bcl_timeout"))
         self.expect("bcs", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bcs_timeout"))
 
@@ -323,15 +334,21 @@ class ChargerStateMachine(ProtocolNode):
             self.event("overvoltage", output_v=voltage, bcp_max_v=limit)
             self._stop({"fault_stop": "yes", "voltage_abnormal": "yes"}, fault=True)
             return
-        self.send(
-            "CCS",
-            {
-                "output_voltage": clamp(voltage, VOLTAGE_RANGE_V),
-                "output_current": clamp(-current, CURRENT_RANGE_A),
-                "charging_time": self._charging_minutes(),
-                "charging_permitted": "paused" if self._paused else "permitted",
-            },
-        )
+        values = {
+            "output_voltage": clamp(voltage, VOLTAGE_RANGE_V),
+            "output_current": clamp(-current, CURRENT_RANGE_A),
+            "charging_time": self._charging_minutes(),
+            "charging_permitted": "paused" if self._paused else "permitted",
+        }
+        faults = self.behaviour.frame_faults
+        if "ccs_range" in faults:
+            values["charging_time"] = CCS_CHARGING_TIME_HIGH_MIN + 1
+        if "ccs_dlc" in faults:  # the codec refuses a wrong length: cut the encoded frame
+            codec = CODEC.by_name["CCS"]
+            data = codec.encode(values)[:CCS_SHORT_LENGTH]
+            self.transport.send(codec.spec.pgn, data, self.peer_address, codec.spec.priority)
+            return
+        self.send("CCS", values)
 
     def _stop(self, cst: dict[str, str], *, fault: bool, bms_initiated: bool = False) -> None:
         self.quiet()

@@ -149,8 +149,12 @@ class YokogawaWTFrontEnd(ScpiFrontEnd):
         elements: int = 6,
         voltage_ranges=DEFAULT_VOLTAGE_RANGES,
         current_ranges=DEFAULT_CURRENT_RANGES,
+        power_gain_error_pct: float = 0.0,
     ):
         super().__init__(name)
+        # An analyzer out of calibration on its power reading (the [sim] plant setting
+        # analyzer_power_error_pct): what the bench's cross-checks must catch.
+        self.power_gain = 1.0 + power_gain_error_pct / 100.0
         self.clock = clock
         self.rng = rng
         self.idn = idn(identity)
@@ -456,6 +460,8 @@ class YokogawaWTFrontEnd(ScpiFrontEnd):
         else:
             attribute = WINDOW_ATTRIBUTE[function]
         value = getattr(reading.values, attribute)
+        if value is not None and function == "P":
+            value *= self.power_gain
         return math.nan if value is None else value
 
     def _sigma_value(self, function: str) -> float:
