@@ -56,4 +56,5 @@ class Check:
             low = "-∞" if self.low is None else f"{self.low:.6g}"
             high = "∞" if self.high is None else f"{self.high:.6g}"
             limits = f"in [{low}, {high}]"
-        return f"{self.key}: {value}{unit} {limits} → {self.verdict.upper()}"
+        why = f" ({self.invalid_reason})" if self.invalid_reason else ""
+        return f"{self.key}: {value}{unit} {limits} → {self.verdict.upper()}{why}"

@@ -216,6 +216,8 @@ def _clause_sections(summary: dict, clauses: dict[str, dict]) -> list[dict]:
                     "key": check["key"],
                     "quantity": check["quantity"],
                     "detail": check["detail"],
+                    "invalid_reason": check.get("invalid_reason", ""),
+                    "settle": "" if check.get("settle_s") is None else f"settled after {check['settle_s']:.2f} s",
                     "test": check["test"],
                     "value": value,
                     "uncertainty": uncertainty,

@@ -278,3 +278,17 @@ def test_without_chromium_there_is_the_page_and_no_pdf(run_dir, capsys, monkeypa
     assert cli.main(["report", str(run_dir)]) == 0
     assert capsys.readouterr().out == f"bench report: {run_dir / HTML_NAME} (no PDF: no Chromium on this machine)\n"
     assert (run_dir / HTML_NAME).exists() and not (run_dir / PDF_NAME).exists()
+
+
+def test_an_unjudged_reading_shows_why_and_its_settle_time(run_dir):
+    def unjudge(summary):
+        check = summary["checks"][0]
+        check["verdict"] = "invalid"
+        check["invalid_reason"] = "the output current reached the BMS request: the request set the output"
+        check["settle_s"] = 0.8
+
+    edit_summary(run_dir, AC, unjudge)
+    page = render(run_dir)
+    row = row_of(page, "the request set the output")
+    assert "Not judged: the output current reached the BMS request" in row
+    assert "settled after 0.80 s" in row
