@@ -25,7 +25,7 @@ VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 # [instruments.ev.wiring]: the lines the EV simulator / relay board's general-purpose relay
 # outputs can drive (line → output number), by DUT kind. The watchdog opens them when the
 # bench's heartbeat stops (the inhibit lines first, CC1 last).
-EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1"), "ac": ()}
+EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short"), "ac": ()}
 EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map has 4 outputs)
 
 

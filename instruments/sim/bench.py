@@ -268,6 +268,7 @@ class SimulatedBench:
             stop_on_bsm_abnormal=plant.stops_on_battery_alarms,
             stop_on_overvoltage=plant.stops_on_battery_alarms,
             wake_restarts_communication=plant.restarts_communication_after_wake,
+            stop_on_timeout=plant.stops_on_communication_loss,
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
         charger = ChargerStateMachine(
@@ -297,7 +298,7 @@ class SimulatedBench:
             charger.start()
         elif name == "stop":
             charger.stop("manual")
-        elif name in ("supply_fault", "estop", "disconnected"):
+        elif name in ("supply_fault", "estop", "disconnected", "short_circuit"):
             charger.stop("fault", ("other_fault",) if "other_fault" in CST_FLAGS else ())
         elif name == "unplugged":
             charger.vehicle_unplugged()

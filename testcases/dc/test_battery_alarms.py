@@ -21,7 +21,7 @@ cst_current_delay_s above about 1 s (the current still on after a timely CST).
 
 import pytest
 
-from bench.analysis.dc import first_rise_above, time_to_current_off
+from bench.analysis.dc import first_rise_above
 from bench.api.timings import CAN_TIME_RESOLUTION_S, WINDOW_FACTOR, record_window_s
 
 pytestmark = pytest.mark.dut("dc")
@@ -40,15 +40,10 @@ DEMAND_ABOVE_MAXIMUM = 1.05
 
 
 def check_current_off(bench, key: str, record, since: float, at: dict, what: str) -> None:
-    """Judge ``key``: from ``since`` to the output current at or below the rule's end current,
-    off the scope ``record`` (the analyzer, polled, when it is not down by the record's end)."""
+    """Judge ``key``: from ``since`` to the output current at or below the rule's end current."""
     rule = bench.limit(key)
     end_a = rule.figure("end_current_a")
-    times = record.bench_times("output_current")
-    off = time_to_current_off(times, record.volts("output_current"), end_a, after=since)
-    uncertainty = None if off is None else bench.accuracy("scope", "time", off - since) + record.sample_interval
-    if off is None:
-        off, uncertainty = bench.wait_current_off(end_a, until=since + WINDOW_FACTOR * rule.high)
+    off, uncertainty = bench.current_off_after(record, since, end_a, WINDOW_FACTOR * rule.high)
     bench.check_duration(
         key,
         None if off is None else off - since,
