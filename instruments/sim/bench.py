@@ -254,7 +254,8 @@ class SimulatedBench:
         """The pile's own control interface (Modbus); OCPP piles connect later."""
         if dut.control != "modbus":
             return dut
-        device = PlatformModbusDevice(load_map(dut.modbus.map_file), self.plant.platform)
+        device = PlatformModbusDevice(load_map(dut.modbus.map_file), self.plant.platform, clock=self.clock)
+        self._closers.append(device.close)
         port = self.hub.serve(ModbusFrontEnd("platform", device, dut.modbus.unit_id))
         return dataclasses.replace(dut, modbus=dataclasses.replace(dut.modbus, host=LOOPBACK, port=port))
 
