@@ -242,7 +242,7 @@ class ModbusChannel(PlatformChannel):
         not fit the request become PlatformErrors. A link a failure closed is opened again first."""
         self._raw.clear()
         if self._link_cut:
-            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)}: the bench has cut the link (link-loss test)")
+            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)}: the bench has cut the link (link loss)")
         try:
             if not self.link.is_open:
                 self.link.open()
