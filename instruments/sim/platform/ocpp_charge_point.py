@@ -121,6 +121,7 @@ class SimChargePoint:
         self._cp: _ChargePoint | None = None
         self._open = False
         self._shut_down = False  # the pile itself closed (close, drop): no reconnection
+        self._link_down = False  # a link loss told to the port, not yet its end
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self._send_lock = asyncio.Lock()
@@ -200,6 +201,7 @@ class SimChargePoint:
         self._cp = _ChargePoint(self.charge_point_id, self._websocket, self)
         self._open = True
         self._loop.submit(self._serve())
+        self._link_down = False
         self.port.link_restored()
         self._check_status(force=True)
         return True
@@ -283,7 +285,9 @@ class SimChargePoint:
         if not self._open:
             if self._shut_down or self._loop is None or not self._loop.running:
                 return
-            self.port.link_lost("connection to the central system closed")  # once per outage
+            if not self._link_down:
+                self._link_down = True
+                self.port.link_lost("connection to the central system closed")
             if not self._reconnect():
                 return
         for event in self.port.events():
