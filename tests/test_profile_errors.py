@@ -107,6 +107,10 @@ CASES = {
         ("channels = { cp = 1 }", "channels = { cp = 0 }"),
         "instruments.scope.channels.cp: expected an integer in 1 … 64, got 0",
     ),
+    "meter class of the other kind": (
+        ('control = "ocpp16"', 'control = "ocpp16"\nmeter_accuracy_class = 0.5'),
+        "dut.meter_accuracy_class: one of 1, 2 for a AC pile (JJG 1148-2022), got 0.5",
+    ),
 }
 
 

@@ -305,6 +305,32 @@ class BenchView:
         """U (V), I (A), P (W) at the pile's output from the power analyzer (None = invalid)."""
         raise NotImplementedError
 
+    # -- timed power change and metering (4.2.9.3 / 4.2.10.3, 4.4.3; AcBench and DcBench) ---
+    def command_timed_output_level(self, unix_time: float, level: float) -> float:
+        """Send the platform's timed power change: the orderly-charging ``level`` (the unit of
+        ``output_level``) from ``unix_time`` on (pile clock, whole seconds); the bench time it
+        was sent."""
+        raise NotImplementedError
+
+    def moved_towards(self, level: float | None, before: float, target: float) -> bool:
+        """The output ``level`` has left ``before`` towards ``target``: by more than the level
+        band around ``before`` (the onset of a change, not its end)."""
+        if level is None:
+            return False
+        return (target - before) * (level - before) > 0 and abs(level - before) > self.output_level_band(before)
+
+    def time_level_change(self, before: float, target: float, until: float) -> tuple[float | None, float | None, float]:
+        """Watch the output level from now until bench time ``until`` as finely as the bench
+        can; (bench time it first moved from ``before`` towards ``target`` (``moved_towards``),
+        or None; bench time it settled, where the watch saw that too, else None; the resolution
+        of those times)."""
+        raise NotImplementedError
+
+    def metering_load(self, fraction: float) -> str:
+        """The pile delivering ``fraction`` of its rating into the vehicle side, settled (the
+        load point of a 4.4.3 metering run); what the load point is, for the check."""
+        raise NotImplementedError
+
     # -- the pile's rating -------------------------------------------------------------------
     def within_rating(self, *, current_a: float | None = None, power_w: float | None = None) -> str | None:
         """Why an operating point is outside the DUT's rating, or None when it is inside."""

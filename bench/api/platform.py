@@ -29,6 +29,7 @@ from bench.api.timings import (
     CLOCK_POLL_S,
     COMMAND_POLL_S,
     EVENT_POLL_S,
+    LEVEL_POLL_S,
     MEASUREMENT_SETTLE_S,
     PILE_CLOCK_RESOLUTION_S,
     RECORD_ACTION_MARGIN_S,
@@ -303,3 +304,51 @@ def time_supply_fault_stop(bench: BenchView, ratio: float, watch_s: float) -> Su
     start = applied[0]
     off, resolution = bench.output_stopped_at(record, signal, start)
     return SupplyFaultStop(start, volts, None if off is None else off - start, times[-1] - start, resolution)
+
+
+# -- the timed power change (4.2.9.3 / 4.2.10.3) -----------------------------------------------
+@dataclass(frozen=True)
+class LevelChange:
+    """A change of the output level as the bench saw it (bench times; None = not seen)."""
+
+    began: float | None  # the level left the old one (BenchView.moved_towards)
+    began_resolution_s: float  # how late the bench may have seen that
+    settled: float | None  # the level settled (at the new level or wherever it went)
+    settled_resolution_s: float
+    watched_until: float  # the watch for the onset ended here (when it never came)
+
+
+def watch_level_change(bench: BenchView, before: float, target: float, due_at: float, until: float) -> LevelChange:
+    """Watch the output level from now until bench time ``until`` for its move from ``before``
+    towards ``target`` and where it settles: as finely as the bench can
+    (BenchView.time_level_change) from START_WATCH_LEAD_S before ``due_at`` to
+    START_WATCH_LEAD_S after it, every COMMAND_POLL_S outside that, so that an early or a late
+    change is seen as well as one on time. The settling is awaited for the command wait."""
+    coarse = bench.level_change_resolution_s() + COMMAND_POLL_S - LEVEL_POLL_S  # the same reading, polled less often
+
+    def moved() -> bool:
+        return bench.moved_towards(bench.output_level(), before, target)
+
+    def polled(end: float) -> float | None:
+        if end > bench.now() and (
+            bench.try_wait_until(moved, end - bench.now(), poll=COMMAND_POLL_S, what="the output level to change")
+            is not None
+        ):
+            return bench.now()
+        return None
+
+    began, resolution, settled = polled(due_at - START_WATCH_LEAD_S), coarse, None
+    if began is None and moved():  # between the coarse watch and the fine one
+        began = bench.now()
+    if began is None:
+        began, settled, resolution = bench.time_level_change(before, target, min(until, due_at + START_WATCH_LEAD_S))
+    if began is None:
+        began, resolution = polled(until), coarse
+    if began is None:
+        return LevelChange(None, coarse, None, coarse, bench.now())
+    if settled is not None:
+        return LevelChange(began, resolution, settled, resolution, bench.now())
+    took, _ = wait_for_new_level(bench, before, target, began, LEVEL_POLL_S)
+    return LevelChange(
+        began, resolution, None if took is None else began + took, bench.level_change_resolution_s(), bench.now()
+    )

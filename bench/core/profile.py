@@ -24,6 +24,7 @@ from bench.core.profile_model import (  # noqa: F401 - the model, importable fro
     CONNECTORS,
     EV_OUTPUTS_MAX,
     EV_WIRING_LINES,
+    METER_ACCURACY_CLASSES,
     PROTOCOL_EDITIONS,
     REQUIRED_ROLES,
     ROLES,
@@ -221,9 +222,21 @@ class _ProfileReader:
             control=control,
             modbus=modbus,
             ocpp=ocpp,
+            meter_accuracy_class=self._meter_class(t, kind),
         )
         t.finish()
         return dut
+
+    def _meter_class(self, t: _Table, kind: str) -> float | None:
+        value = t.number("meter_accuracy_class", "", None)
+        classes = METER_ACCURACY_CLASSES[kind]
+        if value is not None and value not in classes:
+            t.fail(
+                "meter_accuracy_class",
+                f"one of {', '.join(f'{c:g}' for c in classes)} for a {kind.upper()} pile "
+                f"({'JJG 1148-2022' if kind == 'ac' else 'JJG 1149-2022'}), got {value!r}",
+            )
+        return value
 
     def _modbus(self, t: _Table) -> ModbusEndpoint:
         endpoint = ModbusEndpoint(

@@ -25,7 +25,9 @@ VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 # [instruments.ev.wiring]: the lines the EV simulator / relay board's general-purpose relay
 # outputs can drive (line → output number), by DUT kind. The watchdog opens them when the
 # bench's heartbeat stops (the inhibit lines first, CC1 last).
-EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1"), "ac": ()}
+# Accuracy classes of a trade-settlement pile's metering (docs/limits.md §9, U).
+METER_ACCURACY_CLASSES = {"ac": (1.0, 2.0), "dc": (0.5, 1.0)}
+EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short"), "ac": ()}
 EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map has 4 outputs)
 
 
@@ -79,6 +81,9 @@ class Dut:
     control: str  # "modbus" | "ocpp16"
     modbus: ModbusEndpoint | None
     ocpp: OcppEndpoint | None
+    # Accuracy class of the pile's energy metering for trade settlement (4.4.3: JJG 1148-2022 AC
+    # 1 or 2, JJG 1149-2022 DC 0.5 or 1); None: not a trade-settlement pile.
+    meter_accuracy_class: float | None = None
 
 
 @dataclass(frozen=True)

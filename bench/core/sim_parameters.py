@@ -112,6 +112,20 @@ PARAMETERS: dict[str, SimParameter] = {
             "GB/T 27930 frame conformance in every DC session (DLC, value range, phase order)",
             FRAME_FAULTS,
         ),
+        # -- issue 10 items 2, 3, 6: timed power change, protection and communication faults, metering
+        _p(
+            "timed_power_offset_s",
+            float,
+            0.0,
+            "s",
+            "both",
+            "4.2.9.3 / 4.2.10.3 timed power change: not before the set time (−2 s), within 60 s after it",
+        ),
+        _p("ignores_output_short", bool, False, "", "dc", "4.2.5 short-circuit protection (stop ≤ 1 s) and its event"),
+        _p("short_circuit_stop_s", float, 0.02, "s", "dc", "4.2.5 short-circuit protection: stop ≤ 1 s"),
+        _p("ignores_can_loss", bool, False, "", "dc", "4.2.5 communication fault (CAN lost): stop ≤ 2 s and its event"),
+        _p("uploads_link_loss", bool, True, "", "both", "4.2.5 platform link loss recorded and uploaded after it"),
+        _p("meter_error_pct", float, 0.0, "%", "both", "4.4.3 energy register within its class (JJG 1148/1149)"),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),

@@ -9,7 +9,10 @@ from ``[dut] control``:
   pile has taken the command (the pile carries it out after its own response time);
 * reads: ``read_clock``, ``realtime``, ``bms_info``;
 * ``events()``: every event the pile reported so far, with its own time stamp and the bench
-  time it arrived.
+  time it arrived;
+* ``cut_link()`` / ``restore_link()``: the bench takes the platform link away and gives it back
+  (4.2.5: a pile records the loss and uploads it once the link is back). While cut, calls that
+  need the pile raise PlatformLost; what the cut itself causes is never raised later.
 
 Times: ``pile_time`` values are unix times on the pile's clock; ``bench_time`` values are
 ``clock.now()`` (bench seconds; ``clock.epoch + bench_time`` is the bench's unix time).
@@ -132,6 +135,17 @@ class PlatformChannel(ABC):
         with self._state_lock:
             return list(self._events)
 
+    # -- the link itself (4.2.5 link loss) --------------------------------------------------
+    def cut_link(self) -> None:
+        """The platform goes away: the connection to the pile is closed and kept closed."""
+        self._raise_pending()
+        self._cut_link()
+
+    def restore_link(self) -> None:
+        """The platform is back: the connection may be made again (Modbus: by the bench at the
+        next request; OCPP: by the pile, which reconnects by itself)."""
+        self._restore_link()
+
     # -- life ---------------------------------------------------------------------------
     @abstractmethod
     def close(self) -> None: ...
@@ -195,6 +209,10 @@ class PlatformChannel(ABC):
     def _realtime(self) -> Realtime: ...
     @abstractmethod
     def _bms_info(self) -> dict: ...
+    @abstractmethod
+    def _cut_link(self) -> None: ...
+    @abstractmethod
+    def _restore_link(self) -> None: ...
 
 
 def open_channel(dut: Dut, clock: Clock, log: MessageLog, **options) -> PlatformChannel:

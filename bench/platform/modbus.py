@@ -57,6 +57,7 @@ class ModbusChannel(PlatformChannel):
         self._raw: list[tuple[bool, bytes]] = []
         self._io_lock = threading.RLock()
         self._poll_failing = False
+        self._link_cut = False  # the bench keeps the link closed (cut_link)
         self.link = ModbusLink("platform", endpoint.host, endpoint.port, endpoint.unit_id, timeout_s, trace=self._trace)
         try:
             self.link.open()
@@ -149,12 +150,27 @@ class ModbusChannel(PlatformChannel):
             return None
         return float(seconds) + float(ms or 0.0)
 
+    # -- the link (4.2.5 link loss) -------------------------------------------------------
+    def _cut_link(self) -> None:
+        with self._io_lock:
+            self._link_cut = True
+            self.link.close()
+        self.log.add(self.clock.now(), NOTE, self.protocol, "the bench cut the link (link-loss test): no requests")
+
+    def _restore_link(self) -> None:
+        with self._io_lock:
+            self._link_cut = False
+        self.log.add(self.clock.now(), NOTE, self.protocol, "the bench restored the link: requests again")
+
     # -- events -------------------------------------------------------------------------
     def _refresh_events(self) -> None:
-        self._poll_events()
+        if not self._link_cut:
+            self._poll_events()
 
     def _poll_tick(self) -> None:
         """Clock callback: poll the FIFO; report the first failure of an outage."""
+        if self._link_cut:
+            return
         try:
             self._poll_events()
         except PlatformError as exc:
@@ -225,6 +241,8 @@ class ModbusChannel(PlatformChannel):
         """One request/answer, both logged; Modbus exceptions, lost links and answers that do
         not fit the request become PlatformErrors. A link a failure closed is opened again first."""
         self._raw.clear()
+        if self._link_cut:
+            raise PlatformLost(self.endpoint, f"{action} of {_names(regs)}: the bench has cut the link (link loss)")
         try:
             if not self.link.is_open:
                 self.link.open()

@@ -102,6 +102,7 @@ class OcppChannel(PlatformChannel):
         self._session: CentralSystemSession | None = None
         self._connected = threading.Event()
         self._closing = False
+        self._link_cut = False  # the bench refuses the pile (cut_link) until restore_link
         self._counter = itertools.count(1)
         self._transaction_ids = itertools.count(1)
         self._call_errors: dict[str, tuple[str, str]] = {}
@@ -236,6 +237,9 @@ class OcppChannel(PlatformChannel):
     async def _admit(self, connection, request):
         given = _charge_point_id(request.path)
         peer = _peer(connection)
+        if self._link_cut:
+            self.note(f"refused charge point {given!r} from {peer} (HTTP 503): the bench has cut the link")
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "the platform link is cut (link-loss test)\n")
         if given != self.charge_point_id:
             self._security_event(
                 "unknown_charge_point",
@@ -418,6 +422,23 @@ class OcppChannel(PlatformChannel):
 
     def _unique_id(self) -> str:
         return f"cs{next(self._counter)}"
+
+    # -- the link (4.2.5 link loss) --------------------------------------------------------
+    def _cut_link(self) -> None:
+        """Close the pile's connection (as a platform gone away) and refuse it until restored."""
+        self._link_cut = True
+        session = self._session
+        self.note("the bench cut the link (link-loss test): the charge point's connection is closed and refused")
+        if session is not None:
+            session.evicted = True  # closed on purpose: nothing to report when it ends
+            try:
+                self._loop.run(session.websocket.close(CloseCode.GOING_AWAY, "platform link cut"), 5.0)
+            except TimeoutError:
+                session.websocket.transport.abort()
+
+    def _restore_link(self) -> None:
+        self._link_cut = False
+        self.note("the bench restored the link: the charge point may connect again")
 
     # -- commands -------------------------------------------------------------------------
     def _start(self):

@@ -8,9 +8,11 @@ is refused before anything is sent.
 
 The board's general-purpose relay outputs drive the lines the profile's
 ``[instruments.ev.wiring]`` names (line → output number): ``battery_inhibit`` and
-``load_inhibit`` (the instruments' hardware inhibit inputs, made = output allowed) and
-``cc1`` (a relay in the CC1 line, made while the plug is in). ``arm_safety_net`` tells the
-board what its watchdog opens, and in which order, when the bench's heartbeat stops.
+``load_inhibit`` (the instruments' hardware inhibit inputs, made = output allowed),
+``cc1`` (a relay in the CC1 line, made while the plug is in) and ``output_short`` (the coil of
+a shorting contactor across the vehicle inlet, made only while a 4.2.5 short-circuit case
+applies the short; the watchdog opens it with the inhibit lines). ``arm_safety_net`` tells
+the board what its watchdog opens, and in which order, when the bench's heartbeat stops.
 """
 
 from __future__ import annotations
@@ -196,6 +198,10 @@ class ModbusEvSimulator(Driver):
         return self.status()["estop_input"]
 
     # -- relay outputs and the watchdog's action ---------------------------------------------
+    def has_line(self, line: str) -> bool:
+        """The profile wires ``line`` to one of the board's relay outputs."""
+        return line in self.wiring
+
     def set_line(self, line: str, closed: bool) -> None:
         """Make or open a wired line (its relay output); an unwired line is left alone."""
         output = self.wiring.get(line)

@@ -262,7 +262,8 @@ class SimulatedBench:
         """The pile's own control interface (Modbus); OCPP piles connect later."""
         if dut.control != "modbus":
             return dut
-        device = PlatformModbusDevice(load_map(dut.modbus.map_file), self.plant.platform)
+        device = PlatformModbusDevice(load_map(dut.modbus.map_file), self.plant.platform, clock=self.clock)
+        self._closers.append(device.close)
         port = self.hub.serve(ModbusFrontEnd("platform", device, dut.modbus.unit_id))
         return dataclasses.replace(dut, modbus=dataclasses.replace(dut.modbus, host=LOOPBACK, port=port))
 
@@ -277,6 +278,7 @@ class SimulatedBench:
             stop_on_overvoltage=plant.stops_on_battery_alarms,
             wake_restarts_communication=plant.restarts_communication_after_wake,
             frame_faults=frozenset(plant.sim["charger_frame_faults"]),
+            stop_on_timeout=plant.stops_on_communication_loss,
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
         charger = ChargerStateMachine(
@@ -306,7 +308,7 @@ class SimulatedBench:
             charger.start()
         elif name == "stop":
             charger.stop("manual")
-        elif name in ("supply_fault", "estop", "disconnected"):
+        elif name in ("supply_fault", "estop", "disconnected", "short_circuit"):
             charger.stop("fault", ("other_fault",) if "other_fault" in CST_FLAGS else ())
         elif name == "unplugged":
             charger.vehicle_unplugged()

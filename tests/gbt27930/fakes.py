@@ -96,6 +96,9 @@ class FakePlant:
     def start_bleed_off(self):
         self._log("start_bleed_off")
 
+    def communication_fault(self, detail):
+        self._log("communication_fault", detail)
+
     def energy_kwh(self):
         self._integrate()
         return self.energy

@@ -7,6 +7,8 @@ import pytest
 
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930 import timing
+from bench.protocols.gbt27930.charger import ChargerBehaviour
+from tests.gbt27930.fakes import EmulatedSession
 
 
 def error_frames(emu, name):
@@ -127,3 +129,23 @@ def test_the_live_monitor_reports_a_bus_that_went_quiet(emu):
     emu.clock.sleep(1.5)
     stale = {f.message.split()[0] for f in emu.monitor.findings if f.kind == fk.MESSAGE_TIMEOUT}
     assert stale == {"BCL", "CCS"}
+
+
+def test_a_timeout_is_reported_to_the_platform_side_as_a_communication_fault(emu):
+    """Attachment 3 4.2.5: the charger records a communication fault and reports it."""
+    t_cem, _ = charging_then_silence(emu, "BCL")
+    faults = emu.plant.called("communication_fault")
+    assert faults and faults[0][0] == pytest.approx(t_cem, abs=0.05)
+    assert "bcl timeout" in faults[0][2][0]
+
+
+def test_a_charger_that_ignores_timeouts_keeps_charging_and_reports_nothing():
+    emu = EmulatedSession(behaviour=ChargerBehaviour(stop_on_timeout=False))
+    emu.charge()
+    emu.bms.request(400.0, 80.0)
+    emu.clock.sleep(2.0)
+    emu.bms.go_silent()
+    emu.clock.sleep(10.0)
+    assert emu.plant.current_a == 80.0 and emu.charger.phase == "charging"
+    assert not emu.seen("CEM") and not emu.plant.called("communication_fault")
+    assert emu.charger.events_named("timeout_ignored")

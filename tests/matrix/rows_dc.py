@@ -23,6 +23,12 @@ BMS_FIELD = "changji:4.2.7:bms_field"
 ABNORMAL = "gbt27930:bsm:abnormal_stop_time"
 OVERVOLTAGE = "gbt34657.1:D0.4504:overvoltage_stop_time"
 PERIOD = "gbt27930:messages:period"
+ABNORMAL_OFF = "gbt27930:bsm:abnormal_current_off_time"
+OVERVOLTAGE_OFF = "gbt34657.1:D0.4504:overvoltage_current_off_time"
+SHORT_STOP = "changji:4.2.5:short_circuit_stop_time"
+CAN_STOP = "changji:4.2.5:communication_loss_stop_time"
+EVENT = "changji:4.2.5:event_latency"
+SUPPLY_STOP = "changji:4.2.5:supply_fault_stop_time"
 
 ROWS: list[Row] = [
     Row("dc", "", None, frozenset()),
@@ -54,11 +60,16 @@ ROWS: list[Row] = [
     # (gbt27930:stop:bms_current_off_time) — shown by hand (8 A/s: 12.0 s), not as a row: such a
     # slow pile makes every case and safe state slow, ~5 s a row, over the 4 s budget.
     past("dc", "current_slew_a_per_s", 90.0, FALL),
-    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE),
+    # (18 A/s: the CAN-loss stop also takes 1 s + 50 A / 18 A/s = 3.8 s, over its 2 s)
+    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE, CAN_STOP),
     inside("dc", "current_slew_a_per_s", 120.0),
     # ≤ 5 A within 100 ms of a fault CST
     past("dc", "cst_current_delay_s", 0.12, FAULT_OFF),
     inside("dc", "cst_current_delay_s", 0.08),
+    # A CST on time but the current cut 1.15 s later: the battery-safety stops timed to the
+    # current (1.15 s > 1.1 s, 1.17 s > 1 s), the output short (0.02 + 1.15 s) and the supply
+    # fault (0.2 + 1.15 s) fail too; the inside row for all of them is the 0.08 s above.
+    past("dc", "cst_current_delay_s", 1.15, FAULT_OFF, ABNORMAL_OFF, OVERVOLTAGE_OFF, SHORT_STOP, SUPPLY_STOP),
     # < 60 V 1 s after stop (1.2 s: 87 V at 1 s; 0.8 s: 34 V)
     past("dc", "bleed_off_s", 1.2, RESIDUAL),
     inside("dc", "bleed_off_s", 0.8),
@@ -73,7 +84,7 @@ ROWS: list[Row] = [
     past("dc", "uploads_corrupt", ["vehicle_model"], BMS_FIELD),
     inside("dc", "uploads_corrupt", []),
     # BSM abnormal status → CST within 1 s; output above the BCP maximum → stop within 1 s
-    past("dc", "ignores_battery_alarms", True, ABNORMAL, OVERVOLTAGE),
+    past("dc", "ignores_battery_alarms", True, ABNORMAL, OVERVOLTAGE, ABNORMAL_OFF, OVERVOLTAGE_OFF),
     inside("dc", "ignores_battery_alarms", False),
     # GB/T 27930 periods ±10 % (CHM 250 ms)
     # CHM's mean period out of ±10 %: the periods case and the bench's protocol check of every
@@ -86,4 +97,12 @@ ROWS: list[Row] = [
     past("dc", "charger_frame_faults", ["ccs_range"], "gbt27930:protocol:value_range"),
     past("dc", "charger_frame_faults", ["cml_in_charging"], "gbt27930:protocol:phase_order"),
     inside("dc", "charger_frame_faults", []),
+    # 4.2.5 output short: ≤ 5 A within 1 s (the trip + 20 ms CST delay: 1.0 s → 1.02 s, 0.9 s → 0.92 s)
+    past("dc", "ignores_output_short", True, SHORT_STOP, EVENT),
+    inside("dc", "ignores_output_short", False),
+    past("dc", "short_circuit_stop_s", 1.0, SHORT_STOP),
+    inside("dc", "short_circuit_stop_s", 0.9),
+    # 4.2.5 CAN lost: ≤ 5 A within 2 s of the last frame (1.23 s measured) and the fault reported
+    past("dc", "ignores_can_loss", True, CAN_STOP, EVENT),
+    inside("dc", "ignores_can_loss", False),
 ]

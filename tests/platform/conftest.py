@@ -96,14 +96,21 @@ def closing_all():
 
 @pytest.fixture
 def modbus_bench(clock):
-    """Build a Modbus rig: map_name, log_path, on_clock (another clock), FakePlatformPort options."""
+    """Build a Modbus rig: map_name, log_path, on_clock (another clock), link_watchdog (the
+    simulated pile's, on the rig's clock), FakePlatformPort options."""
 
     def build(
-        map_name: str = "sim-dc-charger", log_path: Path | None = None, on_clock: Clock | None = None, **port_options
+        map_name: str = "sim-dc-charger",
+        log_path: Path | None = None,
+        on_clock: Clock | None = None,
+        link_watchdog: bool = False,
+        **port_options,
     ) -> ModbusBench:
         bench_clock = on_clock or clock
         port = FakePlatformPort(bench_clock, rtc_offset_s=RTC_OFFSET_S, **port_options)
-        device = PlatformModbusDevice(load_map(shipped_map(map_name)), port)
+        device = PlatformModbusDevice(
+            load_map(shipped_map(map_name)), port, clock=bench_clock if link_watchdog else None
+        )
         front_end = ModbusFrontEnd("pile", device, unit_id=1)
         hub = SocketHub(bench_clock)
         tcp_port = hub.serve(front_end)

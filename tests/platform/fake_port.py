@@ -41,6 +41,7 @@ class FakePlatformPort:
         self.energy_kwh = 0.0
         self.calls: list[tuple[float, str, tuple]] = []
         self._events: list[dict] = []
+        self.link: list[tuple[float, str]] = []  # (bench time, "lost: how" / "restored")
 
     # -- commands ------------------------------------------------------------------------
     def _record(self, name: str, *args) -> None:
@@ -101,6 +102,13 @@ class FakePlatformPort:
     def events(self) -> list[dict]:
         drained, self._events = self._events, []
         return drained
+
+    def link_lost(self, how: str) -> None:
+        self.link.append((self.bench_clock.now(), f"lost: {how}"))
+        self.raise_event("communication_fault", f"platform link lost ({how})")
+
+    def link_restored(self) -> None:
+        self.link.append((self.bench_clock.now(), "restored"))
 
     def raise_event(self, kind: str, detail: str = "") -> None:
         self._events.append({"kind": kind, "pile_time": self.clock(), "detail": detail})

@@ -168,6 +168,13 @@ def test_integration_of_a_dc_element(bench):
     assert float(values(client)[0]) == 0.0
 
 
+def test_stopping_integration_that_does_not_run_answers_nothing(bench):
+    _, client = bench
+    client.write(":COMM:HEAD OFF;:INTEGrate:STOP")  # a command: no reply may be queued for the next query
+    assert client.ask(":INTEGrate:STATe?") == "RES"
+    assert client.ask(":STATus:ERRor?") == '0,"No error"'
+
+
 def test_integration_keeps_up_with_the_plants_bounded_history(bench):
     clock, client = bench  # the fake plant refuses samples older than 120 s
     client.write(":COMM:HEAD OFF;:NUMeric:NUMber 2;:NUMeric:ITEM1 WH,2;ITEM2 TIME,2;:INTEGrate:STARt")

@@ -19,6 +19,8 @@ from bench.api.ac.pilot import AcPilot
 from bench.api.timings import (
     COMMAND_POLL_S,
     LEVEL_POLL_S,
+    MEASUREMENT_SETTLE_S,
+    PWM_FINE_POLL_S,
     PWM_POLL_S,
 )
 
@@ -151,3 +153,36 @@ class AcBench(AcPilot, AcContactor):
     def measured_output(self) -> dict[str, float | None]:
         values = self.ac_output()
         return {q: values.get(q) for q in ("U", "I", "P")}
+
+    # -- timed power change and metering (4.2.9.3, 4.4.3) ---------------------------------------
+    def command_timed_output_level(self, unix_time: float, amps: float) -> float:
+        """The timed power change carries watts: ``amps`` at the pile's nominal supply voltage
+        on each of its phases (the pile offers the current that power makes there)."""
+        self.platform.timed_power_change(unix_time, amps * self.dut.phases * self.dut.nominal_supply_v)
+        return self.now()
+
+    def time_level_change(self, before: float, target: float, until: float) -> tuple[float | None, float | None, float]:
+        """The EV simulator's PWM meter, polled every PWM_FINE_POLL_S until the duty moves (the
+        settling is left to the caller)."""
+
+        waited = self.try_wait_until(
+            lambda: self.moved_towards(self.output_level(), before, target),
+            max(until - self.now(), 0.0),
+            poll=PWM_FINE_POLL_S,
+            what="the offered current to change",
+        )
+        return (None if waited is None else self.now()), None, PWM_FINE_POLL_S
+
+    def metering_load(self, fraction: float) -> str:
+        """The pile offering its maximum current, the vehicle drawing ``fraction`` of it."""
+        top = self.dut.current_range_a[1]
+        if not self.output_active():
+            self.plug_in()
+            self.start_session()
+        self.offer_current(top)  # returns at once when the duty shows it already
+        self.close_s2()
+        amps = fraction * top
+        self.draw(amps)
+        self.try_wait_until(self.output_active, self.command_wait_s(), poll=PWM_POLL_S, what="the pile's output")
+        self.wait(MEASUREMENT_SETTLE_S)
+        return f"vehicle drawing {amps:g} A ({fraction:g} × the pile's {top:g} A)"

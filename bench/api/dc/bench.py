@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 
-from bench.analysis.timing import first_time_at_or_below
+from bench.analysis.dc import settling_to_final
+from bench.analysis.timing import first_crossing, first_time_at_or_below
 from bench.api.dc.measurement import SCREEN_HEADROOM
 from bench.api.dc.power import DcPowerControl
 from bench.api.scope import SCREEN_DIVISIONS_USED
@@ -166,3 +167,51 @@ class DcBench(DcPowerControl):
     def measured_output(self) -> dict[str, float | None]:
         values = self.output()
         return {q: values.get(q) for q in ("U", "I", "P")}
+
+    # -- timed power change and metering (4.2.10.3, 4.4.3) --------------------------------------
+    def command_timed_output_level(self, unix_time: float, watts: float) -> float:
+        """A timed power limit."""
+        self.platform.timed_power_change(unix_time, watts)
+        return self.now()
+
+    def time_level_change(self, before: float, target: float, until: float) -> tuple[float | None, float | None, float]:
+        """A scope record of the output current from now to ``until``: the edge of the power band
+        around ``before`` (``moved_towards``) as a current at the present output voltage (the
+        battery's, which hardly moves with the current), crossed towards ``target``; then the
+        current settled within the power band of ``target`` (as a current), if in the record."""
+        volts = self.output()["U"]
+        window = until - self.now()
+        if volts is None or volts <= 0 or window <= 0:
+            return None, None, 0.0
+        record, started = self.record_during(
+            "output current around a timed power change", ("output_current",), window, lambda: None
+        )
+        times = record.bench_times("output_current")
+        rising = target > before
+        edge_w = before + (1 if rising else -1) * self.output_level_band(before)
+        amps = record.volts("output_current")
+        crossed = first_crossing(times, amps, edge_w / volts, rising=rising, after=times[0])
+        uncertainty = (self.accuracy("scope", "time", window) or 0.0) + record.sample_interval
+        if crossed is None:
+            return None, None, uncertainty
+        took, _ = settling_to_final(times, amps, self.output_level_band(target) / volts, start=crossed)
+        return crossed, None if took is None else crossed + took, uncertainty
+
+    def metering_load(self, fraction: float) -> str:
+        """Charging at the battery's rated voltage (``deliver``), the platform's power limit at
+        ``fraction`` of the rated power, the output moved there and settled (its readings within
+        a tenth of the 4.2.10.5 tolerance of each other)."""
+        watts = fraction * self.dut.rated_power_kw * 1000.0
+        if not self.output_active():
+            self.deliver()
+        before = self.output_level()
+        self.platform.set_power_limit(watts)
+        if before is not None and abs(before - watts) > self.output_level_band(watts):
+            self.try_wait_until(  # the pile takes its response time; how well it lands is 4.2.10.5's
+                lambda: self.moved_towards(self.output_level(), before, watts),
+                self.command_wait_s(),
+                poll=LEVEL_POLL_S,
+                what=f"the output to move to {watts:g} W",
+            )
+        self.settled_within("P", self.limit("changji:4.2.10.5:power_error"), watts)
+        return f"power limit {watts / 1000:g} kW ({fraction:g} × the rated {self.dut.rated_power_kw:g} kW)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench.analysis.dc import time_to_current_off
 from bench.api.dc.parts import DcBenchParts
 from bench.api.scope import DIVISIONS, SCREEN_DIVISIONS_USED, Record, save_record
 from bench.api.timings import (
@@ -156,3 +157,17 @@ class DcMeasurement(DcBenchParts):
             "aux_voltage": AUX_SUPPLY_MAX_V,
         }[signal] * SCREEN_HEADROOM
         return top / SCREEN_DIVISIONS_USED, top / 2
+
+    # -- the end of a stop, off a record (4.2.5 faults, battery-safety stops) -------------------
+    def current_off_after(
+        self, record: Record, since: float, end_a: float, watch_s: float
+    ) -> tuple[float | None, float | None]:
+        """(bench time the output current is first ≤ ``end_a`` at or after ``since``, its
+        uncertainty) off the scope ``record``; when it is not down by the record's end, from
+        the analyzer polled until ``since + watch_s``; (None, None) when it never is."""
+        times = record.bench_times("output_current")
+        off = time_to_current_off(times, record.volts("output_current"), end_a, after=since)
+        if off is not None:
+            return off, (self.accuracy("scope", "time", off - since) or 0.0) + record.sample_interval
+        off, resolution = self.wait_current_off(end_a, until=since + watch_s)
+        return off, None if off is None else resolution

@@ -109,3 +109,31 @@ class DcVehicle(DcBenchParts):
         self._at_end(lambda: self.ev.set_estop(False))
         self.ev.set_estop(True)
         return self.now()
+
+    # -- 4.2.5 faults on the vehicle side: an output short, CAN lost ----------------------------
+    def output_short_wired(self) -> bool:
+        """The profile wires a shorting contactor across the inlet ([instruments.ev.wiring]
+        output_short)."""
+        return self.ev.has_line("output_short")
+
+    def short_output(self) -> float:
+        """The shorting contactor across the inlet closed; the bench time it was. Opened again
+        by ``release_output_short`` (and when the test ends, whatever happened)."""
+        self._at_end(self.release_output_short)
+        self.ev.set_line("output_short", True)
+        return self.now()
+
+    def release_output_short(self) -> None:
+        self.ev.set_line("output_short", False)
+
+    def lose_can(self) -> float:
+        """The vehicle's CAN goes silent (the bench's BMS sends nothing more, its state machine
+        runs on); ``restore_can`` (and the end of the test) gives it back. The bench time of
+        the vehicle's last frame: when the charger last heard it."""
+        self._at_end(self.restore_can)
+        self.bms.go_silent()
+        last = self.frames.last_time_from(self.bms.config.address)
+        return self.now() if last is None else last
+
+    def restore_can(self) -> None:
+        self.bms.resume()

@@ -64,6 +64,9 @@ class ChargerBehaviour:
     stop_on_bsm_abnormal: bool = True
     stop_on_overvoltage: bool = True
     wake_restarts_communication: bool = True
+    # False: a timeout (the vehicle's messages missing, CAN lost) is ignored: no CEM, no stop,
+    # nothing reported; the charger goes on with the last demand.
+    stop_on_timeout: bool = True
     # Frames a non-conforming charger gets wrong (sim_parameters.FRAME_FAULTS): what the bench's protocol
     # checks in every DC session must catch.
     frame_faults: frozenset[str] = frozenset()
@@ -362,7 +365,11 @@ class ChargerStateMachine(ProtocolNode):
         self.expect("bsd", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bsd_timeout"))
 
     def _timeout(self, flag: str) -> None:
+        if not self.behaviour.stop_on_timeout:
+            self.event("timeout_ignored", flag=flag)
+            return
         self.event("timeout", flag=flag)
+        self.hooks.communication_fault(f"GB/T 27930 {flag.replace('_', ' ')} (CEM)")
         self._error(flag)
 
     def _error(self, flag: str | None) -> None:

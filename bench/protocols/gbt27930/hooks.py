@@ -70,3 +70,8 @@ class ChargerHooks(Protocol):
     # -- bookkeeping for CSD -------------------------------------------------------------------
     def energy_kwh(self) -> float:
         """Energy delivered in this session."""
+
+    # -- faults the charger records and reports (Attachment 3 4.2.5) -------------------------
+    def communication_fault(self, detail: str) -> None:
+        """A GB/T 27930 timeout (``detail`` names the message missed): the charger records it
+        and reports it to the platform."""

@@ -294,7 +294,7 @@ class YokogawaWTFrontEnd(ScpiFrontEnd):
         )
         self._setting(":INTEGrate:TIMer", lambda c: self._timer_text(), self._set_timer)
         self.command(":INTEGrate:STARt", self._integration_start)
-        self.command(":INTEGrate:STOP", lambda c: self.integrator.stop(self.clock.now()) and None)
+        self.command(":INTEGrate:STOP", self._integration_stop)
         self.command(":INTEGrate:RESet", lambda c: self.integrator.reset())
         self._query(":INTEGrate:STATe?", self._integration_state)
 
@@ -360,6 +360,10 @@ class YokogawaWTFrontEnd(ScpiFrontEnd):
         return f"{self._token(MNEMONIC[function])},{element}"
 
     # -- integration -------------------------------------------------------------------------
+    def _integration_stop(self, call: Call) -> None:
+        """A command answers nothing (stopping integration that does not run changes nothing)."""
+        self.integrator.stop(self.clock.now())
+
     def _integration_mode_name(self) -> str:
         return {"NORMAL": "NORMal", "CONTINUOUS": "CONTinuous", "RNORMAL": "RNORmal", "RCONTINUOUS": "RCONtinuous"}[
             self.integrator.mode

@@ -24,17 +24,25 @@ power limit binds the power is ``P_limit × (1 + power_gain_error_pct)``.
 
 Listeners (``add_listener``) get: "start" / "stop" (platform commands, after the response
 delay), "supply_fault", "estop", "disconnected" (CC1 left 3.2–4.8 V during a session),
-"power_lost", "power_restored", and "communication_restart" (the plant's own wake-up
-sequence is done, if ``wake_restarts_communication``). The plant stops its own output on a
-platform stop, supply fault, E-stop and disconnection; the protocol state machine sends
-the frames. ``set_wake_handler`` hands the platform's wake command to the protocol state
-machine (its ``wake_vehicle(aux_off_s)``) instead of the plant's own sequence.
+"short_circuit" (the output short's protection tripped), "power_lost", "power_restored", and
+"communication_restart" (the plant's own wake-up sequence is done, if
+``wake_restarts_communication``). The plant stops its own output on a platform stop, supply
+fault, E-stop, disconnection and output short; the protocol state machine sends the frames.
+A GB/T 27930 timeout the state machine sees is recorded and uploaded as a communication fault
+(``communication_fault``); with ``ignores_can_loss`` the state machine ignores its timeouts.
+``set_wake_handler`` hands the platform's wake command to the protocol state machine (its
+``wake_vehicle(aux_off_s)``) instead of the plant's own sequence.
 
 Wires the EV simulator's relay outputs can drive (``wires()``, see the profile's
 ``[instruments.ev.wiring]``): ``battery_inhibit`` and ``load_inhibit`` (the instruments'
-hardware inhibit inputs: open = output off) and ``cc1`` (a relay in the CC1 line: open = the
-charger's detection point 1 sees the connector pulled, 12 V). Unwired, the inhibit inputs
-are never active and the CC1 line is made. A charger that loses the connection under load
+hardware inhibit inputs: open = output off), ``cc1`` (a relay in the CC1 line: open = the
+charger's detection point 1 sees the connector pulled, 12 V) and ``output_short`` (a shorting
+contactor across the inlet, ``SHORT_RESISTANCE_OHM``: closed = DC+ shorted to DC−). Unwired,
+the inhibit inputs are never active, the CC1 line is made and the inlet is never shorted.
+
+Output short (4.2.5): a short while the charger delivers collapses its output voltage; the
+charger's protection trips ``short_circuit_stop_s`` later (a protection event, a fault stop,
+"short_circuit" to the protocol side), unless ``ignores_output_short``. A charger that loses the connection under load
 stops by its own rules (fault stop, K1/K2 open once the current is down, discharge) and
 switches its auxiliary supply off once K1/K2 are open.
 """
@@ -55,7 +63,7 @@ from instruments.sim.plant.dc_vehicle import BatterySimulatorModel, ElectronicLo
 from instruments.sim.plant.ev import EvSimulatorModel
 from instruments.sim.plant.grid import Grid, SupplyMonitor
 from instruments.sim.plant.history import changed
-from instruments.sim.plant.platform import ANOMALY, PROTECTION, START, STOP, PilePlatformPort
+from instruments.sim.plant.platform import ANOMALY, COMMUNICATION_FAULT, PROTECTION, START, STOP, PilePlatformPort
 from instruments.sim.plant.signals import Affine, Approach, Const, DerivedSignal, Shape, toward
 
 # docs/limits.md §4 (I): auxiliary supply 12 ± 0.6 V; detection point 1 reads 12 V (not
@@ -81,6 +89,7 @@ CONTINUITY_V = 0.5  # the vehicle characteristic may carry the voltage only if i
 MIN_SLOPE_A_PER_V = 1e-3  # below this the vehicle side sets no voltage of its own
 INTERRUPT_RECORD_A = 1.0  # contactors opened above this current are recorded as interrupting it
 CHARGER_EFFICIENCY = 0.95  # grid power = output power / efficiency + standby
+SHORT_RESISTANCE_OHM = 0.01  # the bench's shorting contactor and its cables across the inlet
 CHARGER_STANDBY_W = 50.0
 
 
@@ -131,6 +140,8 @@ class DcChargerPlant(PlantBase):
         self._bms: dict = {}
         self._session_started = False
         self._cc1_line = True  # the CC1 wire from the connector to detection point 1 is made
+        self._shorted = False  # the bench's shorting contactor across the inlet is closed
+        self._short_timer = None
         self._wake_timer = None
         self._wake_handler = None
         # signals
@@ -301,6 +312,16 @@ class DcChargerPlant(PlantBase):
         self._bms.update(info)
         self.history.record(self.actor, "bms_info", tuple(sorted(info)))
 
+    def communication_fault(self, detail: str) -> None:
+        """ChargerHooks: a GB/T 27930 timeout the state machine saw, recorded and uploaded (4.2.5)."""
+        self.history.record(self.actor, "communication_fault", detail)
+        self.platform.report(COMMUNICATION_FAULT, detail)
+
+    @property
+    def stops_on_communication_loss(self) -> bool:
+        """False when ``ignores_can_loss``: the state machine then ignores its timeouts."""
+        return not self.sim["ignores_can_loss"]
+
     def report_event(self, kind: str, detail: str) -> None:
         """An event the charger uploads (e.g. a communication fault the state machine saw)."""
         self.platform.report(kind, detail)
@@ -325,6 +346,7 @@ class DcChargerPlant(PlantBase):
             "battery_inhibit": lambda closed: self.battery.set_inhibit(not closed),
             "load_inhibit": lambda closed: self.load.set_inhibit(not closed),
             "cc1": self.set_cc1_line,
+            "output_short": self.set_output_short,
         }
 
     def set_cc1_line(self, closed: bool) -> None:
@@ -332,6 +354,31 @@ class DcChargerPlant(PlantBase):
         if changed(self.history, "ev", "cc1", self._cc1_line, bool(closed)):
             self._cc1_line = bool(closed)
             self._vehicle_changed("cc1")
+
+    def set_output_short(self, closed: bool) -> None:
+        """The shorting contactor across the inlet closed (True) or open (False)."""
+        if not changed(self.history, "ev", "output_short", self._shorted, bool(closed)):
+            return
+        self._shorted = bool(closed)
+        self._resolve()
+        if not self._shorted:
+            if self._short_timer is not None:
+                self._short_timer.cancel()
+                self._short_timer = None
+            return
+        if self._stage != "on" or not self._k12 or self._stop is not None:
+            return
+        if self.sim["ignores_output_short"]:
+            self.history.record(self.actor, "output_short_ignored", True)
+            return
+        self._short_timer = self.clock.call_later(float(self.sim["short_circuit_stop_s"]), self._short_tripped)
+
+    def _short_tripped(self) -> None:
+        self._short_timer = None
+        if not self._shorted:
+            return
+        self.platform.report(PROTECTION, "output short circuit")
+        self._fault_stop("short_circuit")
 
     def charge_inlet(self, volts: float) -> None:
         """The inlet starts charged to ``volts`` with nothing holding it (output capacitors
@@ -570,7 +617,7 @@ class DcChargerPlant(PlantBase):
         return self.inlet_voltage() if self.ev.contactors else None
 
     def _absorb(self, volts: float) -> float:
-        amps = self.load.absorb(volts)
+        amps = self.load.absorb(volts) + (volts / SHORT_RESISTANCE_OHM if self._shorted else 0.0)
         if self.ev.contactors:
             amps += self.battery.absorb(volts)
         return amps
@@ -663,7 +710,7 @@ class DcChargerPlant(PlantBase):
         )
         if v0 <= 0.0:
             return Const(0.0)
-        if self.load.drains() or battery_sinks:
+        if self.load.drains() or battery_sinks or self._shorted:
             return toward(now, v0, 0.0, DRAIN_TAU_S)
         if self._bleed:
             if self._bleed_shape is not None and self._inlet.shape is self._bleed_shape:

@@ -7,6 +7,12 @@ remains. Timed actions (start, power change) fire when the pile's clock reaches 
 Uploads carry ``upload_error_pct`` on voltage, current and power (4.2.4); events are
 uploaded only when ``reports_events`` (4.2.3, 4.2.5); 4.2.7 BMS fields lose the names in
 ``uploads_missing`` and have those in ``uploads_corrupt`` altered.
+
+A timed power change fires ``timed_power_offset_s`` after its time (4.2.9.3 / 4.2.10.3; negative:
+early). The energy register reads the energy delivered × (1 + ``meter_error_pct``) (4.4.3).
+When the transport (Modbus device, OCPP charge point) tells the port that the platform link is
+lost, the pile records a communication fault, uploaded once the link is back, unless
+``uploads_link_loss`` is false (4.2.5).
 """
 
 from __future__ import annotations
@@ -56,6 +62,10 @@ class PilePlatformPort:
         self._reports_events = bool(sim["reports_events"])
         self._missing = tuple(sim["uploads_missing"])
         self._corrupt = tuple(sim["uploads_corrupt"])
+        self._timed_power_offset = float(sim["timed_power_offset_s"])
+        self._meter_gain = 1.0 + float(sim["meter_error_pct"]) / 100.0
+        self._uploads_link_loss = bool(sim["uploads_link_loss"])
+        self._link_lost_at: float | None = None  # pile time the platform link was found lost
         self._rtc_base = clock.wall_time()  # pile time (before the offset) at bench time _rtc_t0
         self._rtc_t0 = clock.now()
         self._timed: list[tuple[float, str, tuple, object]] = []  # (pile time, action, args, timer)
@@ -101,7 +111,7 @@ class PilePlatformPort:
             "current_a": m["current_a"] * gain,
             "power_w": m["power_w"] * gain,
             "state": m["state"],
-            "energy_kwh": m["energy_kwh"],
+            "energy_kwh": m["energy_kwh"] * self._meter_gain,
         }
 
     def current_state(self) -> str:
@@ -118,6 +128,23 @@ class PilePlatformPort:
     def events(self) -> list[dict]:
         drained, self._events = self._events, []
         return drained
+
+    # -- PlatformPort: the link to the platform (what the transport sees of it) -------------
+    def link_lost(self, how: str) -> None:
+        """The transport found the platform link gone (``how``): the pile records it once per
+        outage as a communication fault, queued until the link is back."""
+        if self._link_lost_at is not None:
+            return
+        self._link_lost_at = self.clock()
+        self._history.record("platform", "link", ("lost", how))
+        if self._uploads_link_loss:
+            self.report(COMMUNICATION_FAULT, f"platform link lost ({how})")
+
+    def link_restored(self) -> None:
+        if self._link_lost_at is None:
+            return
+        self._link_lost_at = None
+        self._history.record("platform", "link", ("restored",))
 
     # -- inside the pile -------------------------------------------------------------------
     def report(self, kind: str, detail: str) -> None:
@@ -148,7 +175,8 @@ class PilePlatformPort:
             self._arm(pile_time, action, args)
 
     def _arm(self, pile_time: float, action: str, args: tuple) -> None:
-        when = self._clock.now() + max(0.0, pile_time - self.clock())
+        late = self._timed_power_offset if action == "power_limit" else 0.0
+        when = self._clock.now() + max(0.0, pile_time + late - self.clock())
         entry: list = []
 
         def fire():

@@ -175,3 +175,10 @@ class PlatformPort(Protocol):
 
     def events(self) -> list[dict]:
         """Events the pile reported, each {"kind", "pile_time", "detail"}; the channel drains them."""
+
+    def link_lost(self, how: str) -> None:
+        """The transport found the link to the platform gone (``how`` says what it saw); once
+        per outage."""
+
+    def link_restored(self) -> None:
+        """The link to the platform is back."""

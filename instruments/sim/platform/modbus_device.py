@@ -12,6 +12,10 @@ It behaves as the README's "how a pile implements the map" says a real pile shou
 * events: drained from the port into a FIFO; the oldest is shown, writing its sequence
   number to ``event_ack`` removes it.
 
+Link watchdog (given a ``clock``): a pile that hears no request for ``LINK_TIMEOUT_S`` takes
+its platform link as lost (``port.link_lost``: it records a communication fault, left in the
+FIFO for the platform) and as restored at the next request (``port.link_restored``).
+
 Times come from the pile's clock (``port.clock()``); ``[sim]`` behaviour (response delay,
 upload errors, missing fields, RTC offset, whether events are reported) lives in the plant.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from bench.core.clock import Clock
 from bench.protocols.modbus.protocol import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from bench.protocols.modbus.registers import CodecError, PileMap, Register
 from bench.protocols.platform.vocabulary import BMS_FIELDS, normalize_state, on_off
@@ -29,12 +34,28 @@ from instruments.sim.plant.ports import PlatformPort
 
 REALTIME_KEYS = {"voltage": "voltage_v", "current": "current_a", "power": "power_w", "energy": "energy_kwh"}
 MAX_SEQ = 0xFFFE  # 0xFFFF reads as "not available"
+# The simulated pile's link watchdog (design figures): no request for this long is a lost
+# platform link (the bench polls the event FIFO every second), looked at this often.
+LINK_TIMEOUT_S = 5.0
+LINK_CHECK_S = 1.0
 
 
 class PlatformModbusDevice:
-    def __init__(self, register_map: PileMap, port: PlatformPort, *, vendor: str = "Simulated", revision: str = "1.0"):
+    def __init__(
+        self,
+        register_map: PileMap,
+        port: PlatformPort,
+        *,
+        vendor: str = "Simulated",
+        revision: str = "1.0",
+        clock: Clock | None = None,
+    ):
         self.map = register_map
         self.port = port
+        self.clock = clock
+        self._last_request: float | None = None  # bench time of the last request (link watchdog)
+        self._link_lost = False
+        self._watchdog = clock.every(LINK_CHECK_S, self._check_link) if clock is not None else None
         self.vendor = vendor
         self.revision = revision
         self._written: dict[str, list[int]] = {}  # writable registers as last written
@@ -44,12 +65,15 @@ class PlatformModbusDevice:
 
     # -- ModbusDevice ---------------------------------------------------------------------
     def read_holding(self, address: int, count: int) -> list[int]:
+        self._heard()
         return self._read("holding", address, count)
 
     def read_input(self, address: int, count: int) -> list[int]:
+        self._heard()
         return self._read("input", address, count)
 
     def write(self, address: int, values: list[int]) -> None:
+        self._heard()
         fields = self._decode_write(address, values)
         try:
             for name, value in fields.items():
@@ -60,6 +84,28 @@ class PlatformModbusDevice:
 
     def identification(self) -> dict[int, str]:
         return {0: self.vendor, 1: self.map.name, 2: self.revision}
+
+    def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    # -- the link watchdog ----------------------------------------------------------------
+    def _heard(self) -> None:
+        if self.clock is None:
+            return
+        self._last_request = self.clock.now()
+        if self._link_lost:
+            self._link_lost = False
+            self.port.link_restored()
+
+    def _check_link(self) -> None:
+        assert self.clock is not None  # the watchdog runs only with a clock
+        last = self._last_request
+        if last is None or self._link_lost or self.clock.now() - last < LINK_TIMEOUT_S:
+            return
+        self._link_lost = True
+        self.port.link_lost(f"no request from the platform for {LINK_TIMEOUT_S:g} s")
 
     # -- reads ----------------------------------------------------------------------------
     def _read(self, table: str, address: int, count: int) -> list[int]:

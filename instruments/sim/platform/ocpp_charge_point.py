@@ -14,6 +14,11 @@ is an in-flight source on the clock, so every message is delivered and answered 
 time moves on. Unique ids are a counter. Under a real clock callbacks only queue the
 message (they run with ``clock.lock`` held and must not wait on the OCPP thread).
 
+A connection the pile did not close itself (the Central System closed it, the link went) is
+a platform link loss: the pile tells its port (``link_lost``: it records a communication fault)
+and connects again at every check until it is back (``link_restored``), then sends its status
+and what it queued meanwhile. It sends no BootNotification again: it did not reboot.
+
 Security profiles (OCPP 1.6 Security Whitepaper) as the profile's ``[dut.ocpp]`` says: with a
 ``password`` (the AuthorizationKey) the charge point sends HTTP Basic credentials (username
 its id, password the key's bytes); a ``wss://`` Central System is verified against
@@ -47,6 +52,9 @@ from bench.protocols.platform.vocabulary import EVENT_KINDS, on_off
 from instruments.sim.plant.ports import PlatformPort
 
 TRIGGERABLE = ("MeterValues", "StatusNotification", "Heartbeat")
+# A connection the Central System closed is tried again at every check (check_period_s), each
+# attempt given this long (real seconds): a design figure of this simulated pile.
+RECONNECT_TIMEOUT_S = 2.0
 CONFIGURABLE = ("MeterValueSampleInterval", "HeartbeatInterval")
 REFUSALS = {
     HTTPStatus.UNAUTHORIZED: "wrong or missing credentials",
@@ -112,6 +120,8 @@ class SimChargePoint:
         self._websocket = None
         self._cp: _ChargePoint | None = None
         self._open = False
+        self._shut_down = False  # the pile itself closed (close, drop): no reconnection
+        self._link_down = False  # a link loss told to the port, not yet its end
         self._in_flight = 0
         self._count_lock = threading.Lock()
         self._send_lock = asyncio.Lock()
@@ -178,7 +188,23 @@ class SimChargePoint:
         try:
             await self._cp.start()
         except websockets.ConnectionClosed:
+            pass
+        finally:
             self._open = False
+
+    def _reconnect(self) -> bool:
+        """One attempt to connect again after a link loss (clock callback); True once back."""
+        try:
+            self._websocket = self._loop.run(self._open_websocket(RECONNECT_TIMEOUT_S), RECONNECT_TIMEOUT_S + 1.0)
+        except (OSError, TimeoutError, websockets.InvalidHandshake):
+            return False  # refused or unreachable: again at the next check
+        self._cp = _ChargePoint(self.charge_point_id, self._websocket, self)
+        self._open = True
+        self._loop.submit(self._serve())
+        self._link_down = False
+        self.port.link_restored()
+        self._check_status(force=True)
+        return True
 
     def close(self) -> None:
         """Disconnect cleanly (close frame)."""
@@ -189,6 +215,7 @@ class SimChargePoint:
         self._shut(abort=True)
 
     def _shut(self, abort: bool) -> None:
+        self._shut_down = True
         self._open = False
         for periodic in self._periodics.values():
             periodic.cancel()
@@ -256,7 +283,13 @@ class SimChargePoint:
     # -- what the pile sends on its own (clock callbacks) -------------------------------------
     def _tick(self) -> None:
         if not self._open:
-            return
+            if self._shut_down or self._loop is None or not self._loop.running:
+                return
+            if not self._link_down:
+                self._link_down = True
+                self.port.link_lost("connection to the central system closed")
+            if not self._reconnect():
+                return
         for event in self.port.events():
             self._send_event(event)
         self._check_status()
