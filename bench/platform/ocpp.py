@@ -26,6 +26,16 @@ in bench/protocols/platform.
   (PlatformProtocolError); the connection stays open and the channel stays usable.
 * A lost connection is raised from the next call (PlatformLost); calls without a connected
   charge point raise PlatformLost naming the URL and the expected id.
+* A pile that does not offer the subprotocol ``ocpp1.6`` (exactly) gets HTTP 400; it is logged
+  and, while no pile is connected, raised by ``wait_connected`` with the cause.
+* What is wrong with a value of a message the Central System accepted (a time without zone,
+  read as UTC; a meter value it cannot read) stays with that message: logged, kept in
+  ``findings``, never raised from a later command. MeterValues are never discarded.
+* A pile without the bench's vendor DataTransfers: the command that needs one raises
+  PlatformExtensionMissing naming the capability (``missing_extensions``); the clock is set
+  through the Central System's ``currentTime`` (a Heartbeat the bench triggers) and read from
+  the pile's MeterValues. The security extension's messages are answered and logged.
+* Transaction ids come from ``transaction_ids`` (the run's counter: unique across its sessions).
 
 ``realtime()`` asks the pile for fresh MeterValues (TriggerMessage) and returns them;
 ``latest_realtime`` is the last MeterValues the pile sent on its own or on request.
