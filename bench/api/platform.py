@@ -23,6 +23,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
+
 from bench.api.base import BenchView
 from bench.api.scope import DIVISIONS, Trigger, save_record
 from bench.api.timings import (
@@ -39,6 +41,7 @@ from bench.api.timings import (
     capture_timeout_s,
     record_window_s,
 )
+from bench.platform.errors import PlatformUnsupported
 
 # How far outside the supply band (0.85–1.15 × nominal, limits table) the grid simulator goes
 # for the 4.2.5 over/under-voltage test, as a fraction of nominal (bench choice), and the
@@ -55,6 +58,18 @@ class StartOutcome:
     started: float | None  # the pile began its session (AC: PWM, DC: first CHM)
     output_on: float | None  # the output came on
     start_resolution_s: float  # time resolution of ``started``
+
+
+# -- what the pile may not offer ------------------------------------------------------------
+@contextlib.contextmanager
+def needs_capability(what: str):
+    """Inside, a PlatformUnsupported — the pile does not offer what the case needs (a vendor
+    DataTransfer of OCPP, a register of its Modbus map) — skips the case with a reason naming the
+    missing capability; never an error. The safe state runs as after any case."""
+    try:
+        yield
+    except PlatformUnsupported as exc:
+        pytest.skip(f"{what} needs what the pile does not offer: {exc.detail}")
 
 
 # -- starting and stopping --------------------------------------------------------------------

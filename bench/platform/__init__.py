@@ -4,6 +4,7 @@ from bench.platform.channel import Ack, Event, PlatformChannel, Realtime, open_c
 from bench.platform.errors import (
     ModbusExceptionResponse,
     PlatformError,
+    PlatformExtensionMissing,
     PlatformLost,
     PlatformProtocolError,
     PlatformRefused,
@@ -20,6 +21,7 @@ __all__ = [
     "open_channel",
     "ModbusExceptionResponse",
     "PlatformError",
+    "PlatformExtensionMissing",
     "PlatformLost",
     "PlatformProtocolError",
     "PlatformRefused",

@@ -19,11 +19,17 @@ Times: ``pile_time`` values are unix times on the pile's clock; ``bench_time`` v
 Times given to commands are unix times on the pile's clock, with 1 s resolution.
 
 Errors are PlatformError subclasses (bench.platform.errors), all BenchErrors. A problem
-found outside a call (a malformed frame, a charge point with another id, a lost connection
-seen by a background poll) is logged, kept in ``channel.errors``, and raised once from the
-next channel call (the first of several; all stay in ``errors``). ``stop()`` first sends
-the stop and only then raises it, so a safe-state sequence still reaches the pile; if the
-stop itself fails, its own error is raised and the pending ones are only kept in ``errors``.
+found outside a call (a malformed frame, a charge point with another id or the wrong WebSocket
+subprotocol, a lost connection seen by a background poll) is logged, kept in
+``channel.errors``, and raised once from the next channel call (the first of several; all stay
+in ``errors``). ``stop()`` first sends the stop and only then raises it, so a safe-state
+sequence still reaches the pile; if the stop itself fails, its own error is raised and the
+pending ones are only kept in ``errors``. What is wrong with a value in a message the bench
+accepted (an OCPP time stamp without zone, a meter value it cannot read) belongs to that
+message, not to the next command: it is logged and kept (OCPP: ``findings``), never raised.
+
+What a pile does not offer (a register the map lacks, a vendor DataTransfer the pile does not
+take) raises PlatformUnsupported naming it; a case that needs it is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.core.clock import Clock
@@ -215,12 +222,16 @@ class PlatformChannel(ABC):
     def _restore_link(self) -> None: ...
 
 
-def open_channel(dut: Dut, clock: Clock, log: MessageLog, **options) -> PlatformChannel:
+def open_channel(
+    dut: Dut, clock: Clock, log: MessageLog, *, run_folder: Path | None = None, **options
+) -> PlatformChannel:
     """The adapter ``[dut] control`` names, opened.
 
     Modbus: connects to the pile now (PlatformLost if it cannot). OCPP: the Central System
     listens now; the pile connects to ``channel.url``, ``channel.wait_connected()`` waits
-    for it. ``options`` go to the adapter's constructor (timeouts, poll periods).
+    for it; with ``run_folder`` its transaction ids are unique across the sessions of the run
+    (bench/platform/transaction_ids.py). ``options`` go to the adapter's constructor
+    (timeouts, poll periods).
     """
     if dut.control == "modbus":
         from bench.platform.modbus import ModbusChannel
@@ -228,6 +239,9 @@ def open_channel(dut: Dut, clock: Clock, log: MessageLog, **options) -> Platform
         return ModbusChannel(dut.modbus, clock, log, **options)
     if dut.control == "ocpp16":
         from bench.platform.ocpp import OcppChannel
+        from bench.platform.transaction_ids import FILE_NAME, TransactionIds
 
+        if run_folder is not None:
+            options.setdefault("transaction_ids", TransactionIds(Path(run_folder) / FILE_NAME))
         return OcppChannel(dut.ocpp, clock, log, rated_power_w=dut.rated_power_kw * 1000.0, **options)
     raise ValueError(f"unknown [dut] control {dut.control!r}")

@@ -5,8 +5,9 @@ An error the OCPP link raises about something the pile (or anything else on the 
 System's port) sent has a ``kind``: a name a test or a lab's tooling can match on, put at the
 head of its text after the endpoint (``platform (…): nesting_too_deep: malformed OCPP frame
 …``), as every InstrumentError puts its kind, so the platform log names it too. FRAME_KINDS,
-SECURITY_KINDS and CALL_KINDS list them; GENERIC_KINDS are the fallbacks no hostile input may
-end in (a fuzz test fails on them). Errors without a kind of their own keep the text they had.
+SECURITY_KINDS, HANDSHAKE_KINDS, CALL_KINDS and FINDING_KINDS list them; GENERIC_KINDS are the
+fallbacks no hostile input may end in (a fuzz test fails on them). Errors without a kind of their
+own keep the text they had.
 """
 
 from __future__ import annotations
@@ -50,11 +51,23 @@ SECURITY_KINDS = {
     "duplicate_connection": "a second connection with the id of a live charge point (HTTP 409)",
     "security_setup": "the Central System's password, certificate or key files cannot be used",
 }
+# Connections the Central System refuses at the WebSocket upgrade that are no security event
+# (PlatformProtocolError kinds): the pile does not speak OCPP-J 1.6 as it must.
+HANDSHAKE_KINDS = {
+    "no_subprotocol": "the pile offered no WebSocket subprotocol (HTTP 400)",
+    "wrong_subprotocol": "the pile offered subprotocols, none of them exactly 'ocpp1.6' (HTTP 400)",
+}
 # How a bench call to the pile ended when it did not succeed (PlatformRefused, PlatformLost).
 CALL_KINDS = {
     "rejected": "the pile answered a status other than Accepted",
     "callerror": "the pile answered with a CALLERROR (an OCPP-J 1.6 error code)",
     "timeout": "no answer within call_timeout_s",
+    "not_offered": "the pile does not take one of the bench's vendor DataTransfers (PlatformExtensionMissing)",
+}
+# What the bench noticed in a message it accepted and read anyway (OcppChannel.findings): logged,
+# kept, never raised.
+FINDING_KINDS = {
+    "time_without_zone": "a dateTime without a time zone, read as UTC",
 }
 # Kinds that name nothing: a hostile input must never end in one of these.
 GENERIC_KINDS = ("", "platform_error", "protocol_error", "internal_error")
@@ -96,7 +109,18 @@ class PlatformProtocolError(PlatformError, ProtocolError):
 
 
 class PlatformUnsupported(PlatformError):
-    """The pile's register map or OCPP mapping has no way to do this."""
+    """The pile's register map or OCPP mapping has no way to do this. A case that needs it is
+    skipped with the error's text as the reason (bench.api.platform.needs_capability)."""
+
+
+class PlatformExtensionMissing(PlatformUnsupported, PlatformRefused):
+    """The pile does not take one of the bench's vendor DataTransfers (UnknownVendorId,
+    UnknownMessageId, or a CALLERROR NotImplemented / NotSupported): ``capability`` names what
+    the bench cannot do over OCPP with this pile."""
+
+    def __init__(self, endpoint: str, message: str, capability: str):
+        self.capability = capability
+        super().__init__(endpoint, message, kind="not_offered")
 
 
 class ModbusExceptionResponse(PlatformError):

@@ -181,12 +181,16 @@ class ModbusChannel(PlatformChannel):
             self._poll_failing = False
 
     def _poll_events(self) -> None:
+        """Read the FIFO (all its registers in one request) and take the oldest event while there
+        is one. With ``event_count`` 0 the other event registers are not decoded: an empty FIFO may
+        show anything there (0, "not available", the last event), README.md "Event FIFO"."""
         names = [n for n in EVENT_FIELDS if self.map.has(n)]
         with self._io_lock:
             for _ in range(MAX_EVENTS_PER_POLL):
-                values = self._read(names)
-                if not values["event_count"]:
+                words = self._read_words(names)
+                if not self._decode("event_count", words["event_count"]):
                     return
+                values = {name: self._decode(name, part) for name, part in words.items()}
                 self._add_event(
                     Event(
                         kind=values["event_kind"],
@@ -220,22 +224,29 @@ class ModbusChannel(PlatformChannel):
         return {name: self.map.quantized(name, value) for name, value in values.items()}
 
     def _read(self, names) -> dict:
-        values: dict[str, Any] = {}
+        """Values (bench units) by name."""
+        return {name: self._decode(name, part) for name, part in self._read_words(names).items()}
+
+    def _read_words(self, names) -> dict[str, list[int]]:
+        """The registers' words by name, as few requests as the map allows; nothing decoded."""
+        words: dict[str, list[int]] = {}
         with self._io_lock:
             for block in self.map.read_blocks(names):
                 text = "read " + ", ".join(r.name for r in block.registers)
-                words = self._transact(
+                answer = self._transact(
                     "read",
                     block.registers,
                     text,
                     partial(self.link.read, block.table, block.address, block.count, text),
                 )
-                for name, part in block.split(words).items():
-                    try:
-                        values[name] = self.map.decode(name, part)
-                    except CodecError as exc:
-                        raise PlatformProtocolError(self.endpoint, f"{name} ({self.map[name].span}): {exc}") from None
-        return values
+                words.update(block.split(answer))
+        return words
+
+    def _decode(self, name: str, words: list[int]) -> Any:
+        try:
+            return self.map.decode(name, words)
+        except CodecError as exc:
+            raise PlatformProtocolError(self.endpoint, f"{name} ({self.map[name].span}): {exc}") from None
 
     def _transact(self, action: str, regs: tuple[Register, ...], text: str, call: Callable[[], Any]) -> Any:
         """One request/answer, both logged; Modbus exceptions, lost links and answers that do

@@ -26,6 +26,16 @@ in bench/protocols/platform.
   (PlatformProtocolError); the connection stays open and the channel stays usable.
 * A lost connection is raised from the next call (PlatformLost); calls without a connected
   charge point raise PlatformLost naming the URL and the expected id.
+* A pile that does not offer the subprotocol ``ocpp1.6`` (exactly) gets HTTP 400; it is logged
+  and, while no pile is connected, raised by ``wait_connected`` with the cause.
+* What is wrong with a value of a message the Central System accepted (a time without zone,
+  read as UTC; a meter value it cannot read) stays with that message: logged, kept in
+  ``findings``, never raised from a later command. MeterValues are never discarded.
+* A pile without the bench's vendor DataTransfers: the command that needs one raises
+  PlatformExtensionMissing naming the capability (``missing_extensions``); the clock is set
+  through the Central System's ``currentTime`` (a Heartbeat the bench triggers) and read from
+  the pile's MeterValues. The security extension's messages are answered and logged.
+* Transaction ids come from ``transaction_ids`` (the run's counter: unique across its sessions).
 
 ``realtime()`` asks the pile for fresh MeterValues (TriggerMessage) and returns them;
 ``latest_realtime`` is the last MeterValues the pile sent on its own or on request.
@@ -53,14 +63,17 @@ from bench.core.profile import OcppEndpoint
 from bench.platform.channel import Event, PlatformChannel, Realtime
 from bench.platform.errors import (
     PlatformError,
+    PlatformExtensionMissing,
     PlatformLost,
     PlatformProtocolError,
     PlatformRefused,
     PlatformSecurityError,
+    PlatformUnsupported,
     PlatformValueError,
 )
 from bench.platform.log import NOTE, MessageLog
 from bench.platform.ocpp_session import CentralSystemSession, LoggedConnection, quiet_logger
+from bench.platform.transaction_ids import TransactionIds
 from bench.protocols.platform import ocpp_mapping as m
 from bench.protocols.platform.loop_thread import LoopThread
 from bench.protocols.platform.vocabulary import round_half_up
@@ -88,6 +101,7 @@ class OcppChannel(PlatformChannel):
         call_timeout_s: float = 10.0,
         connect_timeout_s: float = 60.0,
         liveness_probe_s: float = LIVENESS_PROBE_S,
+        transaction_ids: TransactionIds | None = None,
     ):
         super().__init__(clock, log, f"OCPP 1.6J central system on {endpoint.listen_host}:{endpoint.port}")
         self.charge_point_id = endpoint.charge_point_id
@@ -99,12 +113,18 @@ class OcppChannel(PlatformChannel):
         self.max_frame_bytes = endpoint.max_frame_bytes
         self.security_events: list[PlatformSecurityError] = []  # every refused connection
         self.frame_errors: list[PlatformProtocolError] = []  # every refused frame or value, raised or not
+        # what the bench noticed in messages it accepted (a time read as UTC, a value it could not
+        # read): logged, kept, never raised from a later command
+        self.findings: list[PlatformProtocolError] = []
+        self.missing_extensions: dict[str, str] = {}  # vendor DataTransfer messageId -> the pile's answer
         self._session: CentralSystemSession | None = None
         self._connected = threading.Event()
         self._closing = False
         self._link_cut = False  # the bench refuses the pile (cut_link) until restore_link
         self._counter = itertools.count(1)
-        self._transaction_ids = itertools.count(1)
+        self._transaction_ids = transaction_ids or TransactionIds()
+        self._central_offset_s = 0.0  # the Central System's currentTime − the bench's wall time
+        self._heartbeats = 0
         self._call_errors: dict[str, tuple[str, str]] = {}
         self._arrival = threading.Condition(self._state_lock)
         self._meter_count = 0
@@ -260,6 +280,17 @@ class OcppChannel(PlatformChannel):
                 response = connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
                 response.headers["WWW-Authenticate"] = f'Basic realm="{m.BASIC_REALM}", charset="UTF-8"'
                 return response
+        mismatch = m.subprotocol_problem(m.offered_subprotocols(request.headers.get_all("Sec-WebSocket-Protocol")))
+        if mismatch is not None:
+            kind, cause = mismatch
+            error = PlatformProtocolError(
+                self.endpoint, f"refused charge point {given!r} from {peer} (HTTP 400): {cause}", kind=kind
+            )
+            if self._session is None:  # the pile under test cannot connect: wait_connected raises it
+                self._report(error)
+            else:
+                self._log_error(error)
+            return connection.respond(HTTPStatus.BAD_REQUEST, f"expected WebSocket subprotocol {m.SUBPROTOCOL}\n")
         live = self._session
         if live is not None:
             if await self._answers_ping(live):
@@ -530,8 +561,36 @@ class OcppChannel(PlatformChannel):
         return _limit(value)
 
     def _set_clock(self, unix_time: float):
-        self._data_transfer(m.SET_CLOCK, m.clock_data(unix_time))
+        """The bench's DataTransfer SetClock; for a pile without it, OCPP's own way: the pile takes
+        the Central System's currentTime from the Heartbeat answer the bench asks for. Either way
+        the Central System's time is the time set from then on (BootNotification, Heartbeat)."""
+        self._central_offset_s = unix_time - self.clock.wall_time()
+        try:
+            self._data_transfer(m.SET_CLOCK, m.clock_data(unix_time))
+            return m.from_iso(m.to_iso(unix_time))
+        except PlatformExtensionMissing:
+            self._clock_by_heartbeat()
         return m.from_iso(m.to_iso(unix_time))
+
+    def _clock_by_heartbeat(self) -> None:
+        with self._arrival:
+            seen = self._heartbeats
+        result = self._call("TriggerMessage", call.TriggerMessage(requested_message=MessageTrigger.heartbeat))
+        if result.status != "Accepted":
+            self.note(
+                f"time sync: TriggerMessage(Heartbeat) answered {m.short(result.status, 40, quote=False)}; "
+                "the pile gets the Central System's time in its next Heartbeat or BootNotification answer"
+            )
+            return
+        with self._arrival:
+            answered = self._arrival.wait_for(lambda: self._heartbeats > seen, self.call_timeout_s)
+        if not answered:
+            raise PlatformLost(
+                self.endpoint,
+                f"time sync: the pile accepted TriggerMessage(Heartbeat) but sent no Heartbeat within "
+                f"{self.call_timeout_s:g} s",
+                kind="timeout",
+            )
 
     def change_configuration(self, key: str, value: str) -> str:
         """OCPP ChangeConfiguration (e.g. MeterValueSampleInterval); returns the pile's status."""
@@ -540,15 +599,55 @@ class OcppChannel(PlatformChannel):
 
     # -- reads ----------------------------------------------------------------------------
     def _read_clock(self) -> float:
-        data = self._data_transfer(m.GET_CLOCK)
+        """The bench's DataTransfer GetClock; for a pile without it, the time stamp of the
+        MeterValues it sends on request (TriggerMessage): its own clock when it took them."""
         try:
-            return m.parse_clock_data(data)
+            data = self._data_transfer(m.GET_CLOCK)
+        except PlatformExtensionMissing:
+            return self._clock_from_meter_values()
+        try:
+            unix_time, finding = m.read_pile_time(m.clock_data_time(data))
         except ValueError as exc:
             raise PlatformProtocolError(
                 self.endpoint, f"DataTransfer {m.GET_CLOCK} answer: {exc}", kind="bad_value"
             ) from None
+        if finding is not None:
+            self._finding("time_without_zone", f"DataTransfer {m.GET_CLOCK} answer: {finding}")
+        return unix_time
+
+    def _clock_from_meter_values(self) -> float:
+        reading, status = self._triggered_meter_values()
+        if reading is None:
+            raise PlatformUnsupported(
+                self.endpoint,
+                f"cannot read the pile's clock: it offers no DataTransfer {m.GET_CLOCK} "
+                f"({self.missing_extensions.get(m.GET_CLOCK)}) and TriggerMessage(MeterValues) "
+                f"answered {m.short(status, 40, quote=False)}",
+            )
+        if reading.pile_time is None:
+            raise PlatformProtocolError(
+                self.endpoint,
+                "reading the pile's clock: the MeterValues it sent on request carry no readable time stamp",
+                kind="bad_value",
+            )
+        return reading.pile_time
 
     def _realtime(self) -> Realtime:
+        reading, status = self._triggered_meter_values()
+        if reading is not None:
+            return reading
+        if self.latest_realtime is not None:
+            return self.latest_realtime
+        raise PlatformRefused(
+            self.endpoint,
+            f"TriggerMessage(MeterValues) answered {m.short(status, 40, quote=False)} and no MeterValues have "
+            "arrived yet",
+            kind="rejected",
+        )
+
+    def _triggered_meter_values(self) -> tuple[Realtime | None, str]:
+        """(the MeterValues the pile sent on TriggerMessage, the answer's status); None when it
+        did not accept the trigger."""
         with self._state_lock:
             seen = self._meter_count
         result = self._call(
@@ -556,13 +655,7 @@ class OcppChannel(PlatformChannel):
             call.TriggerMessage(requested_message=MessageTrigger.meter_values, connector_id=m.CONNECTOR_ID),
         )
         if result.status != "Accepted":
-            if self.latest_realtime is not None:
-                return self.latest_realtime
-            raise PlatformRefused(
-                self.endpoint,
-                f"TriggerMessage(MeterValues) answered {result.status} and no MeterValues have arrived yet",
-                kind="rejected",
-            )
+            return None, result.status
         with self._arrival:
             arrived = self._arrival.wait_for(lambda: self._meter_count > seen, self.call_timeout_s)
         if not arrived:
@@ -572,7 +665,7 @@ class OcppChannel(PlatformChannel):
                 f"MeterValues within {self.call_timeout_s:g} s",
                 kind="timeout",
             )
-        return self.latest_realtime
+        return self.latest_realtime, result.status
 
     def _bms_info(self) -> dict:
         try:
@@ -591,12 +684,40 @@ class OcppChannel(PlatformChannel):
     # -- calls ----------------------------------------------------------------------------
     def _data_transfer(self, message_id: str, data: str | None = None) -> str | None:
         what = f"DataTransfer {message_id}"
-        result = self._call(what, call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=message_id, data=data))
+        try:
+            result = self._call(what, call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=message_id, data=data))
+        except PlatformRefused as exc:
+            if getattr(exc, "error_code", None) not in m.NOT_OFFERED_ERRORS:
+                raise
+            raise self._missing(message_id, exc.detail.removeprefix("callerror: "), every=True) from None
+        if result.status in m.NOT_OFFERED_STATUSES:
+            answer = f"{what} answered {result.status}"
+            raise self._missing(message_id, answer, every=result.status == "UnknownVendorId")
         if result.status != "Accepted":
             raise PlatformRefused(
                 self.endpoint, f"{what} answered {m.short(result.status, 40, quote=False)}", kind="rejected"
             )
         return result.data
+
+    def _missing(self, message_id: str, answer: str, every: bool) -> PlatformExtensionMissing:
+        """The error for a pile that does not take the bench's DataTransfer ``message_id``
+        (``every``: none of them: it does not know the vendor id, or takes no DataTransfer at all),
+        noted in ``missing_extensions`` and, the first time, in the log."""
+        names = tuple(m.VENDOR_CAPABILITIES) if every else (message_id,)
+        if any(name not in self.missing_extensions for name in names):
+            which = "the bench's vendor DataTransfers" if every else f"the bench's DataTransfer {message_id}"
+            self.note(
+                f"the pile does not offer {which} ({answer}): the bench sets its clock through the Central "
+                "System's currentTime and reads it from the pile's MeterValues; what needs the others is skipped"
+            )
+        for name in names:
+            self.missing_extensions.setdefault(name, answer)
+        capability = m.VENDOR_CAPABILITIES.get(message_id, f"DataTransfer {message_id}")
+        return PlatformExtensionMissing(
+            self.endpoint,
+            f"the pile does not offer {capability} (vendor DataTransfer {m.VENDOR_ID} {message_id}): {answer}",
+            capability=capability,
+        )
 
     def _accepted(self, what: str, payload) -> None:
         result = self._call(what, payload)
@@ -633,11 +754,13 @@ class OcppChannel(PlatformChannel):
             with self._state_lock:
                 error = self._call_errors.pop(unique_id, None)
             if error is not None:
-                raise PlatformRefused(
+                refused = PlatformRefused(
                     self.endpoint,
                     f"{what} answered with CALLERROR {error[0]}: {m.short(error[1], 200, quote=False)}",
                     kind="callerror",
-                ) from None
+                )
+                refused.error_code = error[0]
+                raise refused from None
             cause = (exc.details or {}).get("cause") if isinstance(exc.details, dict) else None
             raise PlatformProtocolError(
                 self.endpoint,
@@ -683,11 +806,27 @@ class OcppChannel(PlatformChannel):
         self.log.add(self.clock.now(), NOTE, self.protocol, text)
 
     def _refuse_value(self, text: str, kind: str = "bad_value") -> None:
-        """A frame or value from the pile refused: logged, kept, raised from the next call."""
+        """A frame from the pile refused: logged, kept, raised from the next call."""
         error = PlatformProtocolError(self.endpoint, text, kind=kind)
         with self._state_lock:
             self.frame_errors.append(error)
         self._report(error)
+
+    def _upload_problem(self, text: str) -> None:
+        """A value the bench cannot read in a message it accepted: logged, kept with the refused
+        values and the findings, never raised from a later command (which it has nothing to do with)."""
+        error = PlatformProtocolError(self.endpoint, text, kind="bad_value")
+        with self._state_lock:
+            self.frame_errors.append(error)
+            self.findings.append(error)
+        self._log_error(error)
+
+    def _finding(self, kind: str, text: str) -> None:
+        """What the bench assumed to read a message it accepted: logged, kept, never raised."""
+        finding = PlatformProtocolError(self.endpoint, text, kind=kind)
+        with self._state_lock:
+            self.findings.append(finding)
+        self.log.add(self.clock.now(), NOTE, self.protocol, f"finding: {finding.detail}")
 
     def on_security_event(self, event_type: str, timestamp: str, tech_info: str | None) -> None:
         """SecurityEventNotification (OCPP 1.6 security whitepaper): the pile's own security log."""
@@ -704,7 +843,17 @@ class OcppChannel(PlatformChannel):
             self._call_errors[unique_id] = (code, description)
 
     def wall_time_iso(self) -> str:
-        return m.to_iso(self.clock.wall_time())
+        """The Central System's currentTime: the bench's wall time, moved by the last set_clock."""
+        return m.to_iso(self.clock.wall_time() + self._central_offset_s)
+
+    def on_heartbeat_answered(self) -> None:
+        with self._arrival:
+            self._heartbeats += 1
+            self._arrival.notify_all()
+
+    def on_security_message(self, action: str, text: str) -> None:
+        """A message of the OCPP 1.6 security extension the bench takes and only logs."""
+        self.log.add(self.clock.now(), NOTE, self.protocol, f"the pile sent {action}: {text}")
 
     def on_boot(self, vendor: str, model: str, details: dict) -> int:
         self.boot = {"vendor": vendor, "model": model, **details}
@@ -716,19 +865,18 @@ class OcppChannel(PlatformChannel):
             self.status[connector_id] = state
         kind = m.event_kind(error_code, vendor_id, vendor_error_code)
         if kind is not None:
-            self._add_event(
-                Event(kind, self._pile_time(timestamp, "StatusNotification"), self.clock.now(), info or error_code)
-            )
+            pile_time, note = self._pile_time(timestamp, "StatusNotification")
+            self._add_event(Event(kind, pile_time, self.clock.now(), (info or error_code) + note))
+        elif timestamp is not None:
+            self._pile_time(timestamp, "StatusNotification")  # a finding for a time without zone
 
     def on_meter_values(self, connector_id, meter_value, transaction_id) -> None:
+        """Never discarded: a value that cannot be read is left out (None), a time stamp that
+        cannot be read leaves the pile time None; each is a finding."""
         now = self.clock.now()
-        try:
-            sample = max(meter_value, key=lambda mv: m.from_iso(mv["timestamp"]))
-            values = _measurands(sample["sampled_value"])
-            pile_time = m.from_iso(sample["timestamp"])
-        except (ValueError, KeyError, TypeError) as exc:
-            self._refuse_value(f"MeterValues that cannot be read: {m.short(str(exc), 200, quote=False)}")
-            return
+        problems: list[str] = []
+        sample, pile_time = self._latest_sample(meter_value, problems)
+        values = _measurands(sample.get("sampled_value") or [], problems) if sample is not None else {}
         with self._arrival:
             reading = Realtime(
                 values.get("voltage_v"),
@@ -743,16 +891,36 @@ class OcppChannel(PlatformChannel):
             self.meter_history.append(reading)
             self._meter_count += 1
             self._arrival.notify_all()
+        for problem in problems:
+            self._upload_problem(f"MeterValues: {problem}")
+
+    def _latest_sample(self, meter_value: list, problems: list[str]) -> tuple[dict | None, float | None]:
+        """(the newest MeterValue, its pile time): by the time stamps that can be read; the last
+        one, time None, if none can."""
+        samples = [mv for mv in meter_value if isinstance(mv, dict)]
+        if not samples:
+            problems.append("no meterValue")
+            return None, None
+        dated: list[tuple[float, int]] = []
+        for index, sample in enumerate(samples):
+            pile_time, _ = self._pile_time(sample.get("timestamp"), "MeterValues", problems)
+            if pile_time is not None:
+                dated.append((pile_time, index))
+        if not dated:
+            return samples[-1], None
+        pile_time, index = max(dated)
+        return samples[index], pile_time
 
     def on_start_transaction(self, connector_id, id_tag, meter_start, timestamp) -> int:
-        transaction_id = next(self._transaction_ids)
+        transaction_id = self._transaction_ids.next()
         self.transaction_id = transaction_id
+        pile_time, note = self._pile_time(timestamp, "StartTransaction")
         self._add_event(
             Event(
                 "start",
-                self._pile_time(timestamp, "StartTransaction"),
+                pile_time,
                 self.clock.now(),
-                f"transaction {transaction_id}, idTag {id_tag}, meterStart {meter_start} Wh",
+                f"transaction {transaction_id}, idTag {id_tag}, meterStart {meter_start} Wh{note}",
             )
         )
         return transaction_id
@@ -760,12 +928,13 @@ class OcppChannel(PlatformChannel):
     def on_stop_transaction(self, transaction_id, meter_stop, timestamp, reason) -> None:
         if self.transaction_id == transaction_id:
             self.transaction_id = None
+        pile_time, note = self._pile_time(timestamp, "StopTransaction")
         self._add_event(
             Event(
                 "stop",
-                self._pile_time(timestamp, "StopTransaction"),
+                pile_time,
                 self.clock.now(),
-                f"transaction {transaction_id}, reason {reason or 'Local'}, meterStop {meter_stop} Wh",
+                f"transaction {transaction_id}, reason {reason or 'Local'}, meterStop {meter_stop} Wh{note}",
             )
         )
 
@@ -777,19 +946,32 @@ class OcppChannel(PlatformChannel):
         try:
             values = m.parse_bms_data(data)
         except ValueError as exc:
-            self._refuse_value(f"DataTransfer {m.BMS_INFO}: {m.short(str(exc), 200, quote=False)}")
+            self._upload_problem(f"DataTransfer {m.BMS_INFO}: {m.short(str(exc), 200, quote=False)}")
             return "Rejected"
         self.bms_upload = values
         return "Accepted"
 
-    def _pile_time(self, timestamp: str | None, what: str) -> float | None:
+    def _pile_time(
+        self, timestamp: str | None, what: str, problems: list[str] | None = None
+    ) -> tuple[float | None, str]:
+        """(unix time, a note for the event's detail) of a time stamp the pile sent. One without
+        a zone is read as UTC (a finding); one that cannot be read gives None (a problem, in
+        ``problems`` when given, else logged now)."""
         if timestamp is None:
-            return None
+            return None, ""
         try:
-            return m.from_iso(timestamp)
+            unix_time, finding = m.read_pile_time(timestamp)
         except ValueError as exc:
-            self._refuse_value(f"{what} timestamp {m.short(timestamp, 60)}: {m.short(str(exc), 120, quote=False)}")
-            return None
+            problem = f"{what} timestamp {m.short(timestamp, 60)}: {m.short(str(exc), 120, quote=False)}"
+            if problems is None:
+                self._upload_problem(problem)
+            else:
+                problems.append(problem)
+            return None, "; pile time unreadable"
+        if finding is not None:
+            self._finding("time_without_zone", f"{what} timestamp {finding}")
+            return unix_time, "; pile time without zone, read as UTC"
+        return unix_time, ""
 
 
 def _charge_point_id(path: str) -> str:
@@ -834,8 +1016,9 @@ def _limit(value: float) -> float:
     return float(round_half_up(float(value), "0.1"))
 
 
-def _measurands(sampled_values: list) -> dict:
-    """Bench values from one MeterValue's sampledValues; totals (no phase) win over phases."""
+def _measurands(sampled_values: list, problems: list[str]) -> dict:
+    """Bench values from one MeterValue's sampledValues; totals (no phase) win over phases. A value
+    that cannot be read is left out and named in ``problems``."""
     values: dict[str, float] = {}
     from_phase: set[str] = set()
     wanted = {measurand: key for key, measurand in m.MEASURANDS.items()}
@@ -845,7 +1028,11 @@ def _measurands(sampled_values: list) -> dict:
         if key is None:
             continue
         unit = sv.get("unit") or m.MEASURAND_UNITS[key]
-        value = float(sv["value"]) * m.UNIT_FACTORS[unit]  # "NaN" stays NaN: the check is invalid, not an error
+        try:
+            value = float(sv["value"]) * m.UNIT_FACTORS[unit]  # "NaN" stays NaN: the check is invalid, not an error
+        except (KeyError, ValueError, TypeError):
+            problems.append(f"{measurand} {m.short(sv.get('value'), 40)} {m.short(unit, 20)} cannot be read (left out)")
+            continue
         if "phase" in sv:
             if key not in values:
                 values[key] = value

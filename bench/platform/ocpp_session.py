@@ -23,9 +23,9 @@ from typing import Protocol
 import websockets
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, validate_payload
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call_result
-from ocpp.v16.enums import Action, AuthorizationStatus, DataTransferStatus, RegistrationStatus
+from ocpp.v16.enums import Action, AuthorizationStatus, DataTransferStatus, GenericStatus, RegistrationStatus
 
 from bench.platform.log import FROM_PILE, TO_PILE
 from bench.protocols.platform import ocpp_mapping as m
@@ -67,6 +67,8 @@ class SessionOwner(Protocol):
     def note(self, text: str) -> None: ...
     def call_error(self, unique_id: str, code: str, description: str) -> None: ...
     def wall_time_iso(self) -> str: ...
+    def on_heartbeat_answered(self) -> None: ...
+    def on_security_message(self, action: str, text: str) -> None: ...
     def on_boot(self, vendor: str, model: str, details: dict) -> int: ...
     def on_status(
         self,
@@ -259,6 +261,10 @@ class CentralSystemSession(ChargePoint):
     def on_heartbeat(self):
         return call_result.Heartbeat(current_time=self.owner.wall_time_iso())
 
+    @after(Action.heartbeat)
+    def after_heartbeat(self):  # the answer, with the Central System's time, is on its way
+        self.owner.on_heartbeat_answered()
+
     @on(Action.status_notification)
     def on_status_notification(
         self, connector_id, error_code, status, timestamp=None, info=None, vendor_id=None, vendor_error_code=None
@@ -302,10 +308,32 @@ class CentralSystemSession(ChargePoint):
     def on_diagnostics_status(self, status):
         return call_result.DiagnosticsStatusNotification()
 
+    # -- the OCPP 1.6 security extension (Security Whitepaper edition 3): taken and logged -----
     @on(Action.security_event_notification)
     def on_security_event_notification(self, type, timestamp, tech_info=None):  # noqa: A002 (OCPP's name)
         self.owner.on_security_event(type, timestamp, tech_info)
         return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status_notification(self, status, request_id=None):
+        self.owner.on_security_message("LogStatusNotification", f"status {m.short(status, 40)}, requestId {request_id}")
+        return call_result.LogStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    def on_signed_firmware_status_notification(self, status, request_id=None):
+        self.owner.on_security_message(
+            "SignedFirmwareStatusNotification", f"status {m.short(status, 40)}, requestId {request_id}"
+        )
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr):
+        # The bench is no certificate authority: it would never send the CertificateSigned an
+        # Accepted promises, so it answers Rejected.
+        self.owner.on_security_message(
+            "SignCertificate", f"a CSR of {len(csr)} characters; answered Rejected (the bench signs no certificates)"
+        )
+        return call_result.SignCertificate(status=GenericStatus.rejected)
 
 
 def _cause(exc: OCPPError) -> str:

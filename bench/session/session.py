@@ -161,7 +161,8 @@ class BenchSession:
         from bench.platform.log import MessageLog
 
         self.platform_log = MessageLog(self.run_dir / "platform.log")
-        self.platform = open_channel(self.profile.dut, self.clock, self.platform_log)
+        # the run folder: OCPP transaction ids unique across the run's sessions (one per profile)
+        self.platform = open_channel(self.profile.dut, self.clock, self.platform_log, run_folder=self.run_dir.parent)
         if self.profile.dut.control == "ocpp16":
             if self.sim is not None:
                 self.sim.connect_central_system(self.platform.url)

@@ -18,10 +18,10 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from ocpp.messages import Call, CallError, CallResult
 
@@ -38,6 +38,17 @@ SET_CLOCK = "SetClock"  # bench → pile, data {"currentTime": <ISO 8601>}
 GET_CLOCK = "GetClock"  # bench → pile, answer data {"currentTime": <ISO 8601>}
 GET_BMS_INFO = "GetBmsInfo"  # bench → pile, answer data: the 4.2.7 fields (JSON object)
 BMS_INFO = "BmsInfo"  # pile → bench on its own when it learns them, same data
+# What each bench → pile DataTransfer is for: named when a pile does not offer it.
+VENDOR_CAPABILITIES = {
+    WAKE_VEHICLE: "the platform's wake-up command",
+    SET_CLOCK: "setting the pile's clock by DataTransfer",
+    GET_CLOCK: "reading the pile's clock by DataTransfer",
+    GET_BMS_INFO: "the 4.2.7 BMS data on request",
+}
+# A pile without the bench's DataTransfers answers one of these (OCPP 1.6 §5.6 DataTransferStatus;
+# a pile with no DataTransfer handler at all, a CALLERROR, OCPP-J 1.6 §4.2.3).
+NOT_OFFERED_STATUSES = ("UnknownVendorId", "UnknownMessageId")
+NOT_OFFERED_ERRORS = ("NotImplemented", "NotSupported")
 
 # SetChargingProfile: an immediate limit replaces profile 1 (stack level 0, kind Relative);
 # a timed power change is profile 2 one stack level higher (kind Absolute, startSchedule =
@@ -90,6 +101,31 @@ ERROR_CODE_KINDS = {
 }
 
 
+# -- the WebSocket handshake -------------------------------------------------------------------
+def offered_subprotocols(header_values: Iterable[str]) -> list[str]:
+    """The subprotocols a pile offers: every Sec-WebSocket-Protocol header, comma-separated tokens."""
+    return [item.strip() for value in header_values for item in value.split(",") if item.strip()]
+
+
+def subprotocol_problem(offered: Sequence[str]) -> tuple[str, str] | None:
+    """(kind, cause) when the offered subprotocols do not include ``ocpp1.6``, else None.
+
+    The name is matched exactly, as websockets matches it: ``OCPP1.6`` is another name."""
+    if SUBPROTOCOL in offered:
+        return None
+    if not offered:
+        return "no_subprotocol", (
+            f"the pile offered no WebSocket subprotocol (no Sec-WebSocket-Protocol header); "
+            f"OCPP-J 1.6 §3.1.2 needs {SUBPROTOCOL!r}"
+        )
+    shown = ", ".join(short(name, 40) for name in offered[:8])
+    near = [name for name in offered if name.lower() == SUBPROTOCOL]
+    hint = f" ({short(near[0], 40)} differs in case: the name is matched exactly)" if near else ""
+    return "wrong_subprotocol", (
+        f"the pile offered the WebSocket subprotocol(s) {shown}, not {SUBPROTOCOL!r} (OCPP-J 1.6 §3.1.2){hint}"
+    )
+
+
 def status_for_state(state: str) -> str:
     return STATE_TO_STATUS[normalize_state(state)]
 
@@ -112,11 +148,28 @@ def to_iso(unix_time: float) -> str:
 
 def from_iso(text: str) -> float:
     """Unix time of an ISO 8601 dateTime; ValueError for anything else or a time without zone."""
+    unix_time, finding = read_pile_time(text)
+    if finding is not None:
+        raise ValueError(finding)
+    return unix_time
+
+
+class PileTime(NamedTuple):
+    unix_time: float
+    finding: str | None  # what the bench assumed to read it (a time without zone), None if nothing
+
+
+def read_pile_time(text: str) -> PileTime:
+    """A dateTime the pile sent. One without a zone is read as UTC, with a finding: OCPP
+    dateTime is UTC (the OCPP 1.6 schemas' format date-time, RFC 3339 §5.6, has a zone).
+    ValueError for anything that is no ISO 8601 time."""
     try:
         moment = datetime.fromisoformat(str(text).strip())
+        finding = None
         if moment.tzinfo is None:
-            raise ValueError(f"{short(text)} has no time zone (OCPP dateTime is UTC, ending in Z)")
-        return moment.timestamp()
+            finding = f"{short(text)} has no time zone (OCPP dateTime is UTC, ending in Z): read as UTC"
+            moment = moment.replace(tzinfo=UTC)
+        return PileTime(moment.timestamp(), finding)
     except (OverflowError, OSError) as exc:  # a year the platform cannot place
         raise ValueError(f"{short(text)} is out of range ({exc})") from None
 
@@ -127,9 +180,17 @@ def clock_data(unix_time: float) -> str:
 
 
 def parse_clock_data(data: str | None) -> float:
-    """ValueError when the data is not {"currentTime": <ISO 8601>}."""
+    """ValueError when the data is not {"currentTime": <ISO 8601 UTC>}."""
+    return from_iso(clock_data_time(data))
+
+
+def clock_data_time(data: str | None) -> str:
+    """The currentTime text of {"currentTime": <ISO 8601>}; ValueError for other data."""
     try:
-        return from_iso(loads(data or "")["currentTime"])
+        text = loads(data or "")["currentTime"]
+        if not isinstance(text, str):
+            raise TypeError(text)
+        return text
     except (TypeError, KeyError, FrameError) as exc:
         raise ValueError(f'expected {{"currentTime": "<ISO 8601>"}}, got {short(data)}') from exc
 
