@@ -236,7 +236,7 @@ class _ProfileReader:
                 f"one of {', '.join(f'{c:g}' for c in classes)} for a {kind.upper()} pile "
                 f"({'JJG 1148-2022' if kind == 'ac' else 'JJG 1149-2022'}), got {value!r}",
             )
-        return value
+        return None if value is None else float(value)
 
     def _modbus(self, t: _Table) -> ModbusEndpoint:
         endpoint = ModbusEndpoint(

@@ -96,6 +96,8 @@ class PlatformRefused(PlatformError):
     """The pile refused a command (OCPP status other than Accepted, a CALLERROR), or a
     charge point with another id tried to connect."""
 
+    error_code: str | None = None  # a CALLERROR's code, where the pile answered with one
+
 
 class PlatformSecurityError(PlatformRefused):
     """The Central System refused a connection (another id, missing or wrong credentials, a

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 try:
@@ -39,41 +40,44 @@ class TransactionIds:
             if self.path is None:
                 issued, self._next = self._next, _following(self._next)
                 return issued
-            with self._locked():
-                issued = self._read()
-                self._write(_following(issued))
+            with _locked(self.path):
+                issued = _read(self.path)
+                _write(self.path, _following(issued))
                 return issued
 
-    @contextlib.contextmanager
-    def _locked(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a+b") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _read(self) -> int:
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a+b") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            value = json.loads(self.path.read_text(encoding="utf-8"))["next"]
-        except FileNotFoundError:
-            return 1
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{self.path}: not a transaction id counter ({type(exc).__name__})") from None
-        if type(value) is not int or not 1 <= value <= MAX_ID:
-            raise ValueError(f"{self.path}: 'next' must be an integer 1 … {MAX_ID}, got {value!r}")
-        return value
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _write(self, value: int) -> None:
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump({"next": value}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+
+def _read(path: Path) -> int:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))["next"]
+    except FileNotFoundError:
+        return 1
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a transaction id counter ({type(exc).__name__})") from None
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        raise ValueError(f"{path}: 'next' must be an integer 1 … {MAX_ID}, got {value!r}")
+    return value
+
+
+def _write(path: Path, value: int) -> None:
+    temporary = path.with_suffix(".tmp")
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump({"next": value}, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
 
 
 def _following(value: int) -> int:

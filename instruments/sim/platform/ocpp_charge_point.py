@@ -194,6 +194,8 @@ class SimChargePoint:
 
     def _reconnect(self) -> bool:
         """One attempt to connect again after a link loss (clock callback); True once back."""
+        if self._loop is None:  # closed while the link was down
+            return False
         try:
             self._websocket = self._loop.run(self._open_websocket(RECONNECT_TIMEOUT_S), RECONNECT_TIMEOUT_S + 1.0)
         except (OSError, TimeoutError, websockets.InvalidHandshake):
