@@ -62,6 +62,7 @@ COMMAND_POLL_S = 1.0  # output on/off (power analyzer) while waiting for a comma
 LEVEL_POLL_S = 0.25  # the output level (AC: EV simulator's PWM meter, DC: analyzer, ~ its update interval)
 EVENT_POLL_S = 0.25  # the platform's event list (a Modbus poll of the pile's FIFO each time)
 CLOCK_POLL_S = 1.0  # reading the pile's clock back after a time sync
+BATTERY_MONITOR_POLL_S = 1.0  # the platform's battery monitor reads the pile's uploads (4.5.3 e)
 # A timed start is watched closely (AC: PWM meter every PWM_POLL_S) from this long before it is
 # due: more than the time-sync tolerance, so an early start within it is timed as finely.
 START_WATCH_LEAD_S = 5.0

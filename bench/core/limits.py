@@ -59,6 +59,13 @@ class Limit:
             ) from None
 
     @property
+    def upper(self) -> float:
+        """``high``, for a limit that must have one (a threshold, a time allowed)."""
+        if self.high is None:
+            raise BenchError(f"limit {self.key}: no high value (the limits table gives {self.quantity!r} none)")
+        return self.high
+
+    @property
     def is_tolerance(self) -> bool:
         """A ± tolerance around a reference (``relative_pct`` or ``absolute``)."""
         return self.relative_pct is not None or self.absolute is not None

@@ -125,6 +125,16 @@ PARAMETERS: dict[str, SimParameter] = {
         _p("short_circuit_stop_s", float, 0.02, "s", "dc", "4.2.5 short-circuit protection: stop ≤ 1 s"),
         _p("ignores_can_loss", bool, False, "", "dc", "4.2.5 communication fault (CAN lost): stop ≤ 2 s and its event"),
         _p("uploads_link_loss", bool, True, "", "both", "4.2.5 platform link loss recorded and uploaded after it"),
+        # -- issue 10 item 4: the battery status the platform's battery monitor judges (4.5.3 e)
+        _p(
+            "bms_upload_lag_s",
+            float,
+            1.0,
+            "s",
+            "dc",
+            "4.2.4 upload latency (≤ 15 s) of the BMS's state, and with it the platform's 4.5.3 e stop",
+        ),
+        _p("uploads_battery_status", bool, True, "", "dc", "4.5.3 e battery status uploaded while charging"),
         _p("meter_error_pct", float, 0.0, "%", "both", "4.4.3 energy register within its class (JJG 1148/1149)"),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),

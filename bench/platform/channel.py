@@ -7,7 +7,7 @@ from ``[dut] control``:
 * commands: ``start``, ``stop``, ``wake_vehicle``, ``timed_start``, ``timed_power_change``,
   ``set_power_limit``, ``set_current_limit``, ``set_clock``; each returns an ``Ack`` once the
   pile has taken the command (the pile carries it out after its own response time);
-* reads: ``read_clock``, ``realtime``, ``bms_info``;
+* reads: ``read_clock``, ``realtime``, ``bms_info``, ``battery_status`` (4.5.3 e);
 * ``events()``: every event the pile reported so far, with its own time stamp and the bench
   time it arrived;
 * ``cut_link()`` / ``restore_link()``: the bench takes the platform link away and gives it back
@@ -63,6 +63,16 @@ class Realtime:
     pile_time: float | None  # pile clock (unix) when the values were taken
     bench_time_of_arrival: float
     energy_kwh: float | None = None
+
+
+@dataclass(frozen=True)
+class BatteryStatus:
+    """The BMS's state as the pile uploads it while charging (4.5.3 e): names and units as
+    bench.protocols.platform.vocabulary.BATTERY_STATUS_UNITS; a field the pile does not give is
+    absent."""
+
+    values: dict[str, float]
+    bench_time_of_arrival: float
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,11 @@ class PlatformChannel(ABC):
         internal_resistance mΩ; heating_status/cooling_status "on"/"off"."""
         self._raise_pending()
         return self._bms_info()
+
+    def battery_status(self) -> BatteryStatus:
+        """The 4.5.3 e battery status the pile gives now (DC piles while charging)."""
+        self._raise_pending()
+        return BatteryStatus(self._battery_status(), self.clock.now())
 
     def events(self, refresh: bool = True) -> list[Event]:
         """Every event received so far, oldest first; ``refresh`` asks the pile first where
@@ -216,6 +231,8 @@ class PlatformChannel(ABC):
     def _realtime(self) -> Realtime: ...
     @abstractmethod
     def _bms_info(self) -> dict: ...
+    @abstractmethod
+    def _battery_status(self) -> dict[str, float]: ...
     @abstractmethod
     def _cut_link(self) -> None: ...
     @abstractmethod

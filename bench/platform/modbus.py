@@ -30,7 +30,7 @@ from bench.platform.errors import (
 )
 from bench.platform.log import FROM_PILE, NOTE, TO_PILE, MessageLog
 from bench.protocols.modbus.registers import CodecError, PileMap, Register, load_pile_map, span
-from bench.protocols.platform.vocabulary import BMS_FIELDS
+from bench.protocols.platform.vocabulary import BATTERY_STATUS_FIELDS, BMS_FIELDS
 from instruments.ev.modbus_link import ModbusExceptionError, ModbusLink
 
 REALTIME_FIELDS = ("voltage", "current", "power", "energy", "state", "clock", "clock_ms")
@@ -139,10 +139,17 @@ class ModbusChannel(PlatformChannel):
         )
 
     def _bms_info(self) -> dict:
-        names = [n for n in BMS_FIELDS if self.map.has(n)]
-        if not names:
+        return self._read_present(BMS_FIELDS)
+
+    def _battery_status(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self._read_present(BATTERY_STATUS_FIELDS).items()}
+
+    def _read_present(self, names: tuple[str, ...]) -> dict:
+        """The registers of ``names`` the map has, without those that read "not available"."""
+        present = [n for n in names if self.map.has(n)]
+        if not present:
             return {}
-        return {name: value for name, value in self._read(names).items() if value is not None}
+        return {name: value for name, value in self._read(present).items() if value is not None}
 
     @staticmethod
     def _pile_time(seconds, ms) -> float | None:

@@ -48,6 +48,7 @@ import itertools
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import quote, unquote, urlsplit
 
@@ -133,6 +134,7 @@ class OcppChannel(PlatformChannel):
         self.status: dict[int, str] = {}  # connector id -> bench state
         self.transaction_id: int | None = None
         self.bms_upload: dict | None = None  # the last BmsInfo the pile sent on its own
+        self.battery_upload: dict[str, float] | None = None  # the last BatteryStatus it sent on its own
         self.boot: dict | None = None
         self._timed_profile_installed = False
         self._authorization_key, tls = self._security_setup(endpoint)
@@ -668,17 +670,25 @@ class OcppChannel(PlatformChannel):
         return self.latest_realtime, result.status
 
     def _bms_info(self) -> dict:
+        return self._vendor_read(m.GET_BMS_INFO, m.parse_bms_data, self.bms_upload)
+
+    def _battery_status(self) -> dict[str, float]:
+        return self._vendor_read(m.GET_BATTERY_STATUS, m.parse_battery_status_data, self.battery_upload)
+
+    def _vendor_read(self, message_id: str, parse: Callable[[str | None], dict], uploaded: dict | None) -> dict:
+        """A vendor DataTransfer's answer, parsed; a pile that refuses it: what it last sent on
+        its own, if anything."""
         try:
-            data = self._data_transfer(m.GET_BMS_INFO)
+            data = self._data_transfer(message_id)
         except PlatformRefused:
-            if self.bms_upload is not None:
-                return dict(self.bms_upload)
+            if uploaded is not None:
+                return dict(uploaded)
             raise
         try:
-            return m.parse_bms_data(data)
+            return parse(data)
         except ValueError as exc:
             raise PlatformProtocolError(
-                self.endpoint, f"DataTransfer {m.GET_BMS_INFO} answer: {exc}", kind="bad_value"
+                self.endpoint, f"DataTransfer {message_id} answer: {exc}", kind="bad_value"
             ) from None
 
     # -- calls ----------------------------------------------------------------------------
@@ -941,14 +951,21 @@ class OcppChannel(PlatformChannel):
     def on_data_transfer(self, vendor_id: str, message_id: str | None, data: str | None) -> str:
         if vendor_id != m.VENDOR_ID:
             return "UnknownVendorId"
-        if message_id != m.BMS_INFO:
+        if message_id == m.BMS_INFO:
+            parse = m.parse_bms_data
+        elif message_id == m.BATTERY_STATUS:
+            parse = m.parse_battery_status_data
+        else:
             return "UnknownMessageId"
         try:
-            values = m.parse_bms_data(data)
+            values = parse(data)
         except ValueError as exc:
-            self._upload_problem(f"DataTransfer {m.BMS_INFO}: {m.short(str(exc), 200, quote=False)}")
+            self._upload_problem(f"DataTransfer {message_id}: {m.short(str(exc), 200, quote=False)}")
             return "Rejected"
-        self.bms_upload = values
+        if message_id == m.BMS_INFO:
+            self.bms_upload = values
+        else:
+            self.battery_upload = values
         return "Accepted"
 
     def _pile_time(

@@ -314,10 +314,16 @@ class SimulatedBench:
             charger.vehicle_unplugged()
 
     def _sync_bms_info(self) -> None:
-        learnt = self.charger.vehicle_data()
+        """What the charger learnt from the vehicle, to the plant: the 4.2.7 fields and the
+        battery status (4.5.3 e)."""
+        charger = self.charger
+        if charger is None:  # closed while the timer fired
+            return
+        learnt = charger.vehicle_data()
         info = {UPLOAD_NAMES[key]: value for key, value in learnt.items() if key in UPLOAD_NAMES and value is not None}
         if info and info != self.plant.learnt_bms_info():
             self.plant.learn_bms_info(info)
+        self.plant.learn_battery_status(charger.battery_status())
 
 
 def _maxima(rating, **names) -> dict:

@@ -29,6 +29,8 @@ SHORT_STOP = "changji:4.2.5:short_circuit_stop_time"
 CAN_STOP = "changji:4.2.5:communication_loss_stop_time"
 EVENT = "changji:4.2.5:event_latency"
 SUPPLY_STOP = "changji:4.2.5:supply_fault_stop_time"
+UPLOAD_LATENCY = "changji:4.2.4:upload_latency"
+BATTERY_STOPPED = "changji:4.5.3e:stopped"
 
 ROWS: list[Row] = [
     Row("dc", "", None, frozenset()),
@@ -106,3 +108,14 @@ ROWS: list[Row] = [
     past("dc", "ignores_can_loss", True, CAN_STOP, EVENT),
     inside("dc", "ignores_can_loss", False),
 ]
+# 4.5.3 e, the bench as the platform, over both channels. The upload latency is the lag plus up
+# to the simulated pile's 0.5 s sync and the monitor's 1 s poll: 13 s measures ≤ 14.5 s, 15.5 s
+# at least 15.5 s. A pile that never uploads the battery status leaves the platform blind: the
+# latency (a lower bound) and the stop fail, its 4.2.6 stop is not judged (no stop was sent).
+for _profile in ("profiles/sim-dc-60kw.toml", "profiles/sim-dc-60kw-ocpp.toml"):
+    ROWS += [
+        past("dc", "bms_upload_lag_s", 15.5, UPLOAD_LATENCY, profile=_profile),
+        inside("dc", "bms_upload_lag_s", 13.0, profile=_profile),
+        past("dc", "uploads_battery_status", False, UPLOAD_LATENCY, BATTERY_STOPPED, profile=_profile),
+        inside("dc", "uploads_battery_status", True, profile=_profile),
+    ]

@@ -17,6 +17,21 @@ BMS_VALUES = {
     "vehicle_model": "BJ7000U3D4-BEV",
 }
 
+# 4.5.3 e battery status: values each register and JSON carry exactly; the lowest cell is the
+# 4.2.7 one (one register serves both).
+BATTERY_VALUES = {
+    "battery_voltage": 552.3,
+    "soc": 47.0,
+    "highest_cell_voltage": 3.402,
+    "highest_cell_number": 88.0,
+    "lowest_cell_voltage": 3.215,
+    "lowest_cell_number": 17.0,
+    "highest_temperature": 31.5,
+    "highest_temperature_probe": 3.0,
+    "lowest_temperature": -4.0,
+    "lowest_temperature_probe": 7.0,
+}
+
 
 class FakePlatformPort:
     def __init__(
@@ -34,6 +49,7 @@ class FakePlatformPort:
         self.response_delay_s = response_delay_s
         self.offset = rtc_offset_s
         self.bms = dict(BMS_VALUES if bms is None else bms)
+        self.battery = dict(BATTERY_VALUES)
         self.rated_w = rated_w
         self.state = "preparing"
         self.power_limit_w = rated_w
@@ -98,6 +114,9 @@ class FakePlatformPort:
 
     def bms_info(self) -> dict:
         return dict(self.bms)
+
+    def battery_status(self) -> dict:
+        return dict(self.battery)
 
     def events(self) -> list[dict]:
         drained, self._events = self._events, []

@@ -17,7 +17,7 @@ from bench.platform.ocpp import OcppChannel
 from bench.protocols.modbus.registers import shipped_pile_map as shipped_map
 from tests.platform import scenario
 from tests.platform.conftest import RTC_OFFSET_S
-from tests.platform.fake_port import BMS_VALUES
+from tests.platform.fake_port import BATTERY_VALUES, BMS_VALUES
 
 
 @pytest.fixture(params=["modbus", "ocpp16"])
@@ -159,6 +159,20 @@ def test_every_request_has_its_answer_in_the_log(ran):
         "MeterValues",
         "DataTransfer",
     }
+
+
+def test_the_battery_status_arrives_in_bench_units(rig):
+    status = rig.channel.battery_status()
+    assert status.values == BATTERY_VALUES
+    assert status.bench_time_of_arrival == rig.clock.now()
+
+
+def test_a_battery_status_field_the_pile_does_not_give_is_absent(rig):
+    del rig.port.battery["soc"]
+    rig.port.battery["lowest_temperature"] = None
+    values = rig.channel.battery_status().values
+    assert "soc" not in values and "lowest_temperature" not in values
+    assert values["highest_temperature"] == 31.5
 
 
 def test_a_missing_bms_field_is_absent(rig):

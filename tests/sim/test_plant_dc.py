@@ -526,3 +526,22 @@ def test_safe_state_steps_are_consistent_in_any_state(step):
         assert amps == pytest.approx(0.0, abs=1e-3)
     times, values = capture(plant.signal("inlet_voltage"), clock, 2.0, 20_001)
     assert np.all(np.isfinite(values)) and np.all(values >= -1e-9)
+
+
+def test_the_battery_status_is_uploaded_as_it_was_bms_upload_lag_s_ago():
+    clock, plant = dc_plant(bms_upload_lag_s=2.0)
+    plant.learn_battery_status({"highest_temperature": 25.0})
+    clock.sleep(3.0)
+    plant.learn_battery_status({"highest_temperature": 58.0})
+    assert plant.platform.battery_status() == {"highest_temperature": 25.0}  # 2 s late
+    clock.sleep(1.9)
+    assert plant.platform.battery_status() == {"highest_temperature": 25.0}
+    clock.sleep(0.1)
+    assert plant.platform.battery_status() == {"highest_temperature": 58.0}
+
+
+def test_a_pile_that_does_not_upload_the_battery_status_gives_nothing():
+    clock, plant = dc_plant(uploads_battery_status=False)
+    plant.learn_battery_status({"highest_temperature": 25.0})
+    clock.sleep(5.0)
+    assert plant.platform.battery_status() == {}

@@ -52,6 +52,9 @@ class BatteryState:
         self.cooling_status = ext.cooling_status
         self.internal_resistance_mohm = ext.internal_resistance_mohm
         self.vehicle_model = ext.vehicle_model
+        # A pack voltage the BMS reports in BCS instead of the measured one (None: the measured):
+        # the vehicle's own reading, which a platform judges against the battery's maximum.
+        self.voltage_reading_v: float | None = None
 
     # -- scripted changes -------------------------------------------------------------------
     def set_cell_voltages(self, values: float | Sequence[float]) -> None:
@@ -97,6 +100,8 @@ class BatteryState:
             remaining = (100.0 - self.soc_pct) / 100.0 * self.config.capacity_ah / current_a * 60.0
         else:
             remaining = 0.0
+        if self.voltage_reading_v is not None:
+            voltage_v = self.voltage_reading_v
         return {
             "voltage": clamp(voltage_v, VOLTAGE_RANGE_V),
             "current": clamp(-current_a, CURRENT_RANGE_A),  # the standard: negative = charging

@@ -147,6 +147,11 @@ class BmsEmulator(ProtocolNode):
         """Probe temperatures reported through BSM/BMT/BSD (no BST)."""
         self.battery.set_temperatures(values, spread_c)
 
+    def set_voltage_reading(self, volts: float | None) -> None:
+        """The pack voltage BCS reports, in place of the measured one (None: the measured again;
+        no BST): the vehicle's own reading of its battery."""
+        self.battery.voltage_reading_v = None if volts is None else float(volts)
+
     def set_soc(self, soc_pct: float) -> None:
         self.battery.soc_pct = float(soc_pct)
 

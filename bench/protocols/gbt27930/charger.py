@@ -53,6 +53,15 @@ BSM_FAULTS = {
 STOP_REASONS = {"manual": "manual_stop", "condition": "condition_reached", "fault": "fault_stop"}
 CST_FLAGS = frozenset(f.name for f in BY_NAME["CST"].fields)
 BST_FAULT_FLAGS = tuple(f.name for f in BY_NAME["BST"].fields[4:])  # faults and errors, not reasons
+# BSM fields that are battery status (4.5.3 e), not status flags.
+BSM_BATTERY_STATUS = (
+    "highest_cell_number",
+    "highest_temperature",
+    "highest_temperature_probe",
+    "lowest_temperature",
+    "lowest_temperature_probe",
+)
+LOWEST_CELL = ("lowest_cell_voltage", "lowest_cell_number")  # from the extension frame (4.2.7)
 ACTIVE = ("handshake", "recognition", "configuration", "charging", "stopping", "statistics")
 
 
@@ -171,6 +180,20 @@ class ChargerStateMachine(ProtocolNode):
         for ext in self.extension.messages:
             data.update(self.peer.get(ext.name) or {})
         return data
+
+    def battery_status(self) -> dict[str, float]:
+        """The 4.5.3 e battery status as learned from BCS, BSM and the extension frame (only what
+        the vehicle sent; names as bench.protocols.platform.vocabulary.BATTERY_STATUS_UNITS)."""
+        found = {
+            "battery_voltage": self.peer.value("BCS", "voltage"),
+            "soc": self.peer.value("BCS", "soc"),
+            "highest_cell_voltage": self.peer.value("BCS", "highest_cell_voltage"),
+            **{name: self.peer.value("BSM", name) for name in BSM_BATTERY_STATUS},
+        }
+        for ext in self.extension.messages:
+            values = self.peer.get(ext.name) or {}
+            found.update({name: values[name] for name in LOWEST_CELL if name in values})
+        return {name: float(value) for name, value in found.items() if isinstance(value, (int, float))}
 
     # == receiving =========================================================================
     def _on_BHM(self, values: dict[str, Any], t: float) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.protocols.platform.vocabulary import BMS_UNITS
+from bench.protocols.platform.vocabulary import BATTERY_STATUS_UNITS, BMS_UNITS
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ FIELDS: dict[str, FieldSpec] = {
     "event_ack": FieldSpec("", True, True, group="event"),
     # 4.2.7 BMS information (DC)
     **{name: _bms(name) for name in BMS_UNITS},
+    # 4.5.3 e the BMS's state while charging (DC); the lowest cell is the 4.2.7 register
+    **{name: FieldSpec(unit, group="battery") for name, unit in BATTERY_STATUS_UNITS.items() if name not in BMS_UNITS},
 }
 
 # Code tables a map must define, with the names each must contain.

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from ocpp.messages import Call, CallError, CallResult
 
-from bench.protocols.platform.vocabulary import BMS_FIELDS, normalize_state
+from bench.protocols.platform.vocabulary import BATTERY_STATUS_FIELDS, BMS_FIELDS, normalize_state
 
 SUBPROTOCOL = "ocpp1.6"  # OCPP-J 1.6 §3.1.2 WebSocket subprotocol name
 CONNECTOR_ID = 1  # the bench tests one connector
@@ -38,12 +38,15 @@ SET_CLOCK = "SetClock"  # bench → pile, data {"currentTime": <ISO 8601>}
 GET_CLOCK = "GetClock"  # bench → pile, answer data {"currentTime": <ISO 8601>}
 GET_BMS_INFO = "GetBmsInfo"  # bench → pile, answer data: the 4.2.7 fields (JSON object)
 BMS_INFO = "BmsInfo"  # pile → bench on its own when it learns them, same data
+GET_BATTERY_STATUS = "GetBatteryStatus"  # bench → pile, answer data: the 4.5.3 e battery status (JSON object)
+BATTERY_STATUS = "BatteryStatus"  # pile → bench on its own while charging, when it changes, same data
 # What each bench → pile DataTransfer is for: named when a pile does not offer it.
 VENDOR_CAPABILITIES = {
     WAKE_VEHICLE: "the platform's wake-up command",
     SET_CLOCK: "setting the pile's clock by DataTransfer",
     GET_CLOCK: "reading the pile's clock by DataTransfer",
     GET_BMS_INFO: "the 4.2.7 BMS data on request",
+    GET_BATTERY_STATUS: "the 4.5.3 e battery status on request",
 }
 # A pile without the bench's DataTransfers answers one of these (OCPP 1.6 §5.6 DataTransferStatus;
 # a pile with no DataTransfer handler at all, a CALLERROR, OCPP-J 1.6 §4.2.3).
@@ -218,33 +221,65 @@ BMS_TYPES = {
 def parse_bms_data(data: str | None) -> dict[str, Any]:
     """The 4.2.7 fields present in the data; ValueError for anything that is not a JSON object
     of them, or a field of the wrong type."""
-    try:
-        values = loads(data or "")
-    except FrameError as exc:
-        raise ValueError(f"expected a JSON object of 4.2.7 fields, got {short(data)} ({exc.cause})") from exc
-    if not isinstance(values, dict):
-        raise ValueError(f"expected a JSON object of 4.2.7 fields, got {short(data)}")
+    values = _json_object(data, "4.2.7 fields")
     out = {}
     for name in BMS_FIELDS:
         value = values.get(name)
         if value is None:
             continue
         typ = BMS_TYPES.get(name, object)
-        if typ in (int, float):
-            ok = (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and (typ is float or float(value).is_integer())
-            )
-        else:
-            ok = isinstance(value, typ)
-        if not ok:
+        if not _of_json_type(value, typ):
             raise ValueError(f"4.2.7 field {name!r}: expected {_JSON_TYPE_NAMES[typ]}, got {short(value)}")
         if name in ("heating_status", "cooling_status") and value not in ("on", "off"):
             raise ValueError(f'4.2.7 field {name!r}: expected "on" or "off", got {short(value)}')
         out[name] = value
     return out
+
+
+def battery_status_data(values: Mapping[str, Any]) -> str:
+    unknown = set(values) - set(BATTERY_STATUS_FIELDS)
+    if unknown:
+        raise ValueError(f"not battery status fields: {', '.join(sorted(unknown))}")
+    return json.dumps({name: values[name] for name in BATTERY_STATUS_FIELDS if name in values})
+
+
+def parse_battery_status_data(data: str | None) -> dict[str, float]:
+    """The 4.5.3 e battery status fields present in the data (numbers; cell and probe numbers
+    integers); ValueError for anything else."""
+    values = _json_object(data, "battery status fields")
+    out = {}
+    for name in BATTERY_STATUS_FIELDS:
+        value = values.get(name)
+        if value is None:
+            continue
+        typ = int if name.endswith(("_number", "_probe")) else float
+        if not _of_json_type(value, typ):
+            raise ValueError(f"battery status field {name!r}: expected {_JSON_TYPE_NAMES[typ]}, got {short(value)}")
+        out[name] = float(value)
+    return out
+
+
+def _json_object(data: str | None, of_what: str) -> dict[str, Any]:
+    """A DataTransfer's data read as a JSON object; ValueError naming what it should hold."""
+    try:
+        values = loads(data or "")
+    except FrameError as exc:
+        raise ValueError(f"expected a JSON object of {of_what}, got {short(data)} ({exc.cause})") from exc
+    if not isinstance(values, dict):
+        raise ValueError(f"expected a JSON object of {of_what}, got {short(data)}")
+    return values
+
+
+def _of_json_type(value: object, typ: type) -> bool:
+    """A JSON value of ``typ``: a finite number (an integer for int; never a bool) or ``typ``."""
+    if typ in (int, float):
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (typ is float or float(value).is_integer())
+        )
+    return isinstance(value, typ)
 
 
 _JSON_TYPE_NAMES = {str: "a string", float: "a number", int: "an integer", object: "a value"}

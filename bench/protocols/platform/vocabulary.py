@@ -57,6 +57,23 @@ BMS_UNITS = {
     "vehicle_model": "",
 }
 
+# 4.5.3 e: the BMS's state as the pile uploads it while charging (from BCS, BSM and the
+# extension frame), with the unit each is given in. The platform's battery monitor
+# (bench/platform/battery_monitor.py) judges the battery from these.
+BATTERY_STATUS_UNITS = {
+    "battery_voltage": "V",  # BCS charging voltage measured by the BMS
+    "soc": "%",
+    "highest_cell_voltage": "V",
+    "highest_cell_number": "",
+    "lowest_cell_voltage": "V",
+    "lowest_cell_number": "",
+    "highest_temperature": "°C",
+    "highest_temperature_probe": "",
+    "lowest_temperature": "°C",
+    "lowest_temperature_probe": "",
+}
+BATTERY_STATUS_FIELDS = tuple(BATTERY_STATUS_UNITS)
+
 # Units a register may be given in, as (bench unit, factor to the bench unit). Decimal
 # factors keep a value exact through a conversion (3215 mV -> 3.215 V, not 3.2150000000000003).
 UNITS = {
@@ -73,6 +90,8 @@ UNITS = {
     "kWh": ("kWh", Decimal(1)),
     "MWh": ("kWh", Decimal(1000)),
     "Ah": ("Ah", Decimal(1)),
+    "%": ("%", Decimal(1)),
+    "°C": ("°C", Decimal(1)),
     "mΩ": ("mΩ", Decimal(1)),
     "Ω": ("mΩ", Decimal(1000)),
     "s": ("s", Decimal(1)),

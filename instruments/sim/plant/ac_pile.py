@@ -123,6 +123,9 @@ class AcPilePlant(PlantBase):
     def learnt_bms_info(self) -> dict:
         return {}
 
+    def battery_status_at(self, bench_time: float) -> dict[str, float]:
+        return {}  # an AC pile has no BMS to hear from
+
     # -- what the pile offers ----------------------------------------------------------------
     def current_limit_a(self) -> float:
         """The current the pile offers now: min(its rating, the platform's limit), kept

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -91,6 +92,7 @@ INTERRUPT_RECORD_A = 1.0  # contactors opened above this current are recorded as
 CHARGER_EFFICIENCY = 0.95  # grid power = output power / efficiency + standby
 SHORT_RESISTANCE_OHM = 0.01  # the bench's shorting contactor and its cables across the inlet
 CHARGER_STANDBY_W = 50.0
+BATTERY_LOG_LENGTH = 4096  # battery-status changes kept for a late upload (bms_upload_lag_s)
 
 
 class DcChargerPlant(PlantBase):
@@ -138,6 +140,8 @@ class DcChargerPlant(PlantBase):
         self._platform_current_a: float | None = None
         self._regime = ""
         self._bms: dict = {}
+        # (bench time, battery status) at each change; a session's worth (BSM every 250 ms)
+        self._battery_log: deque[tuple[float, dict[str, float]]] = deque(maxlen=BATTERY_LOG_LENGTH)
         self._session_started = False
         self._cc1_line = True  # the CC1 wire from the connector to detection point 1 is made
         self._shorted = False  # the bench's shorting contactor across the inlet is closed
@@ -311,6 +315,18 @@ class DcChargerPlant(PlantBase):
         sets the insulation test voltage."""
         self._bms.update(info)
         self.history.record(self.actor, "bms_info", tuple(sorted(info)))
+
+    def learn_battery_status(self, status: Mapping[str, float]) -> None:
+        """The battery status the state machine holds now (4.5.3 e), kept with its bench time so
+        that the pile can upload it late (``bms_upload_lag_s``)."""
+        status = dict(status)
+        if not self._battery_log or self._battery_log[-1][1] != status:
+            self._battery_log.append((self.clock.now(), status))
+
+    def battery_status_at(self, bench_time: float) -> dict[str, float]:
+        """The battery status the pile held at ``bench_time`` ({} before it knew any)."""
+        known = [status for t, status in self._battery_log if t <= bench_time]
+        return dict(known[-1]) if known else {}
 
     def communication_fault(self, detail: str) -> None:
         """ChargerHooks: a GB/T 27930 timeout the state machine saw, recorded and uploaded (4.2.5)."""

@@ -6,7 +6,8 @@ the time sent (counted from when it was sent), and ``rtc_offset_s`` is the error
 remains. Timed actions (start, power change) fire when the pile's clock reaches their time.
 Uploads carry ``upload_error_pct`` on voltage, current and power (4.2.4); events are
 uploaded only when ``reports_events`` (4.2.3, 4.2.5); 4.2.7 BMS fields lose the names in
-``uploads_missing`` and have those in ``uploads_corrupt`` altered.
+``uploads_missing`` and have those in ``uploads_corrupt`` altered. The battery status of
+4.5.3 e is uploaded ``bms_upload_lag_s`` late, or not at all without ``uploads_battery_status``.
 
 A timed power change fires ``timed_power_offset_s`` after its time (4.2.9.3 / 4.2.10.3; negative:
 early). The energy register reads the energy delivered × (1 + ``meter_error_pct``) (4.4.3).
@@ -45,6 +46,8 @@ class PlatformTarget(Protocol):
         """voltage_v, current_a, power_w, state, energy_kwh as the pile measures them now."""
 
     def learnt_bms_info(self) -> dict: ...
+    def battery_status_at(self, bench_time: float) -> dict[str, float]:
+        """The 4.5.3 e battery status the pile held at ``bench_time``."""
 
 
 class PilePlatformPort:
@@ -65,6 +68,8 @@ class PilePlatformPort:
         self._timed_power_offset = float(sim["timed_power_offset_s"])
         self._meter_gain = 1.0 + float(sim["meter_error_pct"]) / 100.0
         self._uploads_link_loss = bool(sim["uploads_link_loss"])
+        self._battery_lag = float(sim["bms_upload_lag_s"])
+        self._uploads_battery_status = bool(sim["uploads_battery_status"])
         self._link_lost_at: float | None = None  # pile time the platform link was found lost
         self._rtc_base = clock.wall_time()  # pile time (before the offset) at bench time _rtc_t0
         self._rtc_t0 = clock.now()
@@ -124,6 +129,13 @@ class PilePlatformPort:
             if name in learnt and name not in self._missing:
                 info[name] = corrupted(learnt[name]) if name in self._corrupt else learnt[name]
         return info
+
+    def battery_status(self) -> dict[str, float]:
+        """The 4.5.3 e battery status as uploaded: ``bms_upload_lag_s`` old, or nothing when the
+        pile does not upload it (``uploads_battery_status`` false)."""
+        if not self._uploads_battery_status:
+            return {}
+        return self._target.battery_status_at(self._clock.now() - self._battery_lag)
 
     def events(self) -> list[dict]:
         drained, self._events = self._events, []

@@ -173,6 +173,10 @@ class PlatformPort(Protocol):
     def bms_info(self) -> dict:
         """The 4.2.7 values as the pile learnt them (DC); keys as sim_parameters.UPLOAD_FIELDS."""
 
+    def battery_status(self) -> dict[str, float]:
+        """The 4.5.3 e battery status as the pile uploads it (DC while charging); keys as
+        bench.protocols.platform.vocabulary.BATTERY_STATUS_UNITS."""
+
     def events(self) -> list[dict]:
         """Events the pile reported, each {"kind", "pile_time", "detail"}; the channel drains them."""
 

@@ -28,7 +28,7 @@ from typing import Any
 from bench.core.clock import Clock
 from bench.protocols.modbus.protocol import ILLEGAL_DATA_ADDRESS, ILLEGAL_DATA_VALUE, SERVER_DEVICE_FAILURE
 from bench.protocols.modbus.registers import CodecError, PileMap, Register
-from bench.protocols.platform.vocabulary import BMS_FIELDS, normalize_state, on_off
+from bench.protocols.platform.vocabulary import BATTERY_STATUS_FIELDS, BMS_FIELDS, normalize_state, on_off
 from instruments.sim.modbus import ModbusException
 from instruments.sim.plant.ports import PlatformPort
 
@@ -218,6 +218,7 @@ class _Snapshot:
         self.device = device
         self._realtime: dict | None = None
         self._bms: dict | None = None
+        self._battery: dict | None = None
         self._clock: float | None = None
         self._events_drained = False
 
@@ -240,6 +241,8 @@ class _Snapshot:
             if value is not None and name in ("heating_status", "cooling_status"):
                 value = on_off(value)
             return value
+        if name in BATTERY_STATUS_FIELDS:
+            return self.battery().get(name)
         if name == "command":
             return None  # reads "not available": a command register holds no state
         return device._last_written(name)  # settings read back as last written ("not available" before)
@@ -253,6 +256,11 @@ class _Snapshot:
         if self._bms is None:
             self._bms = self.device.port.bms_info()
         return self._bms
+
+    def battery(self) -> dict:
+        if self._battery is None:
+            self._battery = self.device.port.battery_status()
+        return self._battery
 
     def clock(self) -> float:
         if self._clock is None:

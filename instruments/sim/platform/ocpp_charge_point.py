@@ -133,6 +133,7 @@ class SimChargePoint:
         self._id_tag: str | None = None
         self._remote_stop = False
         self._bms_sent: dict | None = None
+        self._battery_sent: dict | None = None
 
     # -- life -------------------------------------------------------------------------------
     def connect(self, timeout_s: float = 10.0) -> None:
@@ -300,6 +301,11 @@ class SimChargePoint:
             self._bms_sent = bms
             data = m.bms_data(bms)
             self._send(lambda: call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=m.BMS_INFO, data=data))
+        battery = self.port.battery_status()
+        if battery and battery != self._battery_sent:
+            self._battery_sent = battery
+            status = m.battery_status_data(battery)
+            self._send(lambda: call.DataTransfer(vendor_id=m.VENDOR_ID, message_id=m.BATTERY_STATUS, data=status))
 
     def _check_status(self, force: bool = False) -> None:
         status = m.status_for_state(self.port.current_state())
@@ -459,6 +465,8 @@ class SimChargePoint:
                     return "Accepted", m.clock_data(self.port.clock())
                 if message_id == m.GET_BMS_INFO:
                     return "Accepted", m.bms_data(self._bms_values())
+                if message_id == m.GET_BATTERY_STATUS:
+                    return "Accepted", m.battery_status_data(self.port.battery_status())
             except ValueError:
                 return "Rejected", None
         return "UnknownMessageId", None
