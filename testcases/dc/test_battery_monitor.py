@@ -33,7 +33,7 @@ from bench.api.timings import BATTERY_MONITOR_POLL_S, CAN_TIME_RESOLUTION_S, COM
 pytestmark = pytest.mark.dut("dc")
 
 
-@pytest.mark.judges(LATENCY_KEY, STOP_KEY, STOPPED_KEY)
+@pytest.mark.judges("changji:4.2.4:upload_latency", "changji:4.2.6:command_response_time", "changji:4.5.3e:stopped")
 @pytest.mark.clause("changji:4.5.3e")
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_the_platform_stops_the_charging_on_a_battery_condition(bench, condition):
