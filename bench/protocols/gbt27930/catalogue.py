@@ -132,9 +132,12 @@ def volts(name: str, pos: str, **kw: Any) -> Field:
     return num(name, pos, 16, 0.1, 0.0, "V", **kw)
 
 
+CURRENT_OFFSET_A = -400.0
+
+
 def amps(name: str, pos: str, **kw: Any) -> Field:
     """Current, 0.1 A/bit, offset −400 A: negative means charging (raw 3800 → −20.0 A)."""
-    return num(name, pos, 16, 0.1, -400.0, "A", **kw)
+    return num(name, pos, 16, 0.1, CURRENT_OFFSET_A, "A", **kw)
 
 
 def celsius(name: str, pos: str, **kw: Any) -> Field:
