@@ -185,8 +185,9 @@ def test_a_truncated_blf_says_where_it_ends(session, tmp_path):
 
 
 def test_a_blf_whose_recording_never_closed_says_so(tmp_path):
-    from .fakes import EmulatedSession
     from bench.protocols.gbt27930.trace import TraceRecorder
+
+    from .fakes import EmulatedSession
 
     emu = EmulatedSession()
     recorder = TraceRecorder(emu.observer_bus, tmp_path, "live", flush_period_s=1.0)

@@ -32,7 +32,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO, TextIO, cast
 
 import can
 from can.io.asc import ASCReader
@@ -74,9 +74,9 @@ def read_trace(path: str | Path, on_problem: ProblemSink) -> Iterator[can.Messag
         yield from _TextTrace(path, suffix, on_problem).frames()
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def _open_binary(path: Path) -> BinaryIO:
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")
+        return cast(BinaryIO, gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -86,7 +86,7 @@ class NumberedLines:
     Undecodable bytes become U+FFFD (``errors="replace"``); the line ends are kept so that a
     last line without one is seen."""
 
-    def __init__(self, raw: IO[bytes], encoding: str = "utf-8"):
+    def __init__(self, raw: BinaryIO, encoding: str = "utf-8"):
         self.text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         self.number = 0
         self.line = ""  # the line last handed out
@@ -148,7 +148,7 @@ class ResumableTRC(TRCReader):
 
     header_read = False
 
-    def _extract_header(self) -> str | None:
+    def _extract_header(self) -> str | None:  # type: ignore[override]  # None: __iter__ parses no first line
         if self.header_read:
             return None
         self.header_read = True
@@ -207,14 +207,15 @@ class _TextTrace:
             yield from self._table_frames(table)
             return
         lines = NumberedLines(_open_binary(self.path))
+        text = cast(TextIO, lines)  # python-can's text readers only iterate over it and close it
         reader: Any
         if self.suffix == ".asc":
             # absolute times from the file's trigger-block date, like the other formats
-            reader = ResumableASC(lines, relative_timestamp=False)
+            reader = ResumableASC(text, relative_timestamp=False)
         elif self.suffix == ".trc":
-            reader = ResumableTRC(lines)
+            reader = ResumableTRC(text)
         else:
-            reader = ResumableCandump(lines)
+            reader = ResumableCandump(text)
         try:
             while True:
                 try:
@@ -269,9 +270,10 @@ class _TextTrace:
         self._more_skipped()
         self.on_problem(fk.FILE_TRUNCATED, f"file ends after {self.count} frames: {how}", {"frames": self.count})
 
-    def _ending(self, lines: NumberedLines) -> None:
+    def _ending(self, lines: NumberedLines | trace_tables.TableLines) -> None:
         self._more_skipped()
-        if self.suffix == ".asc" and self.count and not lines.last_nonblank.strip().lower().startswith("end triggerblock"):
+        complete_asc = lines.last_nonblank.strip().lower().startswith("end triggerblock")
+        if self.suffix == ".asc" and self.count and not complete_asc:
             self._cut("no 'End TriggerBlock' line, the last line of a complete ASC file")
         elif lines.ended_mid_line and self.suffix != ".asc":
             self._cut(f"line {lines.number} has no line end (the file may be cut in the middle of it)")

@@ -145,7 +145,8 @@ def clock_seconds(text: str) -> float:
         from datetime import date
 
         day = date(int(match["y"]), int(match["mo"]), int(match["d"])).toordinal() * 86400
-    return day + int(match["h"]) * 3600 + int(match["mi"]) * 60 + int(match["s"]) + int(frac) / 10 ** len(frac)
+    fraction = int(frac) / float(10 ** len(frac))
+    return float(day + int(match["h"]) * 3600 + int(match["mi"]) * 60 + int(match["s"])) + fraction
 
 
 # -- layouts ------------------------------------------------------------------------------------
@@ -330,7 +331,7 @@ def open_table(path: Path, raw: IO[bytes]) -> Table:
         names = {c.strip().lower(): i for i, c in enumerate(cells)}
         if all(c in names for c in SAVVY_COLUMNS):
             return Table(lines, "SavvyCAN", split, savvycan_row(names), max(names[c] for c in SAVVY_COLUMNS) + 1)
-        generic = {role: names[name] for role, name in (("time", "time"), ("id", "id"), ("data", "data")) if name in names}
+        generic: dict[str, int] = {role: names[role] for role in ("time", "id", "data") if role in names}
         if len(generic) < 3 and "timestamp" in names and "id" in names and "data" in names:
             generic = {"time": names["timestamp"], "id": names["id"], "data": names["data"]}
         if len(generic) == 3:
