@@ -25,7 +25,6 @@ file and the reason in the format's terms.
 from __future__ import annotations
 
 import gzip
-import io
 import re
 import string
 import struct
@@ -43,7 +42,7 @@ from can.io.trc import TRCFileVersion, TRCReader
 from bench.core.errors import ProtocolError
 from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930 import trace_tables
-from bench.protocols.gbt27930.trace_tables import StreamCut, gzip_reason
+from bench.protocols.gbt27930.trace_tables import NumberedLines, StreamCut, gzip_reason
 
 READABLE = (".log", ".asc", ".blf", ".trc", ".csv", ".txt")
 NAMES = "candump .log, .asc, .blf, .trc, ZLG .txt/.csv, SavvyCAN or time,id,data .csv; any of them .gz"
@@ -78,43 +77,6 @@ def _open_binary(path: Path) -> BinaryIO:
     if path.suffix.lower() == ".gz":
         return cast(BinaryIO, gzip.open(path, "rb"))
     return open(path, "rb")
-
-
-class NumberedLines:
-    """A trace file as text lines for a python-can reader, each line numbered as it is read.
-
-    Undecodable bytes become U+FFFD (``errors="replace"``); the line ends are kept so that a
-    last line without one is seen."""
-
-    def __init__(self, raw: BinaryIO, encoding: str = "utf-8"):
-        self.text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        self.number = 0
-        self.line = ""  # the line last handed out
-        self.last_nonblank = ""
-
-    def __iter__(self) -> NumberedLines:
-        return self
-
-    def __next__(self) -> str:
-        try:
-            line = self.text.readline()
-        except (OSError, EOFError, zlib.error) as exc:
-            raise StreamCut(gzip_reason(exc)) from None
-        if not line:
-            raise StopIteration
-        self.number += 1
-        self.line = line
-        if not line.isspace():
-            self.last_nonblank = line
-        return line
-
-    @property
-    def ended_mid_line(self) -> bool:
-        """The last line read has no line end (the file may be cut in the middle of it)."""
-        return bool(self.line) and not self.line.endswith(("\n", "\r")) and not self.line.isspace()
-
-    def close(self) -> None:
-        self.text.close()
 
 
 # -- python-can's text readers, resumable after a line they cannot parse ----------------------
@@ -270,7 +232,7 @@ class _TextTrace:
         self._more_skipped()
         self.on_problem(fk.FILE_TRUNCATED, f"file ends after {self.count} frames: {how}", {"frames": self.count})
 
-    def _ending(self, lines: NumberedLines | trace_tables.TableLines) -> None:
+    def _ending(self, lines: NumberedLines) -> None:
         self._more_skipped()
         complete_asc = lines.last_nonblank.strip().lower().startswith("end triggerblock")
         if self.suffix == ".asc" and self.count and not complete_asc:

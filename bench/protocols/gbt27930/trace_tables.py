@@ -13,12 +13,13 @@ GBK on a Chinese Windows), undecodable bytes as U+FFFD.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
 import can
 
@@ -45,41 +46,58 @@ class BadRow:
     reason: str
 
 
-class TableLines:
-    """The file's lines, decoded one by one (UTF-8, else GBK), numbered from 1."""
+class NumberedLines:
+    """A trace file as text lines, each numbered as it is read (for python-can's text readers
+    and for the tables).
 
-    def __init__(self, raw: IO[bytes]):
+    Undecodable bytes become U+FFFD (``errors="replace"``); the line ends are kept so that a
+    last line without one is seen. A cut or corrupt gzip stream raises StreamCut."""
+
+    def __init__(self, raw: BinaryIO, encoding: str = "utf-8"):
         self.raw = raw
+        self.text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         self.number = 0
-        self.line = ""
+        self.line = ""  # the line last handed out
+        self.last_nonblank = ""
 
-    def __iter__(self) -> TableLines:
+    def __iter__(self) -> NumberedLines:
         return self
+
+    def _read(self) -> str:
+        return self.text.readline()
 
     def __next__(self) -> str:
         try:
-            data = self.raw.readline()
+            line = self._read()
         except (OSError, EOFError, zlib.error) as exc:
             raise StreamCut(gzip_reason(exc)) from None
-        if not data:
+        if not line:
             raise StopIteration
         self.number += 1
-        try:
-            self.line = data.decode("utf-8")
-        except UnicodeDecodeError:
-            self.line = data.decode("gbk", errors="replace")
-        return self.line.lstrip("\ufeff") if self.number == 1 else self.line
+        self.line = line
+        if not line.isspace():
+            self.last_nonblank = line
+        return line
 
     @property
     def ended_mid_line(self) -> bool:
+        """The last line read has no line end (the file may be cut in the middle of it)."""
         return bool(self.line) and not self.line.endswith(("\n", "\r")) and not self.line.isspace()
 
-    @property
-    def last_nonblank(self) -> str:
-        return self.line
-
     def close(self) -> None:
-        self.raw.close()
+        self.text.close()
+
+
+class TableLines(NumberedLines):
+    """The lines of a column table, each decoded on its own: UTF-8, else GBK."""
+
+    def _read(self) -> str:
+        data = self.raw.readline()
+        try:
+            line = data.decode("utf-8")
+        except UnicodeDecodeError:
+            line = data.decode("gbk", errors="replace")
+        return line.lstrip("\ufeff") if self.number == 0 else line
 
 
 # -- cell parsers: each raises ValueError with a reason in the format's terms -------------------
@@ -314,7 +332,7 @@ def _frame(t: float, can_id: int, extended: bool, data: bytes, rx: bool) -> can.
     )
 
 
-def open_table(path: Path, raw: IO[bytes]) -> Table:
+def open_table(path: Path, raw: BinaryIO) -> Table:
     """Find the header line and the layout it names; ProtocolError when there is none."""
     lines = TableLines(raw)
     for text in lines:
