@@ -179,3 +179,19 @@ def test_fields_carried_by_two_messages_keep_each_message_definition(message, fi
     fields = spec.fields + (spec.repeat.fields if spec.repeat else ())
     (f,) = [x for x in fields if x.name == field]
     assert (f.scale, f.offset) == (scale, offset)
+
+
+@pytest.mark.parametrize(
+    "version, line",
+    [
+        ("1.1", "     3)        600.0  Error      0000  5  04 00 00 00 00"),
+        ("1.3", "     3)        600.0 1  Error      0000 -  5  04 00 00 00 00"),
+        ("2.0", "      3       600.000 ER        -  Rx  5  04 00 00 00 00"),
+    ],
+)
+def test_a_trc_error_line_is_a_bus_error(tmp_path, version, line):
+    # python-can's TRCReader drops these lines; the bench reads them as error frames
+    path = w.write_trc(tmp_path / f"v{version}.trc", [frame(0.0, "CHM", CHM), frame(0.5, "BHM", BHM)], version, (line,))
+    report = decode_trace(path)
+    assert kinds(report) == [fk.BUS_ERROR] and report.complete
+    assert report.findings[0].time == pytest.approx(0.6)
