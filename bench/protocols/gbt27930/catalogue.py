@@ -10,6 +10,21 @@ Conventions the codec applies to every field:
 * a field sent as all ones is absent (None) unless its enumeration names that value;
 * an optional field beyond the end of the payload is absent; bits no field covers are
   sent as ones.
+
+Fields carried twice, each by its own message's definition (tests/gbt27930/test_frame_kinds.py
+pins them):
+* charger number: CRM (SPN 2561) 1/bit offset 0, CSD (SPN 3613) 1/bit offset **1**, as the 2015
+  text gives them (the issue's reading of the text, I: the bench has not seen the text itself).
+  Followed, not corrected: a type-test report states what the standard defines; where a
+  charger's CSD raw value equals its CRM raw value, the decoded CSD number is one higher, and
+  that is what a lab should see.
+* SOC: BCP 0.1 %/bit (16 bits), BCS and BSD 1 %/bit (8 bits).
+* cell numbers and groups: BSM's highest-cell number and its temperature probe numbers count
+  from 1 (offset 1); BCS's and BMV's cell *group* counts from 0 (4 bits).
+* cell voltages 0.01 V/bit (BCP, BCS and BMV in 12 bits, BSD in 16 bits); total voltages
+  0.1 V/bit (BHM, BCP, BCL, BCS, CCS, CML); energy 0.1 kWh/bit (BCP, CSD); charging time
+  1 min/bit (BCS remaining, CCS, CSD); currents 0.1 A/bit offset −400 A (BCP, CML, BCL, BCS,
+  CCS); temperatures 1 °C/bit offset −50 °C (BCP, BSM, BMT, BSD): the same in every message.
 """
 
 from __future__ import annotations
@@ -132,9 +147,12 @@ def volts(name: str, pos: str, **kw: Any) -> Field:
     return num(name, pos, 16, 0.1, 0.0, "V", **kw)
 
 
+CURRENT_OFFSET_A = -400.0
+
+
 def amps(name: str, pos: str, **kw: Any) -> Field:
     """Current, 0.1 A/bit, offset −400 A: negative means charging (raw 3800 → −20.0 A)."""
-    return num(name, pos, 16, 0.1, -400.0, "A", **kw)
+    return num(name, pos, 16, 0.1, CURRENT_OFFSET_A, "A", **kw)
 
 
 def celsius(name: str, pos: str, **kw: Any) -> Field:
@@ -508,7 +526,10 @@ MESSAGES: tuple[MessageSpec, ...] = (
         (
             num("charging_time", "1", 16, unit="min", high=600),
             num("energy", "3", 16, 0.1, unit="kWh", high=1000),
-            num("charger_number", "5", 32),
+            # SPN 3613: 1/bit, offset 1 in the 2015 text, where CRM's SPN 2561 has offset 0. The
+            # bench follows the text (raw = number − 1): a charger that sends CRM's raw value
+            # here shows one higher. See "Fields carried twice" above.
+            num("charger_number", "5", 32, offset=1),
         ),
         timeout_s=_T,
     ),

@@ -21,6 +21,11 @@ WRONG_PRIORITY = "wrong_priority"
 WRONG_DIRECTION = "wrong_direction"  # e.g. a charger message sent by the BMS address
 UNKNOWN_MESSAGE = "unknown_message"  # charger<->BMS frame with a PGN the standard lacks
 FOREIGN_FRAME = "foreign_frame"  # not charger<->BMS traffic (other addresses, 11-bit)
+# -- frame kinds GB/T 27930 does not use (never decoded as messages) -------------------------
+BUS_ERROR = "bus_error"  # an error frame
+REMOTE_FRAME = "remote_frame"  # an RTR frame: never counted, never starts a phase
+CAN_FD_FRAME = "can_fd_frame"  # a CAN FD frame: GB/T 27930-2015 runs on classic CAN
+BAD_FRAME_ID = "bad_frame_id"  # an id wider than 11 bits in a frame marked 11-bit
 # -- J1939 transport -----------------------------------------------------------------------
 TP_BAD_SEQUENCE = "tp_bad_sequence"  # a DT packet out of order or repeated
 TP_MISSING_PACKET = "tp_missing_packet"  # a gap in the sequence numbers
@@ -32,11 +37,18 @@ TP_ABORT_RECEIVED = "tp_abort_received"  # Conn_Abort seen
 TP_BAD_CONTROL = "tp_bad_control"  # TP.CM with an unknown control byte or bad length
 TP_DUPLICATE_RTS = "tp_duplicate_rts"  # RTS while a transfer from that sender is open
 TP_LATE_RESPONSE = "tp_late_response"  # CTS later than Tr after RTS / the last packet
+TP_BAM_USED = "tp_bam_used"  # a standard message broadcast by BAM where RTS/CTS is expected
 # -- session conformance (monitor) ----------------------------------------------------------
 PERIOD_DEVIATION = "period_deviation"  # mean period outside the tolerance
 MESSAGE_TIMEOUT = "message_timeout"  # a periodic message stopped longer than its timeout
 PHASE_ORDER = "phase_order"  # a message of an earlier phase, or a phase skipped
 TIMEOUT_REPORTED = "timeout_reported"  # a BEM or CEM was sent
+# -- the trace file itself (bench decode) ---------------------------------------------------
+LINE_SKIPPED = "line_skipped"  # a line that cannot be parsed; the decode goes on
+FILE_TRUNCATED = "file_truncated"  # the file ends before its format says it should
+BAD_TIMESTAMPS = "bad_timestamps"  # timestamps never advance or go backwards: no periods
+# The kinds that say the file is damaged: the report is incomplete (bench decode exits 1).
+FILE_KINDS = frozenset({LINE_SKIPPED, FILE_TRUNCATED, BAD_TIMESTAMPS})
 
 KINDS = frozenset(
     {
@@ -49,6 +61,10 @@ KINDS = frozenset(
         WRONG_DIRECTION,
         UNKNOWN_MESSAGE,
         FOREIGN_FRAME,
+        BUS_ERROR,
+        REMOTE_FRAME,
+        CAN_FD_FRAME,
+        BAD_FRAME_ID,
         TP_BAD_SEQUENCE,
         TP_MISSING_PACKET,
         TP_SIZE_MISMATCH,
@@ -59,10 +75,14 @@ KINDS = frozenset(
         TP_BAD_CONTROL,
         TP_DUPLICATE_RTS,
         TP_LATE_RESPONSE,
+        TP_BAM_USED,
         PERIOD_DEVIATION,
         MESSAGE_TIMEOUT,
         PHASE_ORDER,
         TIMEOUT_REPORTED,
+        LINE_SKIPPED,
+        FILE_TRUNCATED,
+        BAD_TIMESTAMPS,
     }
 )
 

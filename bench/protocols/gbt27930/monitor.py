@@ -3,9 +3,12 @@
 Per message (and direction) it records the count, payload lengths, the measured period
 (mean and worst deviation, from receive timestamps; for TP messages the RTS time) and the
 decoded values; it follows the phases of the session and reports: wrong lengths, values
-out of range, wrong priority or direction, foreign frames, transport anomalies, phases out
-of order, charging messages that stop for longer than their timeout, BEM/CEM, and mean
-periods outside the tolerance. The same class watches a live ClockedBus or is fed frames
+out of range, wrong priority or direction, foreign frames, transport anomalies (and a BAM
+where the standard expects RTS/CTS), phases out of order, charging messages that stop for
+longer than their timeout, BEM/CEM, and mean periods outside the tolerance. Error frames,
+remote frames, CAN FD frames and 11-bit frames with a wider id are findings and never
+decoded, counted as a message or allowed to start a phase. Timestamps that never advance or
+go backwards are a finding, and then no period is measured. The same class watches a live ClockedBus or is fed frames
 from a trace file (``decode.py``).
 
 Frame order matters (a CTS before the packets it asks for). On a ClockedBus shared with an
@@ -43,7 +46,7 @@ from bench.protocols.gbt27930.catalogue import (
 from bench.protocols.gbt27930.codec import CODEC, Problem
 from bench.protocols.gbt27930.extension import ExtensionMessage
 from bench.protocols.gbt27930.findings import Finding, FindingLog
-from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, parse_id
+from bench.protocols.gbt27930.ids import BMS_ADDRESS, CHARGER_ADDRESS, GLOBAL_ADDRESS, parse_id
 from bench.protocols.gbt27930.transport import TransportObserver
 
 # docs/limits.md §7: the measured mean period within ±10 % of the nominal (U; the bench
@@ -74,6 +77,7 @@ class MessageEvent(NamedTuple):
     length: int
     values: dict[str, Any]
     via_tp: bool
+    via_bam: bool = False  # a TP transfer broadcast to the global address (dest is then 0xFF)
 
 
 class Stream:
@@ -173,6 +177,9 @@ class ConformanceMonitor:
         self.phases: list[tuple[float, str]] = []
         self.frames = 0
         self.last_time = 0.0
+        self.backwards = 0  # frames whose timestamp is earlier than the frame before
+        self._first_backwards: tuple[float, float] | None = None  # (time, the time before)
+        self._first_time = 0.0
         self._routes: dict[int, Stream | tuple[int, int, int] | object] = {}  # object: FOREIGN
         self._phase_index = -1
         self._error_since_phase = False
@@ -189,10 +196,17 @@ class ConformanceMonitor:
         if self.origin is None:
             self.origin = msg.timestamp
         t = msg.timestamp - self.origin
+        if not self.frames:
+            self._first_time = t
         self.frames += 1
+        if t < self.last_time:
+            self._went_back(t)
         self.last_time = t
         if t >= self._next_check:
             self._checks(t)
+        if msg.is_error_frame or msg.is_remote_frame or msg.is_fd:
+            self._odd_frame(msg, t)
+            return
         key = msg.arbitration_id if msg.is_extended_id else ~msg.arbitration_id
         route: Any = self._routes.get(key)  # a Stream, a TP (pgn, src, dest), FOREIGN or None
         if route is None:
@@ -206,16 +220,85 @@ class ConformanceMonitor:
         else:
             self.log.bump(("foreign", key), t)
 
+    def _odd_frame(self, msg: can.Message, t: float) -> None:
+        """An error, remote or CAN FD frame: a finding (counted per kind and id), never a message."""
+        can_id = msg.arbitration_id
+        shown = f"{can_id:#010x}" if msg.is_extended_id else f"{can_id:#05x}"
+        if msg.is_error_frame:
+            carried = f" (its record carries the id {shown})" if can_id else ""
+            self._report(fk.BUS_ERROR, t, f"error frame on the bus{carried}", None, key=(fk.BUS_ERROR,))
+            return
+        pgn = self._pgn_of(msg)
+        if msg.is_fd:
+            self._report(
+                fk.CAN_FD_FRAME,
+                t,
+                f"CAN FD frame {shown}{self._named(pgn)}: GB/T 27930-2015 runs on classic CAN; not decoded",
+                pgn,
+                key=(fk.CAN_FD_FRAME, msg.is_extended_id, can_id),
+            )
+            return
+        self._report(
+            fk.REMOTE_FRAME,
+            t,
+            f"remote frame {shown}{self._named(pgn)}: GB/T 27930 uses no remote frames; not decoded",
+            pgn,
+            key=(fk.REMOTE_FRAME, msg.is_extended_id, can_id),
+        )
+
+    @staticmethod
+    def _pgn_of(msg: can.Message) -> int | None:
+        return parse_id(msg.arbitration_id)[1] if msg.is_extended_id else None
+
+    @staticmethod
+    def _named(pgn: int | None) -> str:
+        spec = BY_PGN.get(pgn) if pgn is not None else None
+        return f" ({spec.name}'s id)" if spec is not None else ""
+
+    def _went_back(self, t: float) -> None:
+        self.backwards += 1
+        if self._first_backwards is None:
+            self._first_backwards = (t, self.last_time)
+
+    @property
+    def timestamps_usable(self) -> bool:
+        """False when the timestamps went backwards or, over two frames or more, never advanced."""
+        return not self.backwards and not (self.frames > 1 and self.last_time <= self._first_time)
+
+    def _timestamp_findings(self) -> list[Finding]:
+        if self.timestamps_usable:
+            return []
+        if self.backwards:
+            assert self._first_backwards is not None  # set with the first backward step
+            at, before = self._first_backwards
+            text = (
+                f"timestamps go backwards {self.backwards} times (first from {before:.6f} s to {at:.6f} s): "
+                "no period is measured"
+            )
+            return [Finding(fk.BAD_TIMESTAMPS, at, text, None, {"backwards": self.backwards})]
+        text = f"the timestamps of all {self.frames} frames are the same: no period is measured"
+        return [Finding(fk.BAD_TIMESTAMPS, self._first_time, text, None, {"backwards": 0})]
+
     def _route(self, msg: can.Message, t: float) -> Stream | tuple[int, int, int] | object:
         """What frames with this ID are: a Stream, a TP (pgn, src, dest), or FOREIGN."""
+        if not msg.is_extended_id and msg.arbitration_id > 0x7FF:
+            self._report(
+                fk.BAD_FRAME_ID,
+                t,
+                f"a frame marked 11-bit carries the id {msg.arbitration_id:#x}, wider than 11 bits; not decoded",
+                None,
+                key=("foreign", ~msg.arbitration_id),
+            )
+            return FOREIGN
         if not msg.is_extended_id:
             self._foreign(~msg.arbitration_id, t, f"11-bit frame {msg.arbitration_id:#05x}: not GB/T 27930 traffic")
             return FOREIGN
         priority, pgn, dest, src = parse_id(msg.arbitration_id)
         pair = {src, dest}
         ext = self.extension.by_pgn.get(pgn)
+        transport = pgn in (TP_CM_PGN, TP_DT_PGN)
         if src not in (self.charger_address, self.bms_address) or (
-            pair != {self.charger_address, self.bms_address} and not (ext and dest == 0xFF)
+            pair != {self.charger_address, self.bms_address} and not ((ext or transport) and dest == GLOBAL_ADDRESS)
         ):
             self._foreign(
                 msg.arbitration_id,
@@ -223,7 +306,7 @@ class ConformanceMonitor:
                 f"frame {msg.arbitration_id:#010x} ({src:#04x}→{dest:#04x}): not between the charger and the BMS",
             )
             return FOREIGN
-        if pgn in (TP_CM_PGN, TP_DT_PGN):
+        if transport:
             if priority != 7:
                 self._report(
                     fk.WRONG_PRIORITY,
@@ -285,6 +368,19 @@ class ConformanceMonitor:
         return stream
 
     def _on_transfer(self, pgn: int, data: bytes, src: int, dest: int, start: float, end: float) -> None:
+        bam = dest == GLOBAL_ADDRESS
+        spec = BY_PGN.get(pgn)
+        if bam and spec is not None:
+            # GB/T 27930 sends every multi-packet message by RTS/CTS to its peer (docs/limits.md §3);
+            # a BAM is still reassembled and decoded, as the peer's message.
+            self._report(
+                fk.TP_BAM_USED,
+                end,
+                f"{spec.name} broadcast by BAM from {src:#04x} to {dest:#04x}: GB/T 27930 transfers it by RTS/CTS",
+                pgn,
+                key=(fk.TP_BAM_USED, pgn, src),
+            )
+            dest = self.bms_address if src == self.charger_address else self.charger_address
         stream = self._stream(pgn, src, dest, end)
         if stream is None:
             self._report(
@@ -295,10 +391,12 @@ class ConformanceMonitor:
                 key=(fk.UNKNOWN_MESSAGE, pgn, src, dest),
             )
             return
-        self._on_stream(stream, data, start, end, True)
+        self._on_stream(stream, data, start, end, True, bam)
 
     # == per message =======================================================================
-    def _on_stream(self, stream: Stream, data: bytes | bytearray, start: float, t: float, via_tp: bool) -> None:
+    def _on_stream(
+        self, stream: Stream, data: bytes | bytearray, start: float, t: float, via_tp: bool, bam: bool = False
+    ) -> None:
         stream.count += 1
         last = stream.last_start
         if last is not None:
@@ -320,12 +418,12 @@ class ConformanceMonitor:
                 stream.watched = True
                 self._watched.append(stream)
         if data != stream.last_data:
-            self._changed(stream, bytes(data), t, via_tp)
+            self._changed(stream, bytes(data), t, via_tp, bam)
         elif stream.problem_keys:
             for key in stream.problem_keys:
                 self.log.bump(key, t)
 
-    def _changed(self, stream: Stream, data: bytes, t: float, via_tp: bool) -> None:
+    def _changed(self, stream: Stream, data: bytes, t: float, via_tp: bool, bam: bool = False) -> None:
         stream.last_data = data
         stream.lengths.add(len(data))
         decoded: tuple[object, dict[str, Any], tuple[Problem, ...]] | None
@@ -354,7 +452,8 @@ class ConformanceMonitor:
         if stream.name in STOP_MESSAGES:
             self._watching = False
         if self.on_change is not None:
-            self.on_change(MessageEvent(t, stream.name, stream.pgn, stream.src, stream.dest, len(data), values, via_tp))
+            dest = GLOBAL_ADDRESS if bam else stream.dest
+            self.on_change(MessageEvent(t, stream.name, stream.pgn, stream.src, dest, len(data), values, via_tp, bam))
 
     # == phases ============================================================================
     def _phase_of(self, stream: Stream, t: float) -> None:
@@ -430,6 +529,8 @@ class ConformanceMonitor:
 
     def period_findings(self) -> list[Finding]:
         out: list[Finding] = []
+        if not self.timestamps_usable:
+            return out
         for stream in self.streams.values():
             if stream.intervals < self.min_intervals or not stream.nominal:
                 continue
@@ -460,10 +561,16 @@ class ConformanceMonitor:
             self._checks(self.bus.clock.now())  # live: a bus gone quiet is judged now too
         else:
             self.observer.expire(self.last_time)  # a trace: its end is not a timeout
-        return sorted(self.log.findings + self.period_findings(), key=lambda f: f.time)
+        judged = self.log.findings + self.period_findings() + self._timestamp_findings()
+        return sorted(judged, key=lambda f: f.time)
 
     def stats(self) -> dict[str, dict[str, Any]]:
-        return {s.name: s.summary() for s in self.streams.values()}
+        """Per message; with unusable timestamps (``timestamps_usable``) no period at all."""
+        out = {s.name: s.summary() for s in self.streams.values()}
+        if not self.timestamps_usable:
+            for summary in out.values():
+                summary.update(mean_period_s=None, worst_deviation_s=None, intervals=0)
+        return out
 
     # == helpers ===========================================================================
     def _report(
