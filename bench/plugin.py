@@ -197,20 +197,39 @@ def _clause_of(item) -> str | None:
 
 def pytest_runtest_setup(item):
     kinds = [m.args[0] for m in item.iter_markers("dut")]
-    if not kinds:
-        return
     context = _context(item.config)
     profile = context.profile()
-    if profile.dut.kind not in kinds:
+    if kinds and profile.dut.kind not in kinds:
         pytest.skip(
             f"{'/'.join(k.upper() for k in kinds)} case; the profile's DUT "
             f"({profile.dut.model}) is a {profile.dut.kind.upper()} pile"
+        )
+    _skip_unknown_figures(item, profile.dut.standard_edition)
+
+
+def _skip_unknown_figures(item, edition_name: str) -> None:
+    """A case that judges a limit whose figure the DUT's edition does not give is not run
+    (bench/core/editions.py): never a verdict from another edition's figure."""
+    from bench.core.limits import limits_for
+
+    limits = limits_for(edition_name)
+    declared = sorted({key for marker in item.iter_markers("judges") for key in marker.args})
+    unknown = [key for key in declared if key in limits.unknown]
+    if unknown:
+        pytest.skip(
+            f"{limits.edition.pair}: the bench does not know the figure of {', '.join(unknown)} for this edition "
+            "(the limits table gives it for the 2015/2017 pair only): not judged"
         )
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem):
-    result = yield
+    from bench.core.editions import FigureNotKnown
+
+    try:
+        result = yield
+    except FigureNotKnown as exc:  # a figure looked up on the way, not one the case declares
+        pytest.skip(str(exc))
     context = _context(pyfuncitem.config)
     if context.session is not None:
         from bench.session.protocol_checks import judge_protocol

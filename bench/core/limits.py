@@ -14,6 +14,7 @@ check's value is the deviation reading − reference, in the limit's unit.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import tomllib
@@ -23,6 +24,16 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from bench.core.checks import Check, Verdict
+from bench.core.editions import (
+    DEFAULT_EDITION,
+    EDITION_DOCUMENTS,
+    EDITION_IDS,
+    EDITIONS,
+    Edition,
+    FigureNotKnown,
+    depends_on_edition,
+    edition_named,
+)
 from bench.core.errors import BenchError
 
 DEFAULT_TABLE = Path(__file__).with_name("limits.toml")
@@ -212,23 +223,36 @@ def _plain(value: object) -> object:
 
 
 class LimitsTable:
-    """All limits, by key."""
+    """All limits, by key, with the figures of one edition (bench/core/editions.py): a key whose
+    figure that edition does not give is in ``keys()`` and ``unknown``, and looking it up raises
+    FigureNotKnown."""
 
-    def __init__(self, limits: Mapping[str, Limit], path: Path):
+    def __init__(
+        self,
+        limits: Mapping[str, Limit],
+        path: Path,
+        edition: Edition = DEFAULT_EDITION,
+        unknown: frozenset[str] = frozenset(),
+    ):
         self._limits = dict(limits)
         self.path = path
+        self.edition = edition
+        self.unknown = unknown
+        self._keys = {**dict.fromkeys(self._limits), **dict.fromkeys(sorted(unknown))}
 
     def __getitem__(self, key: str) -> Limit:
+        if key in self.unknown:
+            raise FigureNotKnown(key, self.edition)
         try:
             return self._limits[key]
         except KeyError:
             raise BenchError(f"{self.path}: no limit {key!r}") from None
 
     def __contains__(self, key: str) -> bool:
-        return key in self._limits
+        return key in self._keys
 
     def keys(self) -> KeysView[str]:
-        return self._limits.keys()
+        return self._keys.keys()
 
     def values(self) -> ValuesView[Limit]:
         return self._limits.values()
@@ -253,30 +277,82 @@ _FIELDS = {
 }
 
 
-def load_limits(path: str | Path = DEFAULT_TABLE) -> LimitsTable:
+def load_limits(path: str | Path = DEFAULT_TABLE, edition: Edition = DEFAULT_EDITION) -> LimitsTable:
+    """The table at ``path`` with the figures of ``edition``."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise BenchError(f"{path}: cannot read the limits table ({exc})") from None
     limits = {}
+    not_known = set()
     for key, entry in raw.items():
         if key.count(":") != 2:
             raise BenchError(f"{path}: {key}: a key <document>:<clause>:<quantity>")
-        unknown = set(entry) - _FIELDS
+        entry = dict(entry)
+        editions = _editions(path, key, entry.pop("editions", {}))
+        if edition != DEFAULT_EDITION and depends_on_edition(key):
+            if edition.id not in editions:
+                not_known.add(key)
+                continue
+            entry = _with_edition(entry, editions[edition.id])
+        limits[key] = _limit(path, key, entry)
+    return LimitsTable(limits, path, edition, frozenset(not_known))
+
+
+@functools.lru_cache(maxsize=len(EDITIONS))
+def limits_for(edition_name: str) -> LimitsTable:
+    """The shipped table with the figures of the edition a profile names (``[dut] standard_edition``)."""
+    return load_limits(DEFAULT_TABLE, edition_named(edition_name))
+
+
+# What another edition's table may replace (a figure and where it comes from; never the quantity).
+_EDITION_FIELDS = _FIELDS - {"quantity", "unit"}
+_FORMS = ("low", "high", "low_exclusive", "high_exclusive", "relative_pct", "absolute", "floor", "equal")
+
+
+def _editions(path: Path, key: str, editions: object) -> dict[str, dict[str, Any]]:
+    if not editions:
+        return {}
+    if not depends_on_edition(key):
+        raise BenchError(f"{path}: {key}.editions: only for limits of {', '.join(EDITION_DOCUMENTS)}")
+    if not isinstance(editions, dict):
+        raise BenchError(f"{path}: {key}.editions: a table of editions")
+    for name, override in editions.items():
+        if name not in EDITION_IDS or name == DEFAULT_EDITION.id:
+            others = ", ".join(e for e in EDITION_IDS if e != DEFAULT_EDITION.id)
+            raise BenchError(f"{path}: {key}.editions.{name}: an edition other than the default ({others})")
+        if not isinstance(override, dict):
+            raise BenchError(f"{path}: {key}.editions.{name}: a table")
+        unknown = set(override) - _EDITION_FIELDS
         if unknown:
-            raise BenchError(f"{path}: {key}.{sorted(unknown)[0]}: unknown field; expected one of {sorted(_FIELDS)}")
-        for required in ("quantity", "unit", "source", "confidence"):
-            if required not in entry:
-                raise BenchError(f"{path}: {key}.{required}: missing")
-        if entry["confidence"] not in CONFIDENCES:
-            raise BenchError(f"{path}: {key}.confidence: one of T, I, U")
-        forms = [f for f in ("relative_pct", "absolute", "equal") if f in entry] + (
-            ["low/high"] if "low" in entry or "high" in entry else []
-        )
-        if len(forms) != 1:
-            raise BenchError(f"{path}: {key}: exactly one of low/high, relative_pct, absolute, equal (got {forms})")
-        if "floor" in entry and "relative_pct" not in entry:
-            raise BenchError(f"{path}: {key}.floor: only with relative_pct")
-        limits[key] = Limit(key=key, **entry)
-    return LimitsTable(limits, path)
+            raise BenchError(f"{path}: {key}.editions.{name}.{sorted(unknown)[0]}: not a figure or its source")
+        for required in ("source", "confidence"):
+            if required not in override:
+                raise BenchError(f"{path}: {key}.editions.{name}.{required}: missing (every figure has its own)")
+    return editions
+
+
+def _with_edition(entry: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """The entry with another edition's figure: its form replaces the default's whole."""
+    base = {name: value for name, value in entry.items() if name not in _FORMS or not set(_FORMS) & set(override)}
+    return {**base, **override}
+
+
+def _limit(path: Path, key: str, entry: dict[str, Any]) -> Limit:
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        raise BenchError(f"{path}: {key}.{sorted(unknown)[0]}: unknown field; expected one of {sorted(_FIELDS)}")
+    for required in ("quantity", "unit", "source", "confidence"):
+        if required not in entry:
+            raise BenchError(f"{path}: {key}.{required}: missing")
+    if entry["confidence"] not in CONFIDENCES:
+        raise BenchError(f"{path}: {key}.confidence: one of T, I, U")
+    forms = [f for f in ("relative_pct", "absolute", "equal") if f in entry] + (
+        ["low/high"] if "low" in entry or "high" in entry else []
+    )
+    if len(forms) != 1:
+        raise BenchError(f"{path}: {key}: exactly one of low/high, relative_pct, absolute, equal (got {forms})")
+    if "floor" in entry and "relative_pct" not in entry:
+        raise BenchError(f"{path}: {key}.floor: only with relative_pct")
+    return Limit(key=key, **entry)

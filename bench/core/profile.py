@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench.core import sim_parameters
+from bench.core.editions import DEFAULT_EDITION, EDITIONS
 from bench.core.errors import ProfileError
 from bench.core.profile_model import (  # noqa: F401 - the model, importable from here as before
     AC_MAX_CURRENT_A,
@@ -223,6 +224,7 @@ class _ProfileReader:
             modbus=modbus,
             ocpp=ocpp,
             meter_accuracy_class=self._meter_class(t, kind),
+            standard_edition=t.choice("standard_edition", tuple(EDITIONS), DEFAULT_EDITION.name),
         )
         t.finish()
         return dut

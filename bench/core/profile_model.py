@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import sim_parameters
+from bench.core.editions import DEFAULT_EDITION
 from bench.core.errors import ProfileError
 
 ROLES = ("scope", "analyzer", "load", "battery", "ev", "grid")
@@ -84,6 +85,8 @@ class Dut:
     # Accuracy class of the pile's energy metering for trade settlement (4.4.3: JJG 1148-2022 AC
     # 1 or 2, JJG 1149-2022 DC 0.5 or 1); None: not a trade-settlement pile.
     meter_accuracy_class: float | None = None
+    # The GB/T 18487.1 / GB/T 34657.1 pair the pile is qualified against (bench/core/editions.py).
+    standard_edition: str = DEFAULT_EDITION.name
 
 
 @dataclass(frozen=True)

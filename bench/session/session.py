@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.core.clock import Clock, RealClock, VirtualClock
 from bench.core.errors import BenchError, InstrumentLost, WaitTimeout
-from bench.core.limits import LimitsTable, load_limits
+from bench.core.limits import LimitsTable, limits_for
 from bench.core.profile import Profile
 from bench.protocols.gbt27930 import timing
 from bench.session.evidence import Evidence
@@ -55,7 +55,7 @@ class BenchSession:
         self._own_record = record is None
         self.record = record or RunRecord(profile, self.run_dir, self.run_dir.parent.name)
         self.record.session = self
-        self.limits: LimitsTable = load_limits()
+        self.limits: LimitsTable = limits_for(profile.dut.standard_edition)
         self.clock: Clock = (
             VirtualClock(epoch=_epoch(profile.sim["start_time"])) if profile.bench.simulated else RealClock()
         )
