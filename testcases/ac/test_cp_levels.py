@@ -28,7 +28,8 @@ def test_cp_levels_in_each_state_and_pwm_edges(bench):
         "gbt18487.1:A:cp_state1_voltage",
         state1.level_v,
         at={"state": 1},
-        uncertainty=bench.accuracy("scope", "voltage", state1.level_v),
+        uncertainty=state1.uncertainty.high_v if state1.uncertainty else None,
+        invalid_reason=state1.problem,
     )
 
     bench.plug_in()
@@ -38,25 +39,29 @@ def test_cp_levels_in_each_state_and_pwm_edges(bench):
         "gbt18487.1:A:cp_state2_voltage",
         state2.high_v,
         at={"state": 2},
-        uncertainty=bench.accuracy("scope", "voltage", state2.high_v),
+        uncertainty=state2.uncertainty.high_v if state2.uncertainty else None,
+        invalid_reason=state2.problem,
     )
     bench.check(
         "gbt18487.1:A:cp_low_voltage",
         state2.low_v,
         at={"state": 2},
-        uncertainty=bench.accuracy("scope", "voltage", state2.low_v),
+        uncertainty=state2.uncertainty.low_v if state2.uncertainty else None,
+        invalid_reason=state2.problem,
     )
     bench.check(
         "gbt18487.1:A:cp_rise_time",
         state2.rise_s,
         at={"state": 2},
-        uncertainty=bench.accuracy("scope", "time", state2.rise_s or 0.0),
+        uncertainty=state2.uncertainty.rise_s if state2.uncertainty else None,
+        invalid_reason=state2.problem,
     )
     bench.check(
         "gbt18487.1:A:cp_fall_time",
         state2.fall_s,
         at={"state": 2},
-        uncertainty=bench.accuracy("scope", "time", state2.fall_s or 0.0),
+        uncertainty=state2.uncertainty.fall_s if state2.uncertainty else None,
+        invalid_reason=state2.problem,
     )
 
     bench.close_s2()
@@ -65,5 +70,6 @@ def test_cp_levels_in_each_state_and_pwm_edges(bench):
         "gbt18487.1:A:cp_state3_voltage",
         state3.high_v,
         at={"state": 3},
-        uncertainty=bench.accuracy("scope", "voltage", state3.high_v),
+        uncertainty=state3.uncertainty.high_v if state3.uncertainty else None,
+        invalid_reason=state3.problem,
     )

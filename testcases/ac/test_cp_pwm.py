@@ -40,14 +40,16 @@ def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_poin
         "changji:4.2.9.5:pwm_frequency",
         pwm.frequency_hz,
         at=at,
-        uncertainty=bench.accuracy("scope", "frequency", pwm.frequency_hz or 0.0),
+        uncertainty=pwm.frequency_uncertainty_hz,
+        invalid_reason=pwm.problem,
     )
     bench.check_reading(
         "changji:4.2.9.5:duty_error",
         pwm.duty_pct,
         reference=expected,
         at=at,
-        uncertainty=bench.accuracy("scope", "duty", pwm.duty_pct or 0.0),
+        uncertainty=pwm.duty_uncertainty_pct,
+        invalid_reason=pwm.problem,
         detail=f"measured {pwm.duty_pct} %, expected {expected:.3f} % for {amps:g} A",
     )
     offered = None if pwm.duty_pct is None else offered_current_a(pwm.duty_pct)
@@ -56,7 +58,8 @@ def test_pwm_frequency_and_duty_follow_the_offered_current(bench, operating_poin
         pwm.duty_pct,
         reference=expected,
         at=at,
-        uncertainty=bench.accuracy("scope", "duty", pwm.duty_pct or 0.0),
+        uncertainty=pwm.duty_uncertainty_pct,
+        invalid_reason=pwm.problem,
         detail=f"the duty offers {offered} A; the platform asked for {amps:g} A",
     )
 
@@ -78,7 +81,8 @@ def test_duty_is_settable_in_one_percent_steps(bench):
             pwm.duty_pct,
             reference=duty,
             at={"duty_setting_pct": duty},
-            uncertainty=bench.accuracy("scope", "duty", duty),
+            uncertainty=pwm.duty_uncertainty_pct,
+            invalid_reason=pwm.problem,
         )
     for (low, high), (m_low, m_high) in zip(zip(duties, duties[1:]), zip(measured, measured[1:])):
         step = None if m_low is None or m_high is None else m_high - m_low

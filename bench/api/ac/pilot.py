@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.pwm import PwmAnalysis, analyse_pwm, duty_for_current_pct
+from bench.analysis.pwm import PwmAnalysis, ScopeAccuracy, analyse_pwm, duty_for_current_pct
 from bench.analysis.timing import CP_NOMINAL_PERIOD_S
 from bench.api.ac.parts import CP_VOLTS_PER_DIV
 from bench.api.ac.vehicle import AcVehicle
@@ -87,11 +87,23 @@ class AcPilot(AcVehicle):
             timeout_s=CP_CAPTURE_TIMEOUT_S,
             force_after_s=None if not steady else 0.0,
         )
-        analysis = analyse_pwm(record.times("cp"), record.volts("cp"))
+        analysis = analyse_pwm(record.times("cp"), record.volts("cp"), accuracy=self.scope_accuracy())
         if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
             save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
             self._saved += 1
         return CpCapture(analysis, record)
+
+    def scope_accuracy(self) -> ScopeAccuracy:
+        """The scope's specification from the profile ([instruments.scope.accuracy]: ``time``
+        pct_reading is the time base, ``voltage`` the vertical accuracy), for the PWM budget."""
+        config = self.profile.instruments.get("scope")
+        spec = config.accuracy if config else {}
+        time, voltage = spec.get("time"), spec.get("voltage")
+        return ScopeAccuracy(
+            timebase_ppm=time.pct_reading * 1e4 if time else 0.0,
+            vertical_pct=voltage.pct_reading if voltage else 0.0,
+            vertical_offset_v=voltage.offset if voltage else 0.0,
+        )
 
     def cp_window_s(self) -> float:
         """Time resolution of reading a CP state change off a record (one nominal PWM period)."""
