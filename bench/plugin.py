@@ -226,6 +226,7 @@ def _skip_unknown_figures(item, edition_name: str) -> None:
 def pytest_pyfunc_call(pyfuncitem):
     from bench.core.editions import FigureNotKnown
 
+    _name_parameters(pyfuncitem)
     try:
         result = yield
     except FigureNotKnown as exc:  # a figure looked up on the way, not one the case declares
@@ -242,6 +243,19 @@ def pytest_pyfunc_call(pyfuncitem):
             pytest.fail(f"{len(failed)} check(s) did not pass:\n{lines}", pytrace=False)
         _check_declarations(pyfuncitem, context.session.recorder.keys_of(pyfuncitem.nodeid))
     return result
+
+
+def _name_parameters(item) -> None:
+    """The Allure parameters of a grid point by name and unit ("current limit = 16 A"), in place
+    of pytest's bare "operating_point: '16.0'"."""
+    marker = item.get_closest_marker("operating_points")
+    callspec = getattr(item, "callspec", None)
+    if marker is None or callspec is None or "operating_point" not in callspec.params:
+        return
+    from bench.api.base import point_parameters
+    from bench.session.evidence import name_parameters
+
+    name_parameters(point_parameters(marker.args[0], callspec.params["operating_point"]))
 
 
 def _check_declarations(item, judged: set[str]) -> None:

@@ -34,6 +34,22 @@ def load_grid(name: str, grid: str) -> list:
         raise BenchError(f"{GRIDS}: no grid {name!r} with a {grid!r} list") from None
 
 
+def point_parameters(name: str, point) -> dict[str, str]:
+    """A grid point named for the reports: {"current limit": "16 A"}, {"set power": "0.2 × rated
+    power", "battery": "low of its voltage window"}; a step (one name, two values): "50 → 70 A"."""
+    table = tomllib.loads(GRIDS.read_text(encoding="utf-8")).get(name, {})
+    names, units = table.get("names", [name]), table.get("units", [""])
+    parts = list(point) if isinstance(point, (list, tuple)) else [point]
+
+    def shown(value, unit: str) -> str:
+        text = value if isinstance(value, str) else f"{value:g}"
+        return f"{text} {unit}".strip()
+
+    if len(names) == 1 and len(parts) > 1:
+        return {names[0]: " → ".join(shown(p, "") for p in parts) + (f" {units[0]}" if units[0] else "")}
+    return {n: shown(p, u) for n, u, p in zip(names, units + [""] * len(names), parts)}
+
+
 class BenchView:
     """Shared part of AcBench and DcBench."""
 

@@ -116,10 +116,33 @@ class ScopeCapture:
         return Record(waveforms, armed_at, first.forced_at, first.bench_time)
 
 
-def save_record(view, name: str, record: Record, plot_window: tuple[float, float] | None = None) -> None:
+@dataclass(frozen=True)
+class Band:
+    """A limit drawn on a record's plot: the band a signal must stay in."""
+
+    label: str
+    low: float | None
+    high: float | None
+
+
+def signal_unit(signal: str) -> str:
+    """The unit a record's signal is in: a current probe's channel is in amperes."""
+    return "A" if signal.endswith("current") else "V"
+
+
+def save_record(
+    view,
+    name: str,
+    record: Record,
+    plot_window: tuple[float, float] | None = None,
+    *,
+    bands: dict[str, list[Band]] | None = None,
+    caption: str = "",
+) -> None:
     """Keep a record as evidence: the raw samples (compressed .npz) and, on runs that keep
     plots (the full grid), a plot (PNG) with a CSV beside it holding exactly the plotted
-    points (same window, same decimation): time from trigger in ms, volts per signal."""
+    points (same window, same decimation): time from trigger in ms, each signal in its unit.
+    ``bands`` (per signal) draws the limits on the plot, ``caption`` writes the measured values."""
     test_dir = view.session.evidence.test_dir or view.session.run_dir
     arrays = {}
     for signal, waveform in record.waveforms.items():
@@ -148,15 +171,38 @@ def save_record(view, name: str, record: Record, plot_window: tuple[float, float
         times_ms, volts = times[::step] * 1e3, volts[::step]
         ax.plot(times_ms, volts, linewidth=0.7)
         plotted[signal] = (times_ms, volts)
-        ax.set_ylabel(f"{signal} (V)")
+        ax.set_ylabel(f"{signal} ({signal_unit(signal)})")
         ax.grid(True, alpha=0.3)
+        for band in (bands or {}).get(signal, []):
+            _draw_band(ax, band)
     axes[-1, 0].set_xlabel("time from trigger (ms)")
+    if caption:
+        axes[0, 0].text(
+            0.01,
+            0.98,
+            caption,
+            transform=axes[0, 0].transAxes,
+            va="top",
+            fontsize=7,
+            family="monospace",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
+        )
     figure.suptitle(name)
     figure.tight_layout()
     view.save_plot(name, figure)
     pyplot.close(figure)
     header, rows = _plotted_table(plotted)
     view.save_csv(name, header, rows)
+
+
+def _draw_band(ax, band: Band) -> None:
+    low = band.low if band.low is not None else ax.get_ylim()[0]
+    high = band.high if band.high is not None else ax.get_ylim()[1]
+    ax.axhspan(low, high, color="tab:green", alpha=0.12, label=band.label)
+    for edge in (band.low, band.high):
+        if edge is not None:
+            ax.axhline(edge, color="tab:green", linewidth=0.6, linestyle="--")
+    ax.legend(loc="lower right", fontsize=7)
 
 
 def _plotted_table(plotted: dict) -> tuple[list[str], list[list]]:
@@ -174,10 +220,12 @@ def _plotted_table(plotted: dict) -> tuple[list[str], list[list]]:
     series = list(plotted.items())
     first_ms = series[0][1][0] if series else np.array([])
     if all(len(ms) == len(first_ms) and np.array_equal(ms, first_ms) for _, (ms, _v) in series):
-        header = ["time (ms)", *(f"{signal} (V)" for signal, _ in series)]
+        header = ["time (ms)", *(f"{signal} ({signal_unit(signal)})" for signal, _ in series)]
         columns = [cells(first_ms, 9), *(cells(volts) for _, (_ms, volts) in series)]
     else:
-        header = [label for signal, _ in series for label in (f"{signal} time (ms)", f"{signal} (V)")]
+        header = [
+            label for signal, _ in series for label in (f"{signal} time (ms)", f"{signal} ({signal_unit(signal)})")
+        ]
         columns = [column for _, (ms, volts) in series for column in (cells(ms, 9), cells(volts))]
     length = max((len(c) for c in columns), default=0)
     return header, [[c[i] if i < len(c) else "" for c in columns] for i in range(length)]

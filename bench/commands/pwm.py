@@ -14,9 +14,9 @@ invalid; 2 the file cannot be read (one line says why); 130 interrupted.
 from __future__ import annotations
 
 import json
-import math
 
 from bench.analysis.pwm import PwmAnalysis, ScopeAccuracy, analyse_pwm, offered_current_a
+from bench.analysis.pwm.cp_states import LOW_KEY, STATE_KEYS, nearest_state
 from bench.analysis.scope_exports import ScopeExport, read_scope_export
 from bench.core.editions import DEFAULT_EDITION
 from bench.core.limits import limits_for
@@ -25,8 +25,6 @@ NAME = "pwm"
 HELP = "analyse a CP PWM record (scope CSV export or bench .npz): per-cycle figures, uncertainty, verdicts"
 ALL_PASS, SOME_NOT_PASS = 0, 1
 FREQUENCY_KEY = "changji:4.2.9.5:pwm_frequency"
-STATE_KEYS = ("gbt18487.1:A:cp_state1_voltage", "gbt18487.1:A:cp_state2_voltage", "gbt18487.1:A:cp_state3_voltage")
-LOW_KEY = "gbt18487.1:A:cp_low_voltage"
 RISE_KEY, FALL_KEY = "gbt18487.1:A:cp_rise_time", "gbt18487.1:A:cp_fall_time"
 ROWS = (  # figure, label, display factor
     ("frequency_hz", "frequency (Hz)", 1.0),
@@ -75,11 +73,8 @@ def judge(analysis: PwmAnalysis) -> list[dict]:
             {"key": key, "what": what, "value": value, "verdict": result.verdict, "limit": _bounds(limits[key])}
         )
 
-    state = (
-        min(STATE_KEYS, key=lambda k: abs(_middle(limits[k]) - analysis.high_v))
-        if math.isfinite(analysis.high_v)
-        else STATE_KEYS[1]
-    )
+    bands = {s: (lo or 0.0, hi or 0.0) for s, (lo, hi) in ((s, limits[k].bounds()) for s, k in STATE_KEYS.items())}
+    state = STATE_KEYS[nearest_state(bands, analysis.high_v)]
     if analysis.steady:
         check(state, analysis.level_v, u.high_v if u else None, "DC level (no PWM)")
         return found
@@ -147,11 +142,6 @@ def as_json(path: str, record: ScopeExport, a: PwmAnalysis, verdicts: list[dict]
 def _bounds(limit) -> str:
     low, high = limit.bounds()
     return f"{'' if low is None else f'{low:g}'} … {'' if high is None else f'{high:g}'} {limit.unit}".strip()
-
-
-def _middle(limit) -> float:
-    low, high = limit.bounds()
-    return ((low or 0.0) + (high or 0.0)) / 2
 
 
 def _si(value: float, unit: str) -> str:

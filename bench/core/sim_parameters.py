@@ -65,6 +65,11 @@ PARAMETERS: dict[str, SimParameter] = {
         _p("wakes_on_s2", bool, True, "", "ac", "4.2.9.4 (b): a sleeping pile starts PWM when S2 closes"),
         _p("wakes_vehicle", bool, True, "", "ac", "4.2.9.4 (a): the pile wakes a sleeping car by starting PWM"),
         _p("ignores_overcurrent", bool, False, "", "ac", "4.2.5 over-current protection"),
+        # -- issue 11: the two branches of the AC over-current rule (GB/T 18487.1 Annex A, U)
+        _p(
+            "overcurrent_margin_a", float, 2.0, "A", "ac", "4.2.5 over-current, allowed ≤ 20 A: cut above allowed + 2 A"
+        ),
+        _p("overcurrent_ratio", float, 1.1, "", "ac", "4.2.5 over-current, allowed > 20 A: cut above 1.1 × allowed"),
         _p("command_response_delay_s", float, 2.0, "s", "both", "4.2.6 (≤ 60 s) and the command cases that wait on it"),
         _p("rtc_offset_s", float, 0.0, "s", "both", "4.2.9.3 / 4.2.10.3 time sync and timed start"),
         _p("upload_error_pct", float, 0.0, "%", "both", "4.2.4 real-time upload accuracy"),

@@ -31,6 +31,33 @@ def _allure():
     return allure
 
 
+def name_parameters(named: dict[str, str]) -> None:
+    """Allure parameters by name ("current limit = 16 A"). pytest's own ``operating_point``
+    parameter says the same without names or units: it is hidden where the installed
+    allure-pytest lets a parameter's mode change (its ``add_parameter`` keeps an existing
+    parameter's mode), and carries the named text where it does not."""
+    allure = _allure()
+    if allure is None:
+        return
+    allure.dynamic.parameter("operating_point", ", ".join(f"{name} = {value}" for name, value in named.items()))
+    for name, value in named.items():
+        allure.dynamic.parameter(name, value)
+    _hide_parameter("operating_point")
+
+
+def _hide_parameter(name: str) -> None:
+    try:
+        from allure_commons import plugin_manager
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    for plugin in plugin_manager.get_plugins():
+        logger = getattr(plugin, "allure_logger", None)
+        result = logger.get_test(None) if logger is not None else None
+        for parameter in getattr(result, "parameters", None) or []:
+            if parameter.name == name:
+                parameter.mode = "hidden"
+
+
 def clause_labels(clause: str) -> tuple[str, str, str]:
     """``changji:4.2.10.5`` → (epic = document, feature = clause group, story = clause)."""
     document, _, number = clause.partition(":")

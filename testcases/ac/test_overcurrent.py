@@ -5,7 +5,11 @@ than the allowed current + 2 A (allowed ≤ 20 A) or 1.1 × the allowed current 
 for more than 5 s → the pile cuts the supply. The protection event reaches the platform
 within 5 s (bench default, U).
 
-Fails against a simulated pile with: ignores_overcurrent (and reports_events for the event).
+Both branches are tested: 16 A allowed (cut above 18 A) and 32 A allowed (cut above 35.2 A), the
+vehicle drawing 1 A past the threshold.
+
+Fails against a simulated pile with: ignores_overcurrent (and reports_events for the event);
+overcurrent_margin_a past 3 A (the 16 A point), overcurrent_ratio past 1.13 (the 32 A point).
 """
 
 import pytest
@@ -16,9 +20,12 @@ pytestmark = [pytest.mark.dut("ac"), pytest.mark.clause("changji:4.2.5")]
 
 
 @pytest.mark.judges("changji:4.2.5:event_latency", "gbt18487.1:A:overcurrent_cut_time")
-def test_overcurrent_cuts_the_supply_and_is_reported(bench):
+@pytest.mark.operating_points("ac_overcurrent_allowed_a")
+def test_overcurrent_cuts_the_supply_and_is_reported(bench, operating_point):
     rule = bench.limit("gbt18487.1:A:overcurrent_cut_time")
-    allowed = rule.figure("small_allowed_a")
+    allowed = operating_point
+    if reason := bench.within_rating(current_a=allowed):
+        pytest.skip(reason)
     bench.deliver()
     bench.offer_current(allowed)
     overload = bench.overload_current(allowed)
@@ -28,7 +35,8 @@ def test_overcurrent_cuts_the_supply_and_is_reported(bench):
     cut = bench.try_wait_until(
         lambda: not bench.output_active(), window, poll=AC_OUTPUT_POLL_S, what="the pile to cut its supply"
     )
-    at = {"allowed_a": allowed, "drawn_a": overload}
+    branch = "allowed + margin" if allowed <= rule.figure("small_allowed_a") else "ratio × allowed"
+    at = {"allowed_a": allowed, "drawn_a": overload, "branch": branch}
     bench.check_duration(
         "gbt18487.1:A:overcurrent_cut_time",
         cut,

@@ -32,4 +32,11 @@ ROWS: list[Row] = [
     inside("ac", "wakes_vehicle", True),
     past("ac", "ignores_overcurrent", True, "gbt18487.1:A:overcurrent_cut_time"),
     inside("ac", "ignores_overcurrent", False),
+    # The two branches of the over-current rule, the vehicle drawing 1 A past each threshold:
+    # 16 A allowed draws 19 A (a pile cutting above 16 + 3.5 A does not cut, above 16 + 2.5 A does);
+    # 32 A allowed draws 36.2 A (above 1.15 × 32 = 36.8 A it does not cut, above 1.12 × 32 = 35.84 A it does).
+    past("ac", "overcurrent_margin_a", 3.5, "gbt18487.1:A:overcurrent_cut_time"),
+    inside("ac", "overcurrent_margin_a", 2.5),
+    past("ac", "overcurrent_ratio", 1.15, "gbt18487.1:A:overcurrent_cut_time"),
+    inside("ac", "overcurrent_ratio", 1.12),
 ]

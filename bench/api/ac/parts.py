@@ -21,7 +21,6 @@ class AcBenchParts(BenchView):
     def __init__(self, session, grid: str = "full"):
         super().__init__(session, grid)
         self.scope = ScopeCapture(session)
-        self._saved = 0
 
     @property
     def ev(self):

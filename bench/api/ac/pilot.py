@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.pwm import PwmAnalysis, ScopeAccuracy, analyse_pwm, duty_for_current_pct
+from bench.analysis.pwm import CycleTable, PwmAnalysis, ScopeAccuracy, analyse_pwm, duty_for_current_pct
+from bench.analysis.pwm.cp_states import LOW_KEY, STATE_KEYS, caption, nearest_state
 from bench.analysis.timing import CP_NOMINAL_PERIOD_S
 from bench.api.ac.parts import CP_VOLTS_PER_DIV
 from bench.api.ac.vehicle import AcVehicle
-from bench.api.scope import Record, Trigger, save_record
+from bench.api.scope import Band, Record, Trigger, save_record
 from bench.api.timings import (
     CP_CAPTURE_TIMEOUT_S,
     PWM_POLL_S,
@@ -21,6 +22,7 @@ from bench.api.timings import (
 CP_SECONDS_PER_DIV = 1e-3
 CP_PRE_TRIGGER = 0.1
 CP_TRIGGER_V = 0.0
+CP_PLOT_WINDOW_S = (-1e-3, 4e-3)  # a plot shows five periods; the .npz keeps the whole record
 # How the bench sees that the pile carried out a command: the EV simulator's PWM meter
 # (polled every PWM_POLL_S) must stay within this band of duty for PWM_SETTLED_HOLD_S.
 PWM_SETTLED_BAND_PCT = 0.2
@@ -88,10 +90,27 @@ class AcPilot(AcVehicle):
             force_after_s=None if not steady else 0.0,
         )
         analysis = analyse_pwm(record.times("cp"), record.volts("cp"), accuracy=self.scope_accuracy())
-        if self._saved < 2:  # the first records of a case as evidence; the rest as numbers
-            save_record(self, f"{name}", record, plot_window=(-1e-3, 4e-3))
-            self._saved += 1
+        save_record(
+            self,
+            name,
+            record,
+            plot_window=CP_PLOT_WINDOW_S,
+            bands={"cp": self.cp_bands(analysis)},
+            caption=caption(analysis),
+        )
+        if analysis.cycles is not None:
+            self.save_csv(f"{name} per cycle", list(CycleTable.COLUMNS), analysis.cycles.rows())
         return CpCapture(analysis, record)
+
+    def cp_bands(self, analysis: PwmAnalysis) -> list[Band]:
+        """The limits a CP record is judged against, to draw: its state's high level, and the
+        PWM's low level."""
+        bands = {state: self.limit(key).bounds() for state, key in STATE_KEYS.items()}
+        state = nearest_state({s: (lo or 0.0, hi or 0.0) for s, (lo, hi) in bands.items()}, analysis.high_v)
+        drawn = [Band(f"state {state} high level", *bands[state])]
+        if not analysis.steady:
+            drawn.append(Band("PWM low level", *self.limit(LOW_KEY).bounds()))
+        return drawn
 
     def scope_accuracy(self) -> ScopeAccuracy:
         """The scope's specification from the profile ([instruments.scope.accuracy]: ``time``

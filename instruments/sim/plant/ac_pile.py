@@ -289,7 +289,9 @@ class AcPilePlant(PlantBase):
             else:
                 draw = float(self.sim["ev_draw_fraction"]) * cp.current_read_by_vehicle(self._duty or 0.0)
         self._draw_a = draw
-        over = self._contactor and cp.overcurrent(draw, self.current_limit_a())
+        over = self._contactor and cp.overcurrent(
+            draw, self.current_limit_a(), self.sim["overcurrent_margin_a"], self.sim["overcurrent_ratio"]
+        )
         if over and self.sim["ignores_overcurrent"]:
             if self.history.last_value(self.actor, "overcurrent_ignored") != draw:
                 self.history.record(self.actor, "overcurrent_ignored", draw)

@@ -78,6 +78,8 @@ def current_read_by_vehicle(duty_pct: float) -> float:
     return 0.0
 
 
-def overcurrent(drawn_a: float, allowed_a: float) -> bool:
-    """docs/limits.md §7 (U): > allowed + 2 A (allowed ≤ 20 A) or > 1.1 × allowed (above)."""
-    return drawn_a > (allowed_a + 2.0 if allowed_a <= 20.0 else 1.1 * allowed_a)
+def overcurrent(drawn_a: float, allowed_a: float, margin_a: float = 2.0, ratio: float = 1.1) -> bool:
+    """docs/limits.md §7 (U): > allowed + 2 A (allowed ≤ 20 A) or > 1.1 × allowed (above); a
+    pile that reacts wrongly has another ``margin_a`` or ``ratio`` ([sim] overcurrent_margin_a,
+    overcurrent_ratio)."""
+    return drawn_a > (allowed_a + margin_a if allowed_a <= 20.0 else ratio * allowed_a)
