@@ -31,6 +31,21 @@ class ContactorTiming:
 class AcContactor(AcVehicle):
     """The contactor against S2."""
 
+    def check_supply_follows_s2(self, key: str, *, at: dict | None = None, after: str = "S2 closed") -> None:
+        """Close S2 and judge ``key`` (a 3 s rule) on the time to the pile's output coming on,
+        read off one scope record (time_contactor_closing)."""
+        closing = self.time_contactor_closing()
+        self.check_duration(
+            key,
+            closing.delay,
+            window=closing.watched_s,
+            missing="the output did not come on after S2 closed",
+            at=at,
+            uncertainty=self.cp_window_s() + 1.0 / self.dut.supply_frequency_hz,
+            detail=f"from {after} (the CP's fall to state 3) to the output's first rise past 100 V "
+            "(which comes up to one mains cycle after the contacts close)",
+        )
+
     def time_contactor_closing(self, window_s: float = CONTACTOR_CLOSE_WINDOW_S) -> ContactorTiming:
         """Close S2 during one acquisition that triggers on the pile's output appearing.
 
