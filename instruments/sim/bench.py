@@ -279,6 +279,8 @@ class SimulatedBench:
             wake_restarts_communication=plant.restarts_communication_after_wake,
             frame_faults=frozenset(plant.sim["charger_frame_faults"]),
             stop_on_timeout=plant.stops_on_communication_loss,
+            reconnect_attempts=int(plant.sim["reconnect_attempts"]),
+            timeout_factor=float(plant.sim["cem_timeout_factor"]),
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
         charger = ChargerStateMachine(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.analysis.timing import CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
+from bench.analysis.timing import CP_NOMINAL_PERIOD_S, CP_STATE_2_3_BOUNDARY_V, cp_state_change_time, last_time_above
 from bench.api.ac.parts import AC_TRIGGER_V, AC_VOLTS_PER_DIV, CP_VOLTS_PER_DIV
 from bench.api.ac.vehicle import AcVehicle
 from bench.api.scope import DIVISIONS, Record, Trigger, save_record
@@ -41,7 +41,7 @@ class AcContactor(AcVehicle):
             window=closing.watched_s,
             missing="the output did not come on after S2 closed",
             at=at,
-            uncertainty=self.cp_window_s() + 1.0 / self.dut.supply_frequency_hz,
+            uncertainty=CP_NOMINAL_PERIOD_S + 1.0 / self.dut.supply_frequency_hz,  # a CP period, a mains cycle
             detail=f"from {after} (the CP's fall to state 3) to the output's first rise past 100 V "
             "(which comes up to one mains cycle after the contacts close)",
         )

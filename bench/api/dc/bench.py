@@ -16,6 +16,7 @@ import contextlib
 from bench.analysis.dc import settling_to_final
 from bench.analysis.timing import first_crossing, first_time_at_or_below
 from bench.api.dc.battery_watch import DcBatteryWatch
+from bench.api.dc.bms_anomalies import DcBmsAnomalies
 from bench.api.dc.measurement import SCREEN_HEADROOM
 from bench.api.dc.power import DcPowerControl
 from bench.api.scope import SCREEN_DIVISIONS_USED
@@ -30,7 +31,7 @@ from bench.api.timings import (
 )
 
 
-class DcBench(DcPowerControl, DcBatteryWatch):
+class DcBench(DcPowerControl, DcBatteryWatch, DcBmsAnomalies):
     """The DC charger bench."""
 
     output_level_unit = "W"

@@ -13,7 +13,7 @@ ended, error, aborted, waking, fault.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -76,6 +76,10 @@ class ChargerBehaviour:
     # False: a timeout (the vehicle's messages missing, CAN lost) is ignored: no CEM, no stop,
     # nothing reported; the charger goes on with the last demand.
     stop_on_timeout: bool = True
+    # Reconnection attempts after a timeout before the charger gives up (GB/T 27930: 3).
+    reconnect_attempts: int = timing.MAX_RECONNECTS
+    # Times every receive timeout the charger applies (1.0: the standard's figures).
+    timeout_factor: float = 1.0
     # Frames a non-conforming charger gets wrong (sim_parameters.FRAME_FAULTS): what the bench's protocol
     # checks in every DC session must catch.
     frame_faults: frozenset[str] = frozenset()
@@ -108,6 +112,7 @@ class ChargerStateMachine(ProtocolNode):
         self.hooks = hooks
         self.ratings = ratings
         self.behaviour = behaviour or ChargerBehaviour()
+        self.max_reconnects = self.behaviour.reconnect_attempts
         self.charger_number = charger_number
         self.region = region
         self.contactors_closed = False
@@ -194,6 +199,10 @@ class ChargerStateMachine(ProtocolNode):
             values = self.peer.get(ext.name) or {}
             found.update({name: values[name] for name in LOWEST_CELL if name in values})
         return {name: float(value) for name, value in found.items() if isinstance(value, (int, float))}
+
+    def expect(self, key: str, seconds: float, on_expire: Callable[[], None]) -> None:
+        """A receive deadline, as this charger applies it (``timeout_factor``)."""
+        super().expect(key, seconds * self.behaviour.timeout_factor, on_expire)
 
     # == receiving =========================================================================
     def _on_BHM(self, values: dict[str, Any], t: float) -> None:

@@ -82,6 +82,7 @@ class ProtocolNode:
         self._deadlines: dict[str, Deadline] = {}
         self._phase_serial = 0  # callbacks scheduled with later() belong to one phase
         self.reconnects = 0
+        self.max_reconnects = timing.MAX_RECONNECTS  # a misbehaving node may have its own
         self.transport = TransportEndpoint(bus, address, self._on_transfer, self.findings.report)
         self._rx_handle = bus.on_receive(self._on_frame)
 
@@ -224,9 +225,9 @@ class ProtocolNode:
         self.later(timing.RECONNECT_DELAY_S, then)
 
     def next_attempt(self) -> bool:
-        """Count a reconnection attempt; after ``MAX_RECONNECTS`` give up (phase "aborted")."""
+        """Count a reconnection attempt; after ``max_reconnects`` give up (phase "aborted")."""
         self.cancel(self.error_message)
-        if self.reconnects >= timing.MAX_RECONNECTS:
+        if self.reconnects >= self.max_reconnects:
             self.quiet()
             self.set_phase("aborted")
             return False

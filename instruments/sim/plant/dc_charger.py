@@ -335,8 +335,9 @@ class DcChargerPlant(PlantBase):
 
     @property
     def stops_on_communication_loss(self) -> bool:
-        """False when ``ignores_can_loss``: the state machine then ignores its timeouts."""
-        return not self.sim["ignores_can_loss"]
+        """False when ``ignores_can_loss`` or ``ignores_bms_timeout``: the state machine then
+        ignores its timeouts (one mechanism: a lost bus and a missing message both end in one)."""
+        return not (self.sim["ignores_can_loss"] or self.sim["ignores_bms_timeout"])
 
     def report_event(self, kind: str, detail: str) -> None:
         """An event the charger uploads (e.g. a communication fault the state machine saw)."""
