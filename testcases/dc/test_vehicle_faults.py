@@ -53,25 +53,25 @@ def judge_fault_stop(bench, key: str, fault: str) -> None:
     )
 
 
-@pytest.mark.judges(CC1_KEY)
+@pytest.mark.judges("gbt18487.1:B:cc1_fault_current_off_time")
 @pytest.mark.clause("gbt18487.1:B")
 def test_cc1_below_its_band_stops_the_charger(bench):
     judge_fault_stop(bench, CC1_KEY, "cc1_band")
 
 
-@pytest.mark.judges(CC1_KEY)
+@pytest.mark.judges("gbt18487.1:B:cc1_fault_current_off_time")
 @pytest.mark.clause("gbt18487.1:B")
 def test_cc1_opened_while_charging_stops_the_charger(bench):
     judge_fault_stop(bench, CC1_KEY, "cc1_open")
 
 
-@pytest.mark.judges(PE_KEY)
+@pytest.mark.judges("gbt18487.1:B:pe_loss_current_off_time")
 @pytest.mark.clause("gbt18487.1:B")
 def test_pe_loss_stops_the_charger(bench):
     judge_fault_stop(bench, PE_KEY, "pe_loss")
 
 
-@pytest.mark.judges(ESTOP_KEY)
+@pytest.mark.judges("gbt18487.1:B:estop_current_off_time")
 @pytest.mark.clause("gbt18487.1:B")
 def test_emergency_stop_cuts_the_output(bench):
     judge_fault_stop(bench, ESTOP_KEY, "estop")
