@@ -47,9 +47,7 @@ def first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float, 
     return first_crossing(t, v, level, rising=False)
 
 
-def first_time_outside(
-    times: np.ndarray, values: np.ndarray, low: float, high: float, *, after: float
-) -> float | None:
+def first_time_outside(times: np.ndarray, values: np.ndarray, low: float, high: float, *, after: float) -> float | None:
     """First time at or after ``after`` when the signal is outside [``low``, ``high``] (it may
     already be), interpolated on the boundary it crosses."""
     t, v = np.asarray(times, float), np.asarray(values, float)

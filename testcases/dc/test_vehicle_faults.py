@@ -23,6 +23,8 @@ ignores_pe_loss (the PE stop), cst_current_delay_s above about 0.1 s (all three)
 
 import pytest
 
+from bench.api.timings import WINDOW_FACTOR
+
 pytestmark = pytest.mark.dut("dc")
 
 CC1_KEY = "gbt18487.1:B:cc1_fault_current_off_time"
@@ -41,7 +43,7 @@ def judge_fault_stop(bench, key: str, fault: str) -> None:
         return
     rule = bench.limit(key)
     end_a = rule.figure("end_current_a")
-    off, uncertainty = bench.current_off_after(run.record, run.fault_at, end_a, 2 * rule.high)
+    off, uncertainty = bench.current_off_after(run.record, run.fault_at, end_a, WINDOW_FACTOR * rule.upper)
     bench.check_duration(
         key,
         None if off is None else off - run.fault_at,

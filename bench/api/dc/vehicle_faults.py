@@ -8,7 +8,7 @@ The faults and the relay output each needs (the profile's ``[instruments.ev.wiri
 
 | fault | line | what the relay does |
 |---|---|---|
-| ``cc1_band`` | ``cc1_fault`` | switches the bench's resistor across CC1–PE at the vehicle side: detection point 1 below 3.2 V |
+| ``cc1_band`` | ``cc1_fault`` | the bench's resistor across CC1–PE (vehicle side): detection point 1 below 3.2 V |
 | ``cc1_open`` | ``cc1`` | opens the CC1 line: detection point 1 at 12 V |
 | ``pe_loss`` | ``pe_break`` | opens the vehicle's PE conductor at the inlet: R4 floats, detection point 1 at 6 V |
 | ``estop`` | (the board's own E-stop relay) | opens the pile's emergency-stop loop |
@@ -75,18 +75,18 @@ class DcVehicleFaults(DcCharging):
         else:
             line, closed, what = self._fault_line(fault)
             self._at_end(lambda: self.ev.set_line(line, not closed))
-
-            def apply() -> None:
-                self.ev.set_line(line, closed)
+            apply = lambda: self.ev.set_line(line, closed)  # noqa: E731
 
         with self.step(f"{what} during a record of the output current"):
             record, applied_at = self.record_during(
                 f"output current at a vehicle-side fault ({fault})",
                 signals,
-                record_window_s(WINDOW_FACTOR * rule.high),
+                record_window_s(WINDOW_FACTOR * rule.upper),
                 apply,
             )
-        fault_at, cc1_after, timed_from = applied_at, None, "the bench's command to the relay"
+        fault_at: float | None = applied_at
+        cc1_after: float | None = None
+        timed_from = "the bench's command to the relay"
         if "cc1" in signals:
             low, high = rule.figure("band_low_v"), rule.figure("band_high_v")
             volts = record.volts("cc1")
