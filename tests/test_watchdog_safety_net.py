@@ -449,7 +449,7 @@ def test_the_board_sequence_on_the_bench_clock():
     lines = {n: (lambda closed, n=n: wires.append((clock.now(), f"line {n}", closed))) for n in (1, 2, 3)}
     board = EvSimulatorBoard(clock, port, FakeSignals(), lines=lines)
     assert wires == [(0.0, "line 1", False), (0.0, "line 2", False), (0.0, "line 3", False)]
-    assert board.read_holding(140, 3) == [15, 0, 0]  # power-up: every output, none last, no unplug
+    assert board.read_holding(140, 3) == [255, 0, 0]  # power-up: every output, none last, no unplug
     with pytest.raises(ModbusException) as info:
         board.write(130, [1])  # no heartbeat yet
     assert info.value.code == 0x04

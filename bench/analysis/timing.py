@@ -47,6 +47,24 @@ def first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float, 
     return first_crossing(t, v, level, rising=False)
 
 
+def first_time_outside(times: np.ndarray, values: np.ndarray, low: float, high: float, *, after: float) -> float | None:
+    """First time at or after ``after`` when the signal is outside [``low``, ``high``] (it may
+    already be), interpolated on the boundary it crosses."""
+    t, v = np.asarray(times, float), np.asarray(values, float)
+    keep = (t >= after) & ~np.isnan(v)
+    t, v = t[keep], v[keep]
+    if not len(v):
+        return None
+    if not low <= v[0] <= high:
+        return float(t[0])
+    crossings = [
+        first_crossing(t, v, low, rising=False),
+        first_crossing(t, v, high, rising=True),
+    ]
+    found = [c for c in crossings if c is not None]
+    return min(found) if found else None
+
+
 def last_time_above(times: np.ndarray, values: np.ndarray, magnitude: float) -> float | None:
     """Last sample time at which |signal| exceeds ``magnitude`` (e.g. the end of a sine)."""
     v = np.abs(np.asarray(values, float))

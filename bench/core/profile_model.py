@@ -28,8 +28,13 @@ VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 # bench's heartbeat stops (the inhibit lines first, CC1 last).
 # Accuracy classes of a trade-settlement pile's metering (docs/limits.md §9, U).
 METER_ACCURACY_CLASSES = {"ac": (1.0, 2.0), "dc": (0.5, 1.0)}
-EV_WIRING_LINES = {"dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short"), "ac": ()}
-EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map has 4 outputs)
+# -- issue 13: DC vehicle-side faults: cc1_fault (a resistor across CC1 at the vehicle side) and
+# pe_break (a normally-closed contact in the vehicle's PE line) join the DC lines.
+EV_WIRING_LINES = {
+    "dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short", "cc1_fault", "pe_break"),
+    "ac": (),
+}
+EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map 1.1 has 8 outputs)
 
 
 # --------------------------------------------------------------------------------------

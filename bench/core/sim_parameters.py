@@ -145,6 +145,16 @@ PARAMETERS: dict[str, SimParameter] = {
         ),
         _p("uploads_battery_status", bool, True, "", "dc", "4.5.3 e battery status uploaded while charging"),
         _p("meter_error_pct", float, 0.0, "%", "both", "4.4.3 energy register within its class (JJG 1148/1149)"),
+        # -- issue 13: DC vehicle-side faults (GB/T 18487.1-2015 Annex B, GB/T 34657.1)
+        _p(
+            "ignores_cc1_fault",
+            bool,
+            False,
+            "",
+            "dc",
+            "GB/T 18487.1 Annex B: stop (≤ 5 A within 100 ms) when CC1 leaves 3.2–4.8 V or opens, and on a PE loss",
+        ),
+        _p("ignores_pe_loss", bool, False, "", "dc", "GB/T 18487.1 Annex B: stop (≤ 5 A within 100 ms) on a PE loss"),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),

@@ -15,7 +15,7 @@ from tests.support.transcript import instrument_config, new_clock
 
 def test_the_shipped_map_documents_every_register():
     regs = load_map().registers
-    assert load_map().version_word == 0x0100
+    assert load_map().version_word == 0x0101
     for name in (
         "map_version",
         "status",
@@ -111,7 +111,7 @@ def test_a_bad_map_file_gives_one_line_naming_file_and_key(tmp_path, text, key, 
 def test_the_profile_may_point_to_its_own_map(tmp_path):
     assert map_path({}) == DEFAULT_MAP
     copy = tmp_path / "lab-board.toml"
-    copy.write_text(DEFAULT_MAP.read_text().replace('version = "1.0"', 'version = "1.3"'))
+    copy.write_text(DEFAULT_MAP.read_text().replace('version = "1.1"', 'version = "1.3"'))
     assert map_path({"map": "lab-board.toml"}, base_dir=tmp_path) == copy
     config = instrument_config("ev", "modbus-ev-simulator", "modbus+tcp://127.0.0.1:502/1", options={"map": str(copy)})
     assert ModbusEvSimulator(config, new_clock()).map.version == (1, 3)

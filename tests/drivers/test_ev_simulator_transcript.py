@@ -218,7 +218,7 @@ def test_a_wrong_map_version_is_refused_at_open(board):
     steps = list(OPEN[:3])
     steps[2] = (steps[2][0], frame("0003 0000 0005 05  04 02 0200"))  # the board speaks map 2.0
     ev, transcript = board(steps, open_now=False)
-    with pytest.raises(InstrumentError, match=r"reports register map 2\.0; ev_simulator_map\.toml is version 1\.0"):
+    with pytest.raises(InstrumentError, match=r"reports register map 2\.0; ev_simulator_map\.toml is version 1\.1"):
         ev.open()
     ev.close()
     transcript.assert_played()

@@ -35,6 +35,10 @@ RECONNECTS = "gbt27930:timeout:reconnect_attempts"
 # A charger that ignores its timeouts sends no CEM and never reconnects (testcases/dc/test_bms_anomalies.py).
 BMS_TIMEOUTS = (CEM_TIME, BCL_CEM_TIME, RECONNECTS)
 BATTERY_STOPPED = "changji:4.5.3e:stopped"
+# -- issue 13: DC vehicle-side faults
+CC1_OFF = "gbt18487.1:B:cc1_fault_current_off_time"
+PE_OFF = "gbt18487.1:B:pe_loss_current_off_time"
+ESTOP_OFF = "gbt18487.1:B:estop_current_off_time"
 
 ROWS: list[Row] = [
     Row("dc", "", None, frozenset()),
@@ -70,12 +74,25 @@ ROWS: list[Row] = [
     past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE, CAN_STOP),
     inside("dc", "current_slew_a_per_s", 120.0),
     # ≤ 5 A within 100 ms of a fault CST
-    past("dc", "cst_current_delay_s", 0.12, FAULT_OFF),
+    # (the vehicle-side faults: ≤ 5 A within 100 ms of the fault itself, 0.12 s → 0.122 s, 0.08 s → 0.082 s)
+    past("dc", "cst_current_delay_s", 0.12, FAULT_OFF, CC1_OFF, PE_OFF, ESTOP_OFF),
     inside("dc", "cst_current_delay_s", 0.08),
     # A CST on time but the current cut 1.15 s later: the battery-safety stops timed to the
     # current (1.15 s > 1.1 s, 1.17 s > 1 s), the output short (0.02 + 1.15 s) and the supply
     # fault (0.2 + 1.15 s) fail too; the inside row for all of them is the 0.08 s above.
-    past("dc", "cst_current_delay_s", 1.15, FAULT_OFF, ABNORMAL_OFF, OVERVOLTAGE_OFF, SHORT_STOP, SUPPLY_STOP),
+    past(
+        "dc",
+        "cst_current_delay_s",
+        1.15,
+        FAULT_OFF,
+        ABNORMAL_OFF,
+        OVERVOLTAGE_OFF,
+        SHORT_STOP,
+        SUPPLY_STOP,
+        CC1_OFF,
+        PE_OFF,
+        ESTOP_OFF,
+    ),
     # < 60 V 1 s after stop (1.2 s: 87 V at 1 s; 0.8 s: 34 V)
     past("dc", "bleed_off_s", 1.2, RESIDUAL),
     inside("dc", "bleed_off_s", 0.8),
@@ -111,6 +128,13 @@ ROWS: list[Row] = [
     # 4.2.5 CAN lost: ≤ 5 A within 2 s of the last frame (1.23 s measured) and the fault reported
     past("dc", "ignores_can_loss", True, CAN_STOP, EVENT, *BMS_TIMEOUTS),
     inside("dc", "ignores_can_loss", False),
+    # -- issue 13: DC vehicle-side faults. CC1 at 3.0 V or 12 V, and the 6 V of a lost PE, while
+    # charging: ≤ 5 A within 100 ms (22 ms measured). A charger that does not watch CC1 while it
+    # charges misses the PE loss too (it shows on CC1); one that takes 6 V for connected only that.
+    past("dc", "ignores_cc1_fault", True, CC1_OFF, PE_OFF),
+    inside("dc", "ignores_cc1_fault", False),
+    past("dc", "ignores_pe_loss", True, PE_OFF),
+    inside("dc", "ignores_pe_loss", False),
 ]
 # 4.5.3 e, the bench as the platform, over both channels. The upload latency is the lag plus up
 # to the simulated pile's 0.5 s sync and the monitor's 1 s poll: 13 s measures ≤ 14.5 s, 15.5 s

@@ -152,7 +152,7 @@ def clock():
 
 def test_power_on_registers_as_the_map_documents(clock):
     board, port = make_board(clock)
-    assert board.read_input(0, 3) == [0x0100, 0, 0b01]  # map 1.0; no relay closed; watchdog expired
+    assert board.read_input(0, 3) == [0x0101, 0, 0b01]  # map 1.1; no relay closed; watchdog expired
     assert board.read_holding(100, 3) == [1, 0, 0]  # unplugged, diode in circuit, 0 A
     assert board.read_holding(120, 2) == [0, 50]  # heartbeat 0, watchdog 5.0 s
     assert board.identification() == IDENTITY

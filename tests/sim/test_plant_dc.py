@@ -545,3 +545,38 @@ def test_a_pile_that_does_not_upload_the_battery_status_gives_nothing():
     plant.learn_battery_status({"highest_temperature": 25.0})
     clock.sleep(5.0)
     assert plant.platform.battery_status() == {}
+
+
+# -- issue 13: DC vehicle-side faults ------------------------------------------------------------
+def test_cc1_fault_resistor_and_pe_loss_take_detection_point_1_out_of_its_band():
+    clock, plant = dc_plant()
+    cc1 = plant.signal("cc1")
+    plant.ev.set_cc2_connected(True)
+    assert cc1.at(clock.now()) == pytest.approx(4.0)
+    plant.set_cc1_fault(True)
+    assert cc1.at(clock.now()) == pytest.approx(3.0) and not plant.vehicle_connected()
+    plant.set_cc1_fault(False)
+    plant.set_pe_break(True)
+    assert cc1.at(clock.now()) == pytest.approx(6.0) and not plant.vehicle_connected()
+    plant.set_pe_break(False)
+    assert plant.vehicle_connected()
+
+
+@pytest.mark.parametrize(
+    ("sim", "fault", "stops"),
+    [
+        ({}, "set_cc1_fault", True),
+        ({}, "set_pe_break", True),
+        ({"ignores_cc1_fault": True}, "set_cc1_fault", False),
+        ({"ignores_cc1_fault": True}, "set_pe_break", False),
+        ({"ignores_pe_loss": True}, "set_cc1_fault", True),
+        ({"ignores_pe_loss": True}, "set_pe_break", False),
+    ],
+)
+def test_a_vehicle_side_fault_while_charging_is_a_fault_stop_unless_ignored(sim, fault, stops):
+    clock, plant = dc_plant(**sim)
+    charge_dc(clock, plant, amps=100.0)
+    getattr(plant, fault)(True)
+    clock.sleep(0.1)
+    assert (plant.output_current() <= 5.0) == stops
+    assert (plant.history.first("charger", "output_cut", True) is not None) == stops

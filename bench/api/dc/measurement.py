@@ -27,6 +27,7 @@ SETTLE_TOLERANCE_DIVISOR = 10.0
 # below 0 to this factor above their largest expected value (the DUT's or the supply's).
 SCREEN_HEADROOM = 1.2
 AUX_SUPPLY_MAX_V = 15.0  # above the 12 ± 0.6 V auxiliary supply (docs/limits.md §4)
+CC1_MAX_V = 15.0  # above detection point 1's 12 V (CC1 open, docs/limits.md §4)
 
 
 class DcMeasurement(DcBenchParts):
@@ -155,6 +156,7 @@ class DcMeasurement(DcBenchParts):
             "output_current": self.dut.current_range_a[1],
             "inlet_voltage": self.dut.voltage_range_v[1],
             "aux_voltage": AUX_SUPPLY_MAX_V,
+            "cc1": CC1_MAX_V,
         }[signal] * SCREEN_HEADROOM
         return top / SCREEN_DIVISIONS_USED, top / 2
 

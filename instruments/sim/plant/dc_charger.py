@@ -36,8 +36,12 @@ A GB/T 27930 timeout the state machine sees is recorded and uploaded as a commun
 Wires the EV simulator's relay outputs can drive (``wires()``, see the profile's
 ``[instruments.ev.wiring]``): ``battery_inhibit`` and ``load_inhibit`` (the instruments'
 hardware inhibit inputs: open = output off), ``cc1`` (a relay in the CC1 line: open = the
-charger's detection point 1 sees the connector pulled, 12 V) and ``output_short`` (a shorting
-contactor across the inlet, ``SHORT_RESISTANCE_OHM``: closed = DC+ shorted to DC−). Unwired,
+charger's detection point 1 sees the connector pulled, 12 V), ``output_short`` (a shorting
+contactor across the inlet, ``SHORT_RESISTANCE_OHM``: closed = DC+ shorted to DC−),
+``cc1_fault`` (closed = ``CC1_FAULT_R_OHM`` across CC1–PE at the vehicle side: 3.0 V) and
+``pe_break`` (closed = the vehicle's PE conductor at the inlet interrupted: R4 floats, 6 V).
+While charging, ``ignores_cc1_fault`` takes any CC1 level for connected and ``ignores_pe_loss``
+the 6 V of a lost PE (both: no fault stop). Unwired,
 the inhibit inputs are never active, the CC1 line is made and the inlet is never shorted.
 
 Output short (4.2.5): a short while the charger delivers collapses its output voltage; the
@@ -75,6 +79,13 @@ CC1_R1_OHM = 1000.0  # charger pull-up (GB/T 18487.1-2015 Annex B, R1)
 CC1_R2_OHM = 1000.0  # plug resistor switched in when fully connected (R2)
 CC1_R4_OHM = 1000.0  # vehicle-side resistor (R4)
 CONNECTED_BAND_V = (3.2, 4.8)
+# -- issue 13: DC vehicle-side faults. The bench's resistor switched across CC1–PE at the
+# vehicle side (``cc1_fault`` line): with R2 ∥ R4 it puts detection point 1 at 3.0 V, just below
+# the band. A design figure of the bench wiring (the profile's comment names it), not a standard's.
+CC1_FAULT_R_OHM = 1000.0
+# The level a charger that ignores a PE loss takes for connected (``ignores_pe_loss``): R1 with R2
+# alone, 6 V, the "inserting" level of docs/limits.md §4 ± 0.8 V (a design figure of the simulation).
+PE_LOST_BAND_V = (5.2, 6.8)
 # GB/T 18487.1-2015 B.3.5 as transcribed (I): the output is brought to within 1–10 V of the
 # battery voltage before K1/K2 close.
 PRECHARGE_WINDOW_V = 10.0
@@ -144,6 +155,8 @@ class DcChargerPlant(PlantBase):
         self._battery_log: deque[tuple[float, dict[str, float]]] = deque(maxlen=BATTERY_LOG_LENGTH)
         self._session_started = False
         self._cc1_line = True  # the CC1 wire from the connector to detection point 1 is made
+        self._cc1_fault = False  # the bench's resistor across CC1–PE at the vehicle side is in
+        self._pe_broken = False  # the vehicle's PE conductor at the inlet is interrupted
         self._shorted = False  # the bench's shorting contactor across the inlet is closed
         self._short_timer = None
         self._wake_timer = None
@@ -172,8 +185,17 @@ class DcChargerPlant(PlantBase):
         self._set_aux(bool(on))
 
     def vehicle_connected(self) -> bool:
+        level = self._cc1_level()
         low, high = CONNECTED_BAND_V
-        return low <= self._cc1_level() <= high
+        if low <= level <= high:
+            return True
+        if self._k12 and self._stage == "on":  # energy flowing: a charger that does not watch CC1
+            if self.sim["ignores_cc1_fault"]:
+                return True
+            lost_low, lost_high = PE_LOST_BAND_V
+            if self.sim["ignores_pe_loss"] and lost_low <= level <= lost_high:
+                return True
+        return False
 
     def start_insulation_check(self) -> None:
         if self._insulation_timer is not None:
@@ -364,7 +386,22 @@ class DcChargerPlant(PlantBase):
             "load_inhibit": lambda closed: self.load.set_inhibit(not closed),
             "cc1": self.set_cc1_line,
             "output_short": self.set_output_short,
+            "cc1_fault": self.set_cc1_fault,
+            "pe_break": self.set_pe_break,
         }
+
+    # -- issue 13: DC vehicle-side faults -------------------------------------------------------
+    def set_cc1_fault(self, closed: bool) -> None:
+        """The bench's resistor across CC1–PE at the vehicle side switched in (True) or out."""
+        if changed(self.history, "ev", "cc1_fault", self._cc1_fault, bool(closed)):
+            self._cc1_fault = bool(closed)
+            self._vehicle_changed("cc1")
+
+    def set_pe_break(self, closed: bool) -> None:
+        """The contact in the vehicle's PE conductor opened by its relay (True: PE lost) or made."""
+        if changed(self.history, "ev", "pe_break", self._pe_broken, bool(closed)):
+            self._pe_broken = bool(closed)
+            self._vehicle_changed("cc1")
 
     def set_cc1_line(self, closed: bool) -> None:
         """The CC1 wire made (True) or opened by a relay (False)."""
@@ -617,12 +654,18 @@ class DcChargerPlant(PlantBase):
             return 0.0
         if not self._cc1_line:
             return CC1_SUPPLY_V  # nothing behind detection point 1 but R1
+        # R2 (the plug, switched in at full connection) returns to the cable's PE; R4 and the
+        # bench's fault resistor (the vehicle side) to the vehicle's PE, lost with ``pe_break``.
+        vehicle = [] if self._pe_broken else [CC1_R4_OHM] + ([CC1_FAULT_R_OHM] if self._cc1_fault else [])
         if self.ev.cc2_connected:
-            r = CC1_R2_OHM * CC1_R4_OHM / (CC1_R2_OHM + CC1_R4_OHM)
+            branches = [CC1_R2_OHM, *vehicle]
         elif self.ev.plugged:
-            r = CC1_R4_OHM
+            branches = vehicle
         else:
             return CC1_SUPPLY_V
+        if not branches:
+            return CC1_SUPPLY_V
+        r = 1.0 / sum(1.0 / b for b in branches)
         return CC1_SUPPLY_V * r / (CC1_R1_OHM + r)
 
     def _refresh_connection_signals(self) -> None:
