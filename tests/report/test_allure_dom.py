@@ -166,9 +166,13 @@ def test_csv_beside_the_plot_holds_the_plotted_points(built):
     result = built["result"]
     csvs = [a for a in result["attachments"] if a["source"].endswith(".csv")]
     plot = next(a for a in result["attachments"] if a.get("type") == "image/png")
-    assert [a["name"] for a in csvs] == [plot["name"]]
+    # the plotted points beside the plot, and the record's per-cycle figures (issue 11)
+    assert sorted(a["name"] for a in csvs) == [plot["name"], f"{plot['name']} per cycle"]
     test_dirs = [p for p in (built["profile_dir"] / "tests").iterdir() if p.is_dir()]
     pngs = [p for d in test_dirs for p in d.glob("*.png")]
+    per_cycle = [p for d in test_dirs for p in d.glob("*per_cycle.csv")]
+    assert per_cycle
+    assert all(p.read_text(encoding="utf-8").startswith("start_s,period_s,frequency_hz") for p in per_cycle)
     assert pngs
     for png in pngs:
         table = png.with_suffix(".csv")
