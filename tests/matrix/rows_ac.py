@@ -12,7 +12,9 @@ ROWS: list[Row] = [
     inside("ac", "pwm_frequency_hz", 1025.0),
     past("ac", "pwm_duty_offset_pct", 0.7, "changji:4.2.9.5:duty_error", "changji:4.2.9.1:offered_duty_error"),
     inside("ac", "pwm_duty_offset_pct", 0.3),
-    past("ac", "pwm_duty_resolution_pct", 1.2, "changji:4.2.9.5:duty_step", "changji:4.2.9.5:duty_error"),
+    # 1.2 % steps: the step case fails; the absolute duty at the quick grid's 16 A (26.67 % →
+    # 26.4 %) stays inside ±0.5 %.
+    past("ac", "pwm_duty_resolution_pct", 1.2, "changji:4.2.9.5:duty_step"),
     inside("ac", "pwm_duty_resolution_pct", 0.5),
     past("ac", "cp_high_v", 12.8, "gbt18487.1:A:cp_state1_voltage", "gbt18487.1:A:cp_low_voltage"),
     inside("ac", "cp_high_v", 12.4),

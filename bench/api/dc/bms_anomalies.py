@@ -35,14 +35,17 @@ class DcBmsAnomalies(DcCharging):
         self._at_end(self.bms.resume)
         return self.now()
 
-    def begin_session(self) -> float:
-        """The start of a session without waiting for it to get anywhere (the BMS may be set
-        to fail it): battery held, connector in, the platform's start; the bench time."""
+    def begin_session(self) -> Frame | None:
+        """The start of a session that the BMS may be set to fail: battery held, connector in,
+        the platform's start, and the wait (the pile's command response, 4.2.6) for the
+        charger's first CRM; that frame, or None when the pile never began. Waiting here keeps
+        a slow pile's start from landing in a later test."""
         self.hold_battery(self.vehicle.rated_voltage_v)
         self.connect_vehicle()
         self.bms.request(self.vehicle.max_charge_voltage_v, self.dut.current_range_a[1] / 3, "cc")
+        since = self.now()
         self.platform.start()
-        return self.now()
+        return self.wait_for_frame("CRM", since, self.command_wait_s(), poll=PHASE_POLL_S)
 
     def first_frame(self, name: str, since: float, window_s: float, **values) -> Frame | None:
         """The first ``name`` frame from ``since`` whose fields equal ``values``, waiting up to
