@@ -19,13 +19,21 @@ class CheckRecorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self.checks: list[Check] = []
+        # What checks.jsonl got, as it got it (the run record lists exactly these): each
+        # check's record and its JSON line, kept so a rewrite of summary.json encodes nothing twice.
+        self.records: list[dict] = []
+        self.lines: list[str] = []
         self.current_test = ""
 
     def record(self, check: Check) -> Check:
         check.test = check.test or self.current_test
         self.checks.append(check)
+        record = check.to_dict()
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        self.records.append(record)
+        self.lines.append(line)
         # One JSON line per check, flushed at once: nothing measured is lost if the run dies.
-        self._file.write(json.dumps(check.to_dict(), ensure_ascii=False, default=str) + "\n")
+        self._file.write(line + "\n")
         self._file.flush()
         if check.test:
             _to_allure(check)

@@ -106,7 +106,8 @@ class RunRecord:
     def write(self) -> dict:
         """Rewrite summary.json (atomically) and the run's index.json; return the summary."""
         summary = self.build()
-        _write_json_atomic(self.run_dir / SUMMARY, summary)
+        lines = self.session.recorder.lines[: len(summary["checks"])] if self.session is not None else []
+        _write_text_atomic(self.run_dir / SUMMARY, summary_text(summary, lines))
         _update_index(self.run_dir.parent, self.run_dir.name, summary)
         return summary
 
@@ -132,7 +133,7 @@ class RunRecord:
 
     def build(self) -> dict:
         s = self.session
-        checks = [c.to_dict() for c in s.recorder.checks] if s is not None else []
+        checks = list(s.recorder.records) if s is not None else []
         counts: dict[str, int] = {}
         for check in checks:
             counts[check["test"]] = counts.get(check["test"], 0) + 1
@@ -178,25 +179,34 @@ class RunRecord:
         """Every file of the run folder but the record itself, with its hash and its test."""
         tests_by_folder = self.session.evidence.test_folders if self.session is not None else {}
         entries = []
-        for path in sorted(p for p in self.run_dir.rglob("*") if p.is_file()):
-            relative = path.relative_to(self.run_dir).as_posix()
+        # Plain strings and os.walk, not pathlib: this runs after every test over every file.
+        for relative in sorted(_files_under(str(self.run_dir)), key=lambda r: r.split("/")):
             if relative == SUMMARY or relative.endswith(".tmp"):
                 continue
-            digest, size = self._hashes.get(path)
+            digest, size = self._hashes.get(os.path.join(self.run_dir, relative))
             parts = relative.split("/")
             test = tests_by_folder.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
             entries.append({"file": relative, "sha256": digest, "bytes": size, "test": test})
         return entries
 
 
+def _files_under(root: str) -> list[str]:
+    """The files below ``root``, as paths relative to it with "/"."""
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+        found += [name if prefix == "." else f"{prefix}/{name}" for name in files]
+    return found
+
+
 class _HashCache:
     """sha256 per file, recomputed only when its size or modification time changed."""
 
     def __init__(self) -> None:
-        self._known: dict[Path, tuple[int, int, str]] = {}
+        self._known: dict[str, tuple[int, int, str]] = {}
 
-    def get(self, path: Path) -> tuple[str, int]:
-        stat = path.stat()
+    def get(self, path: str) -> tuple[str, int]:
+        stat = os.stat(path)
         known = self._known.get(path)
         if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
             return known[2], stat.st_size
@@ -205,7 +215,7 @@ class _HashCache:
         return digest, stat.st_size
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path | str) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -273,12 +283,38 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
+def summary_text(summary: dict, check_lines: list[str]) -> str:
+    """summary.json's text: a line per field and a line per item of its lists, each check the
+    very line checks.jsonl got. Encoded in one pass of json's C encoder (an indented dump is
+    pure Python): the record is rewritten after every test, with thousands of checks."""
+    fields = []
+    for key, value in summary.items():
+        name = _json(key)
+        if key == "checks" and len(check_lines) == len(value):
+            items = check_lines
+        elif isinstance(value, list):
+            items = [_json(item) for item in value]
+        else:
+            fields.append(f"{name}: {_json(value)}")
+            continue
+        fields.append(f"{name}: [" + ",".join(f"\n  {item}" for item in items) + ("\n ]" if items else "]"))
+    return "{\n " + ",\n ".join(fields) + "\n}\n"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
+    _write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1, default=str))
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader (or a crash) sees the old file or the new one."""
     handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1, default=str)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
