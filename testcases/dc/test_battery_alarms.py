@@ -39,22 +39,6 @@ CHARGING_FRACTION = 1 / 3
 DEMAND_ABOVE_MAXIMUM = 1.05
 
 
-def check_current_off(bench, key: str, record, since: float, at: dict, what: str) -> None:
-    """Judge ``key``: from ``since`` to the output current at or below the rule's end current."""
-    rule = bench.limit(key)
-    end_a = rule.figure("end_current_a")
-    off, uncertainty = bench.current_off_after(record, since, end_a, WINDOW_FACTOR * rule.high)
-    bench.check_duration(
-        key,
-        None if off is None else off - since,
-        window=bench.now() - since,
-        missing=f"the output current still above {end_a:g} A",
-        uncertainty=uncertainty,
-        at=at,
-        detail=f"from {what} to the output current ≤ {end_a:g} A",
-    )
-
-
 @pytest.mark.judges("gbt27930:bsm:abnormal_stop_time", "gbt27930:bsm:abnormal_current_off_time")
 @pytest.mark.clause("gbt27930:bsm")
 def test_charger_stops_on_an_abnormal_bsm_status(bench):
@@ -83,13 +67,12 @@ def test_charger_stops_on_an_abnormal_bsm_status(bench):
         at={"status": ABNORMAL, "charging_a": round(amps, 1)},
         detail=f"from the first BSM with {ABNORMAL} abnormal; {bench.describe_stop(cst, 'CST', window)}",
     )
-    check_current_off(
-        bench,
+    bench.check_current_off(
         "gbt27930:bsm:abnormal_current_off_time",
         record,
         bsm.time,
-        {"status": ABNORMAL, "charging_a": round(amps, 1)},
-        f"the first BSM with {ABNORMAL} abnormal",
+        at={"status": ABNORMAL, "charging_a": round(amps, 1)},
+        timed_from=f"the first BSM with {ABNORMAL} abnormal",
     )
 
 
@@ -124,11 +107,10 @@ def test_charger_stops_within_1_s_on_output_overvoltage(bench):
         uncertainty=bench.accuracy("scope", "time", took) + record.sample_interval,
         detail=f"from the inlet crossing {maximum:g} V; {bench.describe_stop(cst, 'CST', window)}",
     )
-    check_current_off(
-        bench,
+    bench.check_current_off(
         "gbt34657.1:D0.4504:overvoltage_current_off_time",
         record,
         crossed,
-        at,
-        f"the inlet crossing {maximum:g} V",
+        at=at,
+        timed_from=f"the inlet crossing {maximum:g} V",
     )

@@ -28,22 +28,6 @@ pytestmark = pytest.mark.dut("dc")
 EVENT = "changji:4.2.5:event_latency"
 
 
-def judge_stop(bench, key: str, record, since: float, at: dict, what: str) -> None:
-    """``key``: from ``since`` to the output current at or below the rule's end current."""
-    rule = bench.limit(key)
-    end_a = rule.figure("end_current_a")
-    off, uncertainty = bench.current_off_after(record, since, end_a, WINDOW_FACTOR * rule.high)
-    bench.check_duration(
-        key,
-        None if off is None else off - since,
-        window=bench.now() - since,
-        missing=f"{what}: the output current still above {end_a:g} A",
-        uncertainty=uncertainty,
-        at=at,
-        detail=f"from {what} to the output current ≤ {end_a:g} A (scope)",
-    )
-
-
 def judge_event(bench, kind: str, since: float, at: dict, what: str) -> None:
     value, uncertainty, seen = event_delay(bench, kind, since, since, WINDOW_FACTOR * bench.limit(EVENT).high, what)
     bench.check(EVENT, value, uncertainty=uncertainty, at=at, detail=seen)
@@ -66,7 +50,7 @@ def test_output_short_circuit_stops_the_charger_and_is_uploaded(bench):
                 record_window_s(WINDOW_FACTOR * bench.limit(key).high),
                 bench.short_output,
             )
-        judge_stop(bench, key, record, shorted_at, at, "the short")
+        bench.check_current_off(key, record, shorted_at, at=at, timed_from="the short")
         judge_event(bench, "protection", shorted_at, at, "the output short")
     finally:
         bench.release_output_short()
@@ -88,7 +72,7 @@ def test_can_loss_stops_the_charger_and_is_reported(bench):
                 record_window_s(WINDOW_FACTOR * bench.limit(key).high),
                 lambda: lost.append(bench.lose_can()),
             )
-        judge_stop(bench, key, record, lost[0], at, "the vehicle's last frame")
+        bench.check_current_off(key, record, lost[0], at=at, timed_from="the vehicle's last frame")
         judge_event(bench, "communication_fault", lost[0], at, "the vehicle's last frame")
     finally:
         bench.restore_can()

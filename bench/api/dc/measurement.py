@@ -15,8 +15,10 @@ from bench.api.timings import (
     RECORD_ACTION_MARGIN_S,
     RECORD_PRE_TRIGGER,
     SETTLE_HOLD_S,
+    WINDOW_FACTOR,
     capture_timeout_s,
 )
+from bench.core.checks import Check
 from bench.core.clock import Settled
 from bench.core.limits import Limit
 
@@ -161,6 +163,26 @@ class DcMeasurement(DcBenchParts):
         return top / SCREEN_DIVISIONS_USED, top / 2
 
     # -- the end of a stop, off a record (4.2.5 faults, battery-safety stops) -------------------
+    def check_current_off(
+        self, key: str, record: Record, since: float, *, at: dict, timed_from: str, fault: str = ""
+    ) -> Check:
+        """Judge ``key``: from ``since`` (``timed_from``, e.g. "the short") to the output current
+        at or below the rule's ``end_current_a``, off ``record`` and then the analyzer, watched
+        for WINDOW_FACTOR × the rule's time. ``fault`` names what was applied, for a stop that
+        never came."""
+        rule = self.limit(key)
+        end_a = rule.figure("end_current_a")
+        off, uncertainty = self.current_off_after(record, since, end_a, WINDOW_FACTOR * rule.upper)
+        return self.check_duration(
+            key,
+            None if off is None else off - since,
+            window=self.now() - since,
+            missing=f"{fault or timed_from}: the output current still above {end_a:g} A",
+            uncertainty=uncertainty,
+            at=at,
+            detail=f"from {timed_from} to the output current ≤ {end_a:g} A",
+        )
+
     def current_off_after(
         self, record: Record, since: float, end_a: float, watch_s: float
     ) -> tuple[float | None, float | None]:
