@@ -160,7 +160,7 @@ PARAMETERS: dict[str, SimParameter] = {
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),
         _p("scope_points", int, 100_000, "points", "both", ""),
         _p("scope_noise_v", float, 0.02, "V rms", "both", ""),
-        _p("cp_edge_s", float, 2e-6, "s (10–90 %)", "ac", ""),
+        _p("cp_edge_s", float, 2e-6, "s (10–90 %)", "ac", "GB/T 18487.1 Annex A CP rise ≤ 10 µs, fall ≤ 13 µs"),
         _p("ev_draw_fraction", float, 0.95, "", "ac", ""),
         _p("overcurrent_trip_s", float, 4.0, "s", "ac", ""),
         _p("supply_fault_stop_s", float, 0.2, "s", "both", ""),

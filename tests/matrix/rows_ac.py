@@ -41,4 +41,9 @@ ROWS: list[Row] = [
     inside("ac", "overcurrent_margin_a", 2.5),
     past("ac", "overcurrent_ratio", 1.15, "gbt18487.1:A:overcurrent_cut_time"),
     inside("ac", "overcurrent_ratio", 1.12),
+    # One edge time for both CP edges: 11.5 µs breaks the 10 µs rise alone, 14 µs the 13 µs
+    # fall too (the scope's 100 ns samples give ± 0.08 µs).
+    past("ac", "cp_edge_s", 11.5e-6, "gbt18487.1:A:cp_rise_time"),
+    past("ac", "cp_edge_s", 14e-6, "gbt18487.1:A:cp_rise_time", "gbt18487.1:A:cp_fall_time"),
+    inside("ac", "cp_edge_s", 9e-6),
 ]
