@@ -23,6 +23,7 @@ import pytest
 from bench.core.clock import Clock, RealClock, VirtualClock
 from bench.core.errors import WaitTimeout
 from bench.session.progress import WaitProgress, case_label, progress_text
+from tests.support.runs import ROOT
 
 ERASE = "\r\x1b[2K"
 
@@ -434,6 +435,8 @@ def test_end_to_end_pytest_on_a_pseudo_terminal(tmp_path):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TERM": "xterm"}
+    # This checkout's bench, whatever an installed one points at (the run's cwd is tmp_path).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("NO_COLOR", None)
     proc = subprocess.Popen(
