@@ -23,8 +23,6 @@ ignores_pe_loss (the PE stop), cst_current_delay_s above about 0.1 s (all three)
 
 import pytest
 
-from bench.api.timings import WINDOW_FACTOR
-
 pytestmark = pytest.mark.dut("dc")
 
 CC1_KEY = "gbt18487.1:B:cc1_fault_current_off_time"
@@ -35,24 +33,7 @@ ESTOP_KEY = "gbt18487.1:B:estop_current_off_time"
 def judge_fault_stop(bench, key: str, fault: str) -> None:
     if not bench.vehicle_fault_wired(fault):
         pytest.skip(f"{fault}: its relay is not wired ([instruments.ev.wiring])")
-    run = bench.vehicle_fault_while_charging(fault, key)
-    at = {"charging_a": round(run.charging_a, 1), "fault": run.what}
-    if run.fault_at is None:
-        seen = "" if run.cc1_after_v is None else f" (CC1 {run.cc1_after_v:.2f} V at the end of the record)"
-        bench.check(key, None, at=at, detail=f"CC1 never left its band after the relay{seen}: no fault to time")
-        return
-    rule = bench.limit(key)
-    end_a = rule.figure("end_current_a")
-    off, uncertainty = bench.current_off_after(run.record, run.fault_at, end_a, WINDOW_FACTOR * rule.upper)
-    bench.check_duration(
-        key,
-        None if off is None else off - run.fault_at,
-        window=bench.now() - run.fault_at,
-        missing=f"{run.what}: the output current still above {end_a:g} A",
-        uncertainty=uncertainty,
-        at=at,
-        detail=f"from {run.timed_from} to the output current ≤ {end_a:g} A",
-    )
+    bench.judge_fault_stop(key, bench.vehicle_fault_while_charging(fault, key))
 
 
 @pytest.mark.judges("gbt18487.1:B:cc1_fault_current_off_time")

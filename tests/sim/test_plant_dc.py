@@ -33,6 +33,7 @@ def test_plant_implements_the_contract():
     assert set(plant.signal_names()) == {
         "aux_voltage",
         "cc1",
+        "charger_voltage",  # issue 13: the charger's side of K1/K2 (pre-charge)
         "inlet_voltage",
         "output_current",
         "supply_voltage",
