@@ -97,9 +97,7 @@ class DcInsulation(DcVehicleFaults):
         """A session started as a car would (battery at its rated voltage, K5/K6 closed once
         configuration begins): until the BMS charges, or the charger goes quiet (no frame for
         QUIET_S: it gave up), or SESSION_START_TIMEOUT_S."""
-        self.hold_battery(self.vehicle.rated_voltage_v)
-        self.connect_vehicle()
-        self.bms.request(self.vehicle.max_charge_voltage_v, self.dut.current_range_a[1] * FAULT_CHARGING_FRACTION, "cc")
+        self.plug_in_asking(self.dut.current_range_a[1] * FAULT_CHARGING_FRACTION)
         since = self.now()
         self.platform.start()
         k5k6_closed = False

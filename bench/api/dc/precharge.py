@@ -39,9 +39,7 @@ class DcPrecharge(DcCharging):
     def precharge_at_closing(self) -> PrechargeReading:
         """A session started as a car would (battery at its rated voltage, a third of the
         maximum current asked for): the charger's output and the inlet read until the CRO 0xAA."""
-        self.hold_battery(self.vehicle.rated_voltage_v)
-        self.connect_vehicle()
-        self.bms.request(self.vehicle.max_charge_voltage_v, self.dut.current_range_a[1] * FAULT_CHARGING_FRACTION, "cc")
+        self.plug_in_asking(self.dut.current_range_a[1] * FAULT_CHARGING_FRACTION)
         self.platform.start()
         reached = self.try_wait_until(
             lambda: self.bms.phase in ("configuration", "charging"),
