@@ -166,6 +166,15 @@ PARAMETERS: dict[str, SimParameter] = {
             " a stop (≤ 5 A within 100 ms) at ≤ 100 Ω/V while charging",
         ),
         _p(
+            "imd_fault_ohm_per_v",
+            float,
+            100.0,
+            "Ω/V",
+            "dc",
+            "GB/T 18487.1 Annex B / GB/T 34657.1 D0.2501: above 100 Ω/V a warning only (charging allowed, goes on);"
+            " at or below it a fault",
+        ),
+        _p(
             "precharge_mismatch_v",
             float,
             0.0,

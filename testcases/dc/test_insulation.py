@@ -17,7 +17,8 @@ falls outside the band it stands for (resistors sized for another charger) is sk
 figure.
 
 Fails against a simulated charger with: ignores_insulation_fault (the fault at the check and the
-stop while charging), cst_current_delay_s above about 0.1 s (the stop while charging).
+stop while charging), imd_fault_ohm_per_v above 110 (the warnings: no charging, a stop) or below 88
+(the fault taken for a warning), cst_current_delay_s above about 0.1 s (the stop while charging).
 """
 
 import pytest

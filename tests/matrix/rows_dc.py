@@ -42,6 +42,7 @@ ESTOP_OFF = "gbt18487.1:B:estop_current_off_time"
 # -- issue 13: DC insulation and pre-charge
 INSULATION_NO_CHARGING = "gbt18487.1:B:insulation_fault_no_charging"
 INSULATION_OFF = "gbt18487.1:B:insulation_fault_current_off_time"
+INSULATION_WARNING = "gbt18487.1:B:insulation_warning_charging"
 PRECHARGE = "gbt18487.1:B:precharge_voltage_difference"
 
 ROWS: list[Row] = [
@@ -145,6 +146,13 @@ ROWS: list[Row] = [
     # charging: ≤ 5 A within 100 ms (22 ms measured). A charger blind to its IMD charges through both.
     past("dc", "ignores_insulation_fault", True, INSULATION_NO_CHARGING, INSULATION_OFF),
     inside("dc", "ignores_insulation_fault", False),
+    # The IMD's fault threshold against the bench's steps of 88 and 110 Ω/V: at 115 Ω/V the 110 Ω/V
+    # warning is taken for a fault (no charging after the check, a stop while charging: the
+    # warning key fails, the stop it would time is not judged); at 85 Ω/V the 88 Ω/V fault is taken
+    # for a warning; 95 Ω/V sits between the steps.
+    Row("dc", "imd_fault_ohm_per_v", 115.0, frozenset({INSULATION_WARNING}), invalid=frozenset({INSULATION_OFF})),
+    past("dc", "imd_fault_ohm_per_v", 85.0, INSULATION_NO_CHARGING, INSULATION_OFF),
+    inside("dc", "imd_fault_ohm_per_v", 95.0),
     # K1/K2 close with the output 1–10 V below the inlet: the simulated charger pre-charges to 5 V
     # below, so −6 V measures 11.0 V; −3 V measures 8.0 V, 2 V inside against ±0.75 V (two
     # analyzer readings of 0.05 % + 0.1 V at 550 V).

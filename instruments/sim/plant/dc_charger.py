@@ -99,9 +99,9 @@ PRECHARGE_WINDOW_V = 10.0
 PRECHARGE_OFFSET_V = 5.0
 PRECHARGE_SETTLED_V = 0.5
 PRECHARGE_HOLD_S = 0.5
-# Its IMD: at or below IMD_FAULT_OHM_PER_V of its rated (maximum) output voltage an insulation
-# fault (no charging; a stop while charging), at or below IMD_WARNING_OHM_PER_V a warning only.
-IMD_FAULT_OHM_PER_V = 100.0
+# Its IMD: at or below ``imd_fault_ohm_per_v`` (100 Ω/V when it conforms) of its rated (maximum)
+# output voltage an insulation fault (no charging; a stop while charging), at or below
+# IMD_WARNING_OHM_PER_V a warning only.
 IMD_WARNING_OHM_PER_V = 500.0
 INSULATION_LINES = ("insulation_warning", "insulation_low")
 # docs/limits.md §5: below 60 V at the inlet after stop.
@@ -461,7 +461,7 @@ class DcChargerPlant(PlantBase):
     def _insulation_level(self) -> str:
         """ "safe", "warning" or "fault" by the IMD's thresholds (per volt of the rated output)."""
         per_volt = self.insulation_resistance_ohm() / self.dut.voltage_range_v[1]
-        if per_volt <= IMD_FAULT_OHM_PER_V:
+        if per_volt <= float(self.sim["imd_fault_ohm_per_v"]):
             return "fault"
         return "warning" if per_volt <= IMD_WARNING_OHM_PER_V else "safe"
 
