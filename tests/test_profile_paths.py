@@ -26,13 +26,15 @@ def lab_folder(tmp_path: Path, map_line: str) -> Path:
     shutil.copy(DEFAULT_MAP, lab / "maps" / "ev-board.toml")
     text = (ROOT / "profiles" / "sim-dc-60kw.toml").read_text(encoding="utf-8")
     text = text.replace('map = "../bench/protocols/platform/maps/sim-dc-charger.toml"', 'map = "maps/charger.toml"')
-    text = text.replace("[instruments.ev]\n", f"[instruments.ev]\n{map_line}\n", 1)
+    # The shipped profile has an [instruments.ev.options] table (issue 13: insulation_ohm): the
+    # lab's map goes into it.
+    text = text.replace("[instruments.ev.options]\n", f"[instruments.ev.options]\n{map_line}\n", 1)
     (lab / "profile.toml").write_text(text, encoding="utf-8")
     return lab
 
 
 def test_relative_paths_resolve_against_the_profile_folder(tmp_path, monkeypatch):
-    lab = lab_folder(tmp_path, 'options = { map = "maps/ev-board.toml" }')
+    lab = lab_folder(tmp_path, 'map = "maps/ev-board.toml"')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the run starts from another folder
@@ -45,7 +47,7 @@ def test_relative_paths_resolve_against_the_profile_folder(tmp_path, monkeypatch
 
 
 def test_a_relative_map_that_is_not_there_is_one_line_naming_the_key(tmp_path, monkeypatch):
-    lab = lab_folder(tmp_path, 'options = { map = "maps/missing.toml" }')
+    lab = lab_folder(tmp_path, 'map = "maps/missing.toml"')
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ProfileError) as error:
         load_profile(lab / "profile.toml", registry.transports())

@@ -155,3 +155,8 @@ LINK_OUTAGE_S = 15.0
 METERING_POINT_S = 60.0
 METER_POLL_S = 0.05
 METER_STEP_WAIT_S = 30.0
+
+# -- issue 13: DC insulation and pre-charge --------------------------------------------------------
+# The pre-charge: the charger's side of K1/K2 and the inlet are read this often from K5/K6 closing
+# until CRO 0xAA (half the analyzer's update interval: the last pair is at most one update old).
+PRECHARGE_POLL_S = ANALYZER_UPDATE_S / 2

@@ -30,8 +30,19 @@ VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 METER_ACCURACY_CLASSES = {"ac": (1.0, 2.0), "dc": (0.5, 1.0)}
 # -- issue 13: DC vehicle-side faults: cc1_fault (a resistor across CC1 at the vehicle side) and
 # pe_break (a normally-closed contact in the vehicle's PE line) join the DC lines.
+# -- issue 13: DC insulation and pre-charge: insulation_warning and insulation_low, two relays each
+# switching a resistor from DC+ to PE at the inlet (their values: [instruments.ev.options] insulation_ohm).
 EV_WIRING_LINES = {
-    "dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short", "cc1_fault", "pe_break"),
+    "dc": (
+        "battery_inhibit",
+        "load_inhibit",
+        "cc1",
+        "output_short",
+        "cc1_fault",
+        "pe_break",
+        "insulation_warning",
+        "insulation_low",
+    ),
     "ac": (),
 }
 EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map 1.1 has 8 outputs)

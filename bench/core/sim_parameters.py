@@ -155,6 +155,33 @@ PARAMETERS: dict[str, SimParameter] = {
             "GB/T 18487.1 Annex B: stop (≤ 5 A within 100 ms) when CC1 leaves 3.2–4.8 V or opens, and on a PE loss",
         ),
         _p("ignores_pe_loss", bool, False, "", "dc", "GB/T 18487.1 Annex B: stop (≤ 5 A within 100 ms) on a PE loss"),
+        # -- issue 13: DC insulation and pre-charge (GB/T 18487.1-2015 Annex B, GB/T 34657.1-2017)
+        _p(
+            "ignores_insulation_fault",
+            bool,
+            False,
+            "",
+            "dc",
+            "GB/T 18487.1 Annex B / GB/T 34657.1 D0.2501: no charging after an insulation check at ≤ 100 Ω/V;"
+            " a stop (≤ 5 A within 100 ms) at ≤ 100 Ω/V while charging",
+        ),
+        _p(
+            "imd_fault_ohm_per_v",
+            float,
+            100.0,
+            "Ω/V",
+            "dc",
+            "GB/T 18487.1 Annex B / GB/T 34657.1 D0.2501: above 100 Ω/V a warning only (charging allowed, goes on);"
+            " at or below it a fault",
+        ),
+        _p(
+            "precharge_mismatch_v",
+            float,
+            0.0,
+            "V",
+            "dc",
+            "GB/T 18487.1 B.3.4 / GB/T 34657.1 D0.3001: K1/K2 close with the output 1–10 V below the inlet voltage",
+        ),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),

@@ -62,7 +62,12 @@ SIM_FIRMWARE = "SIM-1.0"
 # vehicle, "input" what it draws from the grid.
 ANALYZER_POINTS = {
     "ac": {"output": ("ac_voltage", "ac_current"), "input": ("supply_voltage", "supply_current")},
-    "dc": {"output": ("inlet_voltage", "output_current"), "input": ("supply_voltage", "supply_current")},
+    "dc": {
+        "output": ("inlet_voltage", "output_current"),
+        "input": ("supply_voltage", "supply_current"),
+        # issue 13: the charger's side of K1/K2 (a type-test probe point), for the pre-charge
+        "charger_output": ("charger_voltage", "output_current"),
+    },
 }
 # python-can's virtual channels are process-wide: each simulated bench gets its own.
 _CAN_CHANNELS = itertools.count(1)
@@ -240,6 +245,8 @@ class SimulatedBench:
             _, _, unit = parse_modbus_resource(config.resource)
             map_path = config.options.get("map") or DEFAULT_MAP_PATH  # absolute (the profile resolves it)
             wires = plant.wires() if hasattr(plant, "wires") else {}
+            if hasattr(plant, "fit_insulation_resistors"):  # issue 13: the resistors the lines switch
+                plant.fit_insulation_resistors(config.options.get("insulation_ohm", {}))
             lines = {output: wires[line] for line, output in config.wiring.items() if line in wires}
             try:
                 board = EvSimulatorBoard(
@@ -310,7 +317,7 @@ class SimulatedBench:
             charger.start()
         elif name == "stop":
             charger.stop("manual")
-        elif name in ("supply_fault", "estop", "disconnected", "short_circuit"):
+        elif name in ("supply_fault", "estop", "disconnected", "short_circuit", "insulation_fault"):
             charger.stop("fault", ("other_fault",) if "other_fault" in CST_FLAGS else ())
         elif name == "unplugged":
             charger.vehicle_unplugged()

@@ -33,13 +33,7 @@ ESTOP_KEY = "gbt18487.1:B:estop_current_off_time"
 def judge_fault_stop(bench, key: str, fault: str) -> None:
     if not bench.vehicle_fault_wired(fault):
         pytest.skip(f"{fault}: its relay is not wired ([instruments.ev.wiring])")
-    run = bench.vehicle_fault_while_charging(fault, key)
-    at = {"charging_a": round(run.charging_a, 1), "fault": run.what}
-    if run.fault_at is None:
-        seen = "" if run.cc1_after_v is None else f" (CC1 {run.cc1_after_v:.2f} V at the end of the record)"
-        bench.check(key, None, at=at, detail=f"CC1 never left its band after the relay{seen}: no fault to time")
-        return
-    bench.check_current_off(key, run.record, run.fault_at, at=at, timed_from=run.timed_from, fault=run.what)
+    bench.judge_fault_stop(key, bench.vehicle_fault_while_charging(fault, key))
 
 
 @pytest.mark.judges("gbt18487.1:B:cc1_fault_current_off_time")

@@ -9,6 +9,7 @@ import pytest
 
 from bench.core.sim_parameters import UPLOAD_FIELDS
 from bench.protocols.gbt27930.hooks import ChargerHooks, ChargerRatings
+from instruments.sim.plant.dc_charger import PRECHARGE_HOLD_S, PRECHARGE_SETTLED_V
 from instruments.sim.plant.ports import BatterySimulatorPort, ElectronicLoadPort, EvSimulatorPort, Plant, PlatformPort
 from tests.sim.plant_helpers import BATTERY_V, battery_on, capture, charge_dc, dc_plant, energise_dc, time_to
 
@@ -33,6 +34,7 @@ def test_plant_implements_the_contract():
     assert set(plant.signal_names()) == {
         "aux_voltage",
         "cc1",
+        "charger_voltage",  # issue 13: the charger's side of K1/K2 (pre-charge)
         "inlet_voltage",
         "output_current",
         "supply_voltage",
@@ -580,3 +582,86 @@ def test_a_vehicle_side_fault_while_charging_is_a_fault_stop_unless_ignored(sim,
     clock.sleep(0.1)
     assert (plant.output_current() <= 5.0) == stops
     assert (plant.history.first("charger", "output_cut", True) is not None) == stops
+
+
+# -- issue 13: DC insulation and pre-charge ----------------------------------------------------
+INSULATION_OHM = {"insulation_warning": 337_500.0, "insulation_low": 82_500.0}  # 450 and 110 Ω/V at 750 V
+
+
+def insulation_plant(**sim):
+    clock, plant = dc_plant(**sim)
+    plant.fit_insulation_resistors(INSULATION_OHM)
+    return clock, plant
+
+
+def test_the_insulation_resistors_in_parallel_are_what_the_imd_measures():
+    _, plant = insulation_plant()
+    assert plant.insulation_resistance_ohm() == float("inf")
+    plant.wires()["insulation_low"](True)
+    assert plant.insulation_resistance_ohm() == pytest.approx(82_500.0)
+    plant.wires()["insulation_warning"](True)
+    assert plant.insulation_resistance_ohm() == pytest.approx(1 / (1 / 337_500.0 + 1 / 82_500.0))  # 88 Ω/V
+
+
+@pytest.mark.parametrize(
+    ("sim", "lines", "good"),
+    [
+        ({}, (), True),
+        ({}, ("insulation_warning",), True),  # 450 Ω/V: a warning, charging allowed
+        ({}, ("insulation_low",), True),  # 110 Ω/V
+        ({}, ("insulation_warning", "insulation_low"), False),  # 88 Ω/V: a fault
+        ({"ignores_insulation_fault": True}, ("insulation_warning", "insulation_low"), True),
+    ],
+)
+def test_the_insulation_check_fails_at_a_fault_level_only(sim, lines, good):
+    clock, plant = insulation_plant(**sim)
+    for line in lines:
+        plant.set_insulation_resistor(line, True)
+    plant.ev.set_cc2_connected(True)
+    plant.set_aux_power(True)
+    plant.start_insulation_check()
+    clock.sleep(plant.sim["insulation_check_s"] + 0.1)
+    assert plant.insulation_check_done() is good
+
+
+@pytest.mark.parametrize(
+    ("sim", "lines", "stops"),
+    [
+        ({}, ("insulation_low",), False),
+        ({}, ("insulation_low", "insulation_warning"), True),
+        ({"ignores_insulation_fault": True}, ("insulation_low", "insulation_warning"), False),
+    ],
+)
+def test_an_insulation_fault_while_charging_is_a_fault_stop_unless_ignored(sim, lines, stops):
+    clock, plant = insulation_plant(**sim)
+    charge_dc(clock, plant, amps=100.0)
+    for line in lines:
+        plant.set_insulation_resistor(line, True)
+    clock.sleep(0.1)
+    assert (plant.output_current() <= 5.0) == stops
+    assert (plant.history.first("charger", "output_cut", True) is not None) == stops
+
+
+@pytest.mark.parametrize(("mismatch", "below"), [(0.0, 5.0), (-6.0, 11.0), (4.5, 0.5)])
+def test_the_precharge_stands_5_v_below_the_inlet_off_by_the_mismatch(mismatch, below):
+    clock, plant = dc_plant(precharge_mismatch_v=mismatch)
+    battery_on(plant)
+    energise_dc(clock, plant)  # closes K1/K2 once precharge_done
+    before = clock.now() - 1e-6
+    charger = plant.signal("charger_voltage")
+    assert BATTERY_V - charger.at(before) == pytest.approx(below, abs=PRECHARGE_SETTLED_V)
+    clock.sleep(0.1)
+    assert charger.at(clock.now()) == pytest.approx(plant.inlet_voltage())  # closed: the inlet
+
+
+def test_the_precharge_waits_for_the_output_to_stand():
+    clock, plant = dc_plant()
+    battery_on(plant)
+    plant.ev.set_cc2_connected(True)
+    plant.set_aux_power(True)
+    plant.ev.set_vehicle_contactors(True)
+    clock.sleep(0.1)
+    plant.start_precharge(plant.inlet_voltage())
+    started = clock.now()
+    clock.wait_until(plant.precharge_done, timeout=5.0, poll=0.01)
+    assert clock.now() - started >= PRECHARGE_HOLD_S

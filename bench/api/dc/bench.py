@@ -6,8 +6,8 @@ Every case starts from a freshly plugged connector (``connect_vehicle``): the ve
 loses the auxiliary supply when the plug is out, so its BMS starts from power-up, as a car
 does at each new connection. This module holds what a DC charger does for the cases that
 every pile runs (the platform cases, declared on ``BenchView``); the parts are in
-``vehicle``, ``measurement``, ``messages``, ``charging``, ``power``, ``battery_watch`` and
-``vehicle_faults``.
+``vehicle``, ``measurement``, ``messages``, ``charging``, ``power``, ``battery_watch``,
+``vehicle_faults``, ``insulation`` and ``precharge``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from bench.analysis.dc import settling_to_final
 from bench.analysis.timing import first_crossing, first_time_at_or_below
 from bench.api.dc.battery_watch import DcBatteryWatch
 from bench.api.dc.bms_anomalies import DcBmsAnomalies
+from bench.api.dc.insulation import DcInsulation
 from bench.api.dc.measurement import SCREEN_HEADROOM
 from bench.api.dc.power import DcPowerControl
-from bench.api.dc.vehicle_faults import DcVehicleFaults
+from bench.api.dc.precharge import DcPrecharge
 from bench.api.scope import SCREEN_DIVISIONS_USED
 from bench.api.timings import (
     CAN_TIME_RESOLUTION_S,
@@ -33,7 +34,7 @@ from bench.api.timings import (
 )
 
 
-class DcBench(DcPowerControl, DcBatteryWatch, DcBmsAnomalies, DcVehicleFaults):
+class DcBench(DcPowerControl, DcBatteryWatch, DcBmsAnomalies, DcInsulation, DcPrecharge):
     """The DC charger bench."""
 
     output_level_unit = "W"

@@ -106,6 +106,14 @@ class DcCharging(DcVehicle, DcMeasurement, DcMessages):
         )
         return self.now() - start
 
+    def plug_in_asking(self, current_a: float) -> None:
+        """Battery held at the vehicle's rated voltage, the connector freshly in, the BMS asking
+        for ``current_a`` (BCL mode 2) up to the vehicle's maximum voltage: a session ready for
+        the platform's start."""
+        self.hold_battery(self.vehicle.rated_voltage_v)
+        self.connect_vehicle()
+        self.bms.request(self.vehicle.max_charge_voltage_v, current_a, "cc")
+
     def charge_steadily(self, current_a: float) -> float:
         """Charging at ``current_a`` (BCL mode 2) into the battery simulator at a voltage where
         the rated power does not limit it, until the current has settled (within a tenth of

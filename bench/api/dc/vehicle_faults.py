@@ -95,6 +95,17 @@ class DcVehicleFaults(DcCharging):
             timed_from = f"CC1 leaving {low:g}–{high:g} V (scope)"
         return VehicleFaultRun(fault, what, amps, applied_at, record, fault_at, cc1_after, timed_from)
 
+    def judge_fault_stop(self, key: str, run: VehicleFaultRun) -> None:
+        """The check of ``key``: from ``run.fault_at`` to the output current at the rule's
+        ``end_current_a`` (a lower bound when it never gets there); invalid without a fault to
+        time from."""
+        at = {"charging_a": round(run.charging_a, 1), "fault": run.what}
+        if run.fault_at is None:
+            seen = "" if run.cc1_after_v is None else f" (CC1 {run.cc1_after_v:.2f} V at the end of the record)"
+            self.check(key, None, at=at, detail=f"CC1 never left its band after the relay{seen}: no fault to time")
+            return
+        self.check_current_off(key, run.record, run.fault_at, at=at, timed_from=run.timed_from, fault=run.what)
+
     def _fault_line(self, fault: str) -> tuple[str, bool, str]:
         try:
             return FAULT_LINES[fault]

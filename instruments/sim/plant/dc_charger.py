@@ -41,7 +41,10 @@ contactor across the inlet, ``SHORT_RESISTANCE_OHM``: closed = DC+ shorted to DC
 ``cc1_fault`` (closed = ``CC1_FAULT_R_OHM`` across CC1–PE at the vehicle side: 3.0 V) and
 ``pe_break`` (closed = the vehicle's PE conductor at the inlet interrupted: R4 floats, 6 V).
 While charging, ``ignores_cc1_fault`` takes any CC1 level for connected and ``ignores_pe_loss``
-the 6 V of a lost PE (both: no fault stop). Unwired,
+the 6 V of a lost PE (both: no fault stop). ``insulation_warning`` and ``insulation_low``
+(issue 13: the bench's resistors from DC+ to PE at the inlet, their values the profile's
+``[instruments.ev.options] insulation_ohm``, ``fit_insulation_resistors``) lower the insulation
+resistance the charger's IMD measures (``insulation_resistance_ohm``). Unwired,
 the inhibit inputs are never active, the CC1 line is made and the inlet is never shorted.
 
 Output short (4.2.5): a short while the charger delivers collapses its output voltage; the
@@ -89,6 +92,18 @@ PE_LOST_BAND_V = (5.2, 6.8)
 # GB/T 18487.1-2015 B.3.5 as transcribed (I): the output is brought to within 1–10 V of the
 # battery voltage before K1/K2 close.
 PRECHARGE_WINDOW_V = 10.0
+# -- issue 13: DC insulation and pre-charge. The simulated charger's own figures, written apart
+# from the limits table (docs/limits.md §8b, I): it pre-charges to the inlet voltage minus
+# PRECHARGE_OFFSET_V (the middle of 1–10 V, plus ``precharge_mismatch_v``) and closes K1/K2 once
+# its output has stood within PRECHARGE_SETTLED_V of that for PRECHARGE_HOLD_S (design figures).
+PRECHARGE_OFFSET_V = 5.0
+PRECHARGE_SETTLED_V = 0.5
+PRECHARGE_HOLD_S = 0.5
+# Its IMD: at or below ``imd_fault_ohm_per_v`` (100 Ω/V when it conforms) of its rated (maximum)
+# output voltage an insulation fault (no charging; a stop while charging), at or below
+# IMD_WARNING_OHM_PER_V a warning only.
+IMD_WARNING_OHM_PER_V = 500.0
+INSULATION_LINES = ("insulation_warning", "insulation_low")
 # docs/limits.md §5: below 60 V at the inlet after stop.
 SAFE_INLET_V = 60.0
 # Design figures of this simulation (no standard behind them):
@@ -158,6 +173,8 @@ class DcChargerPlant(PlantBase):
         self._cc1_fault = False  # the bench's resistor across CC1–PE at the vehicle side is in
         self._pe_broken = False  # the vehicle's PE conductor at the inlet is interrupted
         self._shorted = False  # the bench's shorting contactor across the inlet is closed
+        self._insulation_resistors: dict[str, float] = {}  # line → ohms (DC+–PE), as the profile fits them
+        self._insulation_closed: set[str] = set()  # the insulation resistors switched in
         self._short_timer = None
         self._wake_timer = None
         self._wake_handler = None
@@ -168,7 +185,8 @@ class DcChargerPlant(PlantBase):
         self._current = self._new_signal("output_current", "A", Const(0.0))
         self._supply_voltage = self._new_signal("supply_voltage", "V", Const(0.0))
         self._signals["supply_current"] = DerivedSignal("supply_current", "A", self._supply_current)
-        self._internal = self._new_private("charger_internal_voltage", "V")
+        # The charger's side of K1/K2: a wiring point for a type test's probe (issue 13, pre-charge).
+        self._internal = self._new_signal("charger_voltage", "V", Const(0.0))
         self._grid_rms = self._new_private("grid_rms", "V")
         self._standby = self._new_private("standby_w", "W")
         self._grid_changed()
@@ -212,7 +230,7 @@ class DcChargerPlant(PlantBase):
         self._stop = None
         self._bleed = False
         self._insulation_timer = self.clock.call_later(
-            float(self.sim["insulation_check_s"]), lambda: self._finish_insulation(not self._insulation_fault)
+            float(self.sim["insulation_check_s"]), lambda: self._finish_insulation(self._insulation_good())
         )
         self._resolve()
 
@@ -223,7 +241,9 @@ class DcChargerPlant(PlantBase):
         return self._inlet.at(self.clock.now())
 
     def start_precharge(self, target_v: float) -> None:
-        target_v = float(target_v)
+        """Bring the output to ``target_v`` (the inlet voltage) less PRECHARGE_OFFSET_V, off by
+        ``precharge_mismatch_v``; K1/K2 may close once it stands there (``precharge_done``)."""
+        target_v = float(target_v) - PRECHARGE_OFFSET_V + float(self.sim["precharge_mismatch_v"])
         self.history.record(self.actor, "precharge_v", target_v)
         self._precharge_target = target_v
         if not self._k12:
@@ -235,8 +255,10 @@ class DcChargerPlant(PlantBase):
             return False
         if self._k12:
             return True
-        now = self.clock.now()
-        return abs(self._internal.at(now) - self._inlet.at(now)) <= PRECHARGE_WINDOW_V
+        now, target = self.clock.now(), self._precharge_target
+        # The output approaches its target monotonically: within the band now and
+        # PRECHARGE_HOLD_S ago means it has stood there since.
+        return all(abs(self._internal.at(t) - target) <= PRECHARGE_SETTLED_V for t in (now - PRECHARGE_HOLD_S, now))
 
     def set_contactors(self, closed: bool) -> None:
         closed = bool(closed)
@@ -388,6 +410,10 @@ class DcChargerPlant(PlantBase):
             "output_short": self.set_output_short,
             "cc1_fault": self.set_cc1_fault,
             "pe_break": self.set_pe_break,
+            **{
+                line: (lambda closed, line=line: self.set_insulation_resistor(line, closed))
+                for line in INSULATION_LINES
+            },
         }
 
     # -- issue 13: DC vehicle-side faults -------------------------------------------------------
@@ -402,6 +428,53 @@ class DcChargerPlant(PlantBase):
         if changed(self.history, "ev", "pe_break", self._pe_broken, bool(closed)):
             self._pe_broken = bool(closed)
             self._vehicle_changed("cc1")
+
+    # -- issue 13: DC insulation ----------------------------------------------------------------
+    def fit_insulation_resistors(self, ohms: Mapping[str, float]) -> None:
+        """The resistors the bench's insulation lines switch from DC+ to PE (line → ohms)."""
+        self._insulation_resistors = {line: float(value) for line, value in ohms.items()}
+
+    def set_insulation_resistor(self, line: str, closed: bool) -> None:
+        """An insulation line's relay closed (its resistor DC+–PE in) or opened. While charging
+        the charger's IMD sees the new value at once (a design simplification)."""
+        was = line in self._insulation_closed
+        if not changed(self.history, "ev", line, was, bool(closed)):
+            return
+        (self._insulation_closed.add if closed else self._insulation_closed.discard)(line)
+        if self._stage == "on" and self._k12 and self._stop is None and self._insulation_level() == "fault":
+            if self.sim["ignores_insulation_fault"]:
+                self.history.record(self.actor, "insulation_fault_ignored", True)
+                return
+            self.platform.report(PROTECTION, "insulation fault while charging")
+            self._fault_stop("insulation_fault")
+
+    def insulation_resistance_ohm(self) -> float:
+        """DC+ (and DC−) to PE as the charger's IMD measures it: the bench's resistors switched
+        in, in parallel; infinite without any (the cable's own insulation is far above 500 Ω/V)."""
+        conductance = sum(
+            1.0 / self._insulation_resistors[line]
+            for line in self._insulation_closed
+            if line in self._insulation_resistors
+        )
+        return math.inf if conductance == 0 else 1.0 / conductance
+
+    def _insulation_level(self) -> str:
+        """ "safe", "warning" or "fault" by the IMD's thresholds (per volt of the rated output)."""
+        per_volt = self.insulation_resistance_ohm() / self.dut.voltage_range_v[1]
+        if per_volt <= float(self.sim["imd_fault_ohm_per_v"]):
+            return "fault"
+        return "warning" if per_volt <= IMD_WARNING_OHM_PER_V else "safe"
+
+    def _insulation_good(self) -> bool:
+        """The insulation check's verdict: no injected fault, and the IMD not at a fault level
+        (unless ``ignores_insulation_fault``); a warning level is reported and passes."""
+        level = self._insulation_level()
+        if level == "warning":
+            self.platform.report(ANOMALY, "insulation resistance low (warning)")
+        if level == "fault" and self.sim["ignores_insulation_fault"]:
+            self.history.record(self.actor, "insulation_fault_ignored", True)
+            level = "safe"
+        return not self._insulation_fault and level != "fault"
 
     def set_cc1_line(self, closed: bool) -> None:
         """The CC1 wire made (True) or opened by a relay (False)."""
@@ -733,6 +806,8 @@ class DcChargerPlant(PlantBase):
             self._regime = regime
         self._current.set(i_shape)
         self._inlet.set(v_shape)
+        if self._k12:  # the charger's side of K1/K2 is the inlet while they are closed
+            self._internal.set(v_shape)
 
     def _regulate(self, point: OperatingPoint, v0: float, i0: float) -> tuple[Shape, Shape]:
         now = self.clock.now()
