@@ -154,7 +154,7 @@ PARAMETERS: dict[str, SimParameter] = {
             False,
             "",
             "dc",
-            "GB/T 27930 configuration: a vehicle whose BCP maximum is below the charger's minimum output is not charged (CST)",
+            "GB/T 27930 configuration: a vehicle below the charger's output range (BCP) is not charged (CST)",
         ),
         # -- issue 10 item 4: the battery status the platform's battery monitor judges (4.5.3 e)
         _p(
