@@ -6,8 +6,8 @@ Every case starts from a freshly plugged connector (``connect_vehicle``): the ve
 loses the auxiliary supply when the plug is out, so its BMS starts from power-up, as a car
 does at each new connection. This module holds what a DC charger does for the cases that
 every pile runs (the platform cases, declared on ``BenchView``); the parts are in
-``vehicle``, ``measurement``, ``messages``, ``charging``, ``power``, ``battery_watch`` and
-``vehicle_faults``.
+``vehicle``, ``measurement``, ``messages``, ``charging``, ``power``, ``battery_watch``,
+``vehicle_faults`` and ``bms_anomalies``.
 """
 
 from __future__ import annotations
