@@ -130,10 +130,32 @@ PARAMETERS: dict[str, SimParameter] = {
         _p("short_circuit_stop_s", float, 0.02, "s", "dc", "4.2.5 short-circuit protection: stop ≤ 1 s"),
         _p("ignores_can_loss", bool, False, "", "dc", "4.2.5 communication fault (CAN lost): stop ≤ 2 s and its event"),
         _p("uploads_link_loss", bool, True, "", "both", "4.2.5 platform link loss recorded and uploaded after it"),
-        # -- issue 13 item 2: the charger's reactions to a misbehaving BMS (GB/T 27930 timeouts)
+        # -- issue 13: BMS anomalies (item 2: the charger's reactions to a misbehaving BMS, GB/T 27930)
         _p("reconnect_attempts", int, 3, "", "dc", "GB/T 27930 after a timeout: CEM, 3 reconnection attempts, stop"),
-        _p("cem_timeout_factor", float, 1.0, "", "dc", "GB/T 27930 receive timeouts (5 s, 1 s for BCL): CEM on time"),
-        _p("ignores_bms_timeout", bool, False, "", "dc", "GB/T 27930 a missing BMS message: CEM and the stop"),
+        _p(
+            "cem_timeout_factor",
+            float,
+            1.0,
+            "",
+            "dc",
+            "GB/T 27930 receive timeouts (5 s, BCL 1 s, BRO 60 s): CEM within ±10 % of each",
+        ),
+        _p(
+            "ignores_bms_timeout",
+            bool,
+            False,
+            "",
+            "dc",
+            "GB/T 27930 a missing BMS message: CEM, the output stopped, reconnection (and 4.2.5 CAN loss)",
+        ),
+        _p(
+            "ignores_bcp_mismatch",
+            bool,
+            False,
+            "",
+            "dc",
+            "GB/T 27930 configuration: a vehicle below the charger's output range (BCP) is not charged (CST)",
+        ),
         # -- issue 10 item 4: the battery status the platform's battery monitor judges (4.5.3 e)
         _p(
             "bms_upload_lag_s",

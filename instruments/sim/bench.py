@@ -288,6 +288,8 @@ class SimulatedBench:
             stop_on_timeout=plant.stops_on_communication_loss,
             reconnect_attempts=int(plant.sim["reconnect_attempts"]),
             timeout_factor=float(plant.sim["cem_timeout_factor"]),
+            # -- issue 13: BMS anomalies
+            checks_voltage_range=not plant.sim["ignores_bcp_mismatch"],
         )
         extension = self.profile.vehicle.extension.dbc if self.profile.vehicle else None
         charger = ChargerStateMachine(

@@ -30,10 +30,15 @@ CAN_STOP = "changji:4.2.5:communication_loss_stop_time"
 EVENT = "changji:4.2.5:event_latency"
 SUPPLY_STOP = "changji:4.2.5:supply_fault_stop_time"
 UPLOAD_LATENCY = "changji:4.2.4:upload_latency"
+# -- issue 13: BMS anomalies (testcases/dc/test_bms_anomalies.py)
 CEM_TIME, BCL_CEM_TIME = "gbt27930:timeout:cem_time", "gbt27930:timeout:bcl_cem_time"
+BRO_CEM_TIME = "gbt27930:timeout:bro_cem_time"
 RECONNECTS = "gbt27930:timeout:reconnect_attempts"
-# A charger that ignores its timeouts sends no CEM and never reconnects (testcases/dc/test_bms_anomalies.py).
-BMS_TIMEOUTS = (CEM_TIME, BCL_CEM_TIME, RECONNECTS)
+TIMEOUT_OFF = "gbt27930:timeout:current_off_time"
+RESUMED = "gbt27930:timeout:session_resumed"
+BST_OFF = "gbt27930:stop:bms_current_off_time"
+# A charger that ignores its timeouts sends no CEM, never stops for one, never reconnects.
+BMS_TIMEOUTS = (CEM_TIME, BCL_CEM_TIME, BRO_CEM_TIME, RECONNECTS, TIMEOUT_OFF, RESUMED)
 BATTERY_STOPPED = "changji:4.5.3e:stopped"
 # -- issue 13: DC vehicle-side faults
 CC1_OFF = "gbt18487.1:B:cc1_fault_current_off_time"
@@ -75,8 +80,9 @@ ROWS: list[Row] = [
     # (gbt27930:stop:bms_current_off_time) — shown by hand (8 A/s: 12.0 s), not as a row: such a
     # slow pile makes every case and safe state slow, ~5 s a row, over the 4 s budget.
     past("dc", "current_slew_a_per_s", 90.0, FALL),
-    # (18 A/s: the CAN-loss stop also takes 1 s + 50 A / 18 A/s = 3.8 s, over its 2 s)
-    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE, CAN_STOP),
+    # (18 A/s: the CAN-loss stop also takes 1 s + 50 A / 18 A/s = 3.8 s, over its 2 s; the BMS
+    # anomalies' stop after a CEM 50 A / 18 A/s = 2.8 s, over its 1 s)
+    past("dc", "current_slew_a_per_s", 18.0, FALL, ADJUST, RATE, CAN_STOP, TIMEOUT_OFF),
     inside("dc", "current_slew_a_per_s", 120.0),
     # ≤ 5 A within 100 ms of a fault CST
     # (the vehicle-side faults: ≤ 5 A within 100 ms of the fault itself, 0.12 s → 0.122 s, 0.08 s → 0.082 s)
@@ -171,17 +177,31 @@ for _profile in ("profiles/sim-dc-60kw.toml", "profiles/sim-dc-60kw-ocpp.toml"):
         inside("dc", "uploads_battery_status", True, profile=_profile),
     ]
 
-# -- issue 13 item 2: the charger's reactions to a misbehaving BMS ------------------------------
-# CEM within ±10 % of each timeout: a factor of 1.15 is late for all of them (5.75 s, 1.15 s),
-# 1.05 inside (BCP measures 4.75 → 4.99 s: its deadline starts at BRM, a CRM period before the
-# first CRM 0xAA the case times from). Three reconnections, exactly. The two timeout knobs share
-# the charger's one mechanism with ignores_can_loss.
+# -- issue 13: BMS anomalies (testcases/dc/test_bms_anomalies.py) -------------------------------
+_late_cst = next(row for row in ROWS if row.parameter == "cst_current_delay_s" and row.value == 1.15)
+# CEM within ±10 % of each timeout: a factor of 1.15 is late for all of them (5.75 s, 1.15 s,
+# 69 s), 1.05 inside (5.25 s, 1.05 s, 63 s; the simulated charger's CEM comes exactly at the
+# factor × the timeout). Three reconnections, exactly. ignores_bms_timeout shares the charger's
+# one timeout mechanism with ignores_can_loss.
 ROWS += [
-    past("dc", "cem_timeout_factor", 1.15, CEM_TIME, BCL_CEM_TIME),
+    past("dc", "cem_timeout_factor", 1.15, CEM_TIME, BCL_CEM_TIME, BRO_CEM_TIME),
     inside("dc", "cem_timeout_factor", 1.05),
     past("dc", "reconnect_attempts", 2, RECONNECTS),
     past("dc", "reconnect_attempts", 4, RECONNECTS),
     inside("dc", "reconnect_attempts", 3),
     past("dc", "ignores_bms_timeout", True, CAN_STOP, EVENT, *BMS_TIMEOUTS),
     inside("dc", "ignores_bms_timeout", False),
+    # BA-08: a vehicle below the charger's range is charged (CRO(0xAA), 50 A) and gets no CST.
+    past(
+        "dc",
+        "ignores_bcp_mismatch",
+        True,
+        "gbt27930:config:out_of_range_cst_time",
+        "gbt27930:config:out_of_range_not_charged",
+    ),
+    inside("dc", "ignores_bcp_mismatch", False),
+    # BST with a fault or error code is a fault stop for the simulated charger: its current cut
+    # 10.2 s after the CST leaves it above 5 A 10 s after BST (each code, BA-10 … BA-19), and every
+    # fault stop the 1.15 s row makes late is late too; the inside row is cst_current_delay_s = 0.08.
+    past("dc", "cst_current_delay_s", 10.2, *_late_cst.fails, BST_OFF),
 ]

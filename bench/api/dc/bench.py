@@ -7,7 +7,7 @@ loses the auxiliary supply when the plug is out, so its BMS starts from power-up
 does at each new connection. This module holds what a DC charger does for the cases that
 every pile runs (the platform cases, declared on ``BenchView``); the parts are in
 ``vehicle``, ``measurement``, ``messages``, ``charging``, ``power``, ``battery_watch``,
-``vehicle_faults``, ``insulation`` and ``precharge``.
+``vehicle_faults``, ``insulation``, ``precharge`` and ``bms_anomalies``.
 """
 
 from __future__ import annotations

@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import can
+
 from bench.core.canbus import ClockedBus
 from bench.core.clock import Timer
 from bench.core.errors import BenchError
 from bench.protocols.gbt27930 import extension as extension_dbc
 from bench.protocols.gbt27930 import timing
+from bench.protocols.gbt27930 import transport as tp
 from bench.protocols.gbt27930.battery import BatteryState
 from bench.protocols.gbt27930.bms_config import BmsConfig
-from bench.protocols.gbt27930.catalogue import BMS, BY_NAME
+from bench.protocols.gbt27930.catalogue import BMS, BY_NAME, TP_CM_PGN, TP_DT_PGN, TP_PRIORITY
 from bench.protocols.gbt27930.codec import CODEC
+from bench.protocols.gbt27930.ids import frame_id
 from bench.protocols.gbt27930.node import PeerView, ProtocolNode
 
 Measure = Callable[[], tuple[float, float]]  # (pack voltage V, current A, charging positive)
@@ -42,6 +46,12 @@ BRM_DETAILS = {
     "ownership": "owned",
 }
 BMS_SOFTWARE = {"software_serial": 1, "software_day": 1, "software_month": 1, "software_year": 2024}
+# A transfer aborted on purpose (abort_transfers): the first data packet this long after the
+# RTS (the charger answers a CTS within Tr = 200 ms; the simulated one at once), the abort as
+# long again after it; J1939-21 Conn_Abort reason 1, "already in one or more connection
+# managed sessions" (bench choices, U).
+ABORT_PACKET_DELAY_S = 0.01
+ABORT_REASON = tp.ABORT_BUSY
 ACTIVE = ("handshake", "recognition", "configuration", "charging", "stopping", "statistics")
 
 
@@ -76,6 +86,12 @@ class BmsEmulator(ProtocolNode):
         self._cst_seen = False
         self._csd_seen = False
         self._last_bcs: float | None = None
+        # -- scripted anomalies (issue 13; bench/api/dc/bms_anomalies.py) -------------------
+        self.patient = False  # the BMS's own receive timeouts do not fire (no BEM)
+        self.never_ready = False  # BRO stays 0x00
+        self._wrong_length: dict[str, int] = {}  # message → the length it goes out with
+        self._aborted: set[str] = set()  # TP messages whose every transfer is aborted
+        self._bcp_max_voltage_v: float | None = None  # BCP's maximum charging voltage, scripted
 
     # == the session's controls ============================================================
     def start(self) -> None:
@@ -174,6 +190,83 @@ class BmsEmulator(ProtocolNode):
         self._begin_stop({flag: "yes" for flag in flags})
         return True
 
+    # == scripted anomalies (the charger's reactions are judged: issue 13) ====================
+    def hold_timeouts(self, on: bool = True) -> None:
+        """While on, the BMS's own receive timeouts are noted but not acted on (no BEM), so
+        that only the charger's reaction to the anomaly shows on the bus."""
+        self.patient = on
+        self.event("hold_timeouts", on=on)
+
+    def stay_not_ready(self, on: bool = True) -> None:
+        """BRO stays 0x00 (not ready) for good; the BMS then waits for no CRO(0xAA)."""
+        self.never_ready = on
+        self.event("stay_not_ready", on=on)
+
+    def send_wrong_length(self, name: str, length: int | None) -> None:
+        """``name`` goes out ``length`` bytes long from now (cut, or padded with 0xFF), a DLC
+        the standard does not give; None: the right length again."""
+        if length is None:
+            self._wrong_length.pop(name, None)
+        else:
+            self._wrong_length[name] = length
+        self.event("wrong_length", message=name, length=length)
+
+    def abort_transfers(self, name: str, on: bool = True) -> None:
+        """Every J1939 TP transfer of ``name`` is aborted in the middle: RTS, the first data
+        packet once the charger's CTS came, then TP.Conn_Abort; the message never arrives."""
+        if on:
+            self._aborted.add(name)
+        else:
+            self._aborted.discard(name)
+        self.event("abort_transfers", message=name, on=on)
+
+    def announce_max_charge_voltage(self, volts: float | None) -> None:
+        """BCP gives ``volts`` as the maximum charging voltage from now (None: the configured
+        one again): a vehicle the charger may not be able to charge."""
+        self._bcp_max_voltage_v = None if volts is None else float(volts)
+        self.event("bcp_max_voltage", volts=volts)
+
+    def restart_handshake(self) -> bool:
+        """The BMS starts its handshake over in the middle of a session, as after a reset of
+        its own: everything it was sending stops and it sends BHM again (the 12 V stays on);
+        False when no session was going on."""
+        if self.phase not in ACTIVE:
+            return False
+        self.event("restart_handshake", was=self.phase)
+        self.quiet()
+        self._cancel_profile()
+        self.reconnects = 0
+        self.set_phase("handshake")
+        self.every("BHM", BY_NAME["BHM"].period_s, lambda: {"max_charge_voltage": self.config.max_charge_voltage_v})
+        return True
+
+    def send(self, name: str, values: dict[str, Any], length: int | None = None) -> None:
+        if self._silent_all or name in self._silenced or (name not in self._wrong_length and name not in self._aborted):
+            super().send(name, values, length)
+            return
+        codec = CODEC.by_name[name]
+        data = codec.encode(values, length)
+        if name in self._aborted and len(data) > 8:
+            self._send_aborted(codec.spec.pgn, data)
+            return
+        wrong = self._wrong_length.get(name)
+        if wrong is not None:
+            data = (data + b"\xff" * wrong)[:wrong]
+        self.transport.send(codec.spec.pgn, data, self.peer_address, codec.spec.priority)
+
+    def _send_aborted(self, pgn: int, data: bytes) -> None:
+        """RTS, then (once the charger's CTS is in: ``ABORT_PACKET_DELAY_S``) the first data
+        packet and TP.Conn_Abort. Written here, on the transport's frame helpers, so that the
+        transport itself never aborts a transfer it could finish."""
+        self._tp_frame(TP_CM_PGN, tp.rts(len(data), pgn))
+        first = tp.dt_packets(data)[0]
+        self.clock.call_later(ABORT_PACKET_DELAY_S, self._tp_frame, TP_DT_PGN, first)
+        self.clock.call_later(2 * ABORT_PACKET_DELAY_S, self._tp_frame, TP_CM_PGN, tp.abort(ABORT_REASON, pgn))
+
+    def _tp_frame(self, pgn: int, data: bytes) -> None:
+        can_id = frame_id(TP_PRIORITY, pgn, self.peer_address, self.address)
+        self.bus.send(can.Message(arbitration_id=can_id, data=data, is_extended_id=True))
+
     @property
     def charger(self) -> PeerView:
         """The charger's data as learned from its frames (``peer``): last values per message."""
@@ -209,9 +302,12 @@ class BmsEmulator(ProtocolNode):
         self.every("BRO", BY_NAME["BRO"].period_s, lambda: {"ready": "ready" if self._ready else "not_ready"})
         self.later(self.config.bro_ready_delay_s, self._become_ready)
         self.expect("cro", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("cro_timeout"))
-        self.expect("cro_ready", timing.READY_TIMEOUT_S, lambda: self._timeout("cro_timeout"))
+        if not self.never_ready:
+            self.expect("cro_ready", timing.READY_TIMEOUT_S, lambda: self._timeout("cro_timeout"))
 
     def _become_ready(self) -> None:
+        if self.never_ready:
+            return
         self._ready = True
         self.event("ready")
 
@@ -296,6 +392,9 @@ class BmsEmulator(ProtocolNode):
         self.expect("csd", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("csd_timeout"))
 
     def _timeout(self, flag: str) -> None:
+        if self.patient:
+            self.event("timeout_held", flag=flag)
+            return
         self.event("timeout", flag=flag)
         self.enter_error(flag, self._await_restart)
 
@@ -335,7 +434,9 @@ class BmsEmulator(ProtocolNode):
             "max_cell_voltage": cfg.max_cell_voltage_v,
             "max_charge_current": -cfg.max_charge_current_a,
             "nominal_energy": cfg.nominal_energy_kwh,
-            "max_charge_voltage": cfg.max_charge_voltage_v,
+            "max_charge_voltage": cfg.max_charge_voltage_v
+            if self._bcp_max_voltage_v is None
+            else self._bcp_max_voltage_v,
             "max_temperature": cfg.max_temperature_c,
             "soc": round(self.battery.soc_pct, 1),
             "battery_voltage": self.measure()[0],

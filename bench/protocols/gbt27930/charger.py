@@ -3,9 +3,13 @@
 Session: CHM until BHM arrives and the insulation check (``hooks``) is done → CRM 0x00;
 BRM → CRM 0xAA; BCP → CTS + CML; BRO 0xAA → inlet-voltage check, pre-charge, K1/K2 close,
 CRO 0xAA; BCL → CCS (from ``hooks.output()``) and ``hooks.set_demand``; stop → CST; BSD → CSD.
-It learns the vehicle only from frames (``vehicle``). A missing BMS message sends CEM, stops
-the output and restarts at CRM 0x00 after ``RECONNECT_DELAY_S``, at most ``MAX_RECONNECTS``
-times. ``ChargerBehaviour`` lets the simulation play a non-conforming charger.
+It learns the vehicle only from frames (``vehicle``); a frame of the wrong length is dropped. A
+missing BMS message sends CEM, stops the output and restarts at CRM 0x00 after
+``RECONNECT_DELAY_S``, at most ``MAX_RECONNECTS`` times. The BCP timeout runs from the first
+CRM(0xAA), the BRO ones from BCP (the first CML), BCL/BCS from the last one received. A vehicle
+whose BCP maximum charging voltage is below the charger's minimum output gets one CML (the
+charger's range) and then CST: it is not charged. ``ChargerBehaviour`` lets the simulation play
+a non-conforming charger.
 
 Phases: idle, handshake, recognition, configuration, charging, stopping, statistics,
 ended, error, aborted, waking, fault.
@@ -63,6 +67,10 @@ BSM_BATTERY_STATUS = (
 )
 LOWEST_CELL = ("lowest_cell_voltage", "lowest_cell_number")  # from the extension frame (4.2.7)
 ACTIVE = ("handshake", "recognition", "configuration", "charging", "stopping", "statistics")
+# The CST of a vehicle the charger cannot charge (BCP maximum below its minimum output): GB/T
+# 27930-2015 has no flag for it; a fault stop with "voltage abnormal", as the inlet-voltage check
+# (docs/limits.md §10, U).
+OUT_OF_RANGE_CST = {"fault_stop": "yes", "voltage_abnormal": "yes"}
 
 
 @dataclass
@@ -83,6 +91,10 @@ class ChargerBehaviour:
     # Frames a non-conforming charger gets wrong (sim_parameters.FRAME_FAULTS): what the bench's protocol
     # checks in every DC session must catch.
     frame_faults: frozenset[str] = frozenset()
+    # -- issue 13: BMS anomalies
+    # False: the vehicle's voltages are not compared with the charger's output range (neither
+    # BCP's maximum charging voltage nor the inlet voltage before K1/K2 close).
+    checks_voltage_range: bool = True
 
 
 # A charger's own frames, wrong (bench/core/sim_parameters.py FRAME_FAULTS): the short CCS.
@@ -93,6 +105,7 @@ CCS_CHARGING_TIME_HIGH_MIN = int(next(f.high for f in BY_NAME["CCS"].fields if f
 class ChargerStateMachine(ProtocolNode):
     role = CHARGER
     error_message = "CEM"
+    discards_wrong_length = True  # a BCL of the wrong DLC is no BCL: its timeout runs on
     extension: ExtensionCodec  # the charger always loads one (the default or the profile's DBC)
 
     def __init__(
@@ -118,6 +131,7 @@ class ChargerStateMachine(ProtocolNode):
         self.contactors_closed = False
         self._insulation = "pending"
         self._recognized = False
+        self._bcp_awaited = False
         self._output_ready = False
         self._precharging = False
         self._paused = False
@@ -214,14 +228,19 @@ class ChargerStateMachine(ProtocolNode):
     def _on_BRM(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "recognition" and not self._recognized:
             self._recognized = True
-            self.unexpect("brm")
-            self.expect("bcp", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bcp_timeout"))
+            self.unexpect("brm")  # the BCP timeout runs from the first CRM(0xAA) (_crm)
 
     def _on_BCP(self, values: dict[str, Any], t: float) -> None:
         if self.phase == "recognition" and self._recognized:
             self.quiet()
             self.set_phase("configuration")
             self._output_ready = self._precharging = False
+            if self._below_output_range(values.get("max_charge_voltage")):
+                # One CML shows the vehicle the charger's range, then CST (docs/limits.md §10).
+                self.event("bcp_out_of_range", bcp_max_v=values.get("max_charge_voltage"))
+                self.send("CML", self._cml())
+                self._stop(dict(OUT_OF_RANGE_CST), fault=True)
+                return
             self.every("CTS", BY_NAME["CTS"].period_s, self._cts)
             self.every("CML", BY_NAME["CML"].period_s, self._cml)
             self.expect("bro", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bro_timeout"))
@@ -312,8 +331,13 @@ class ChargerStateMachine(ProtocolNode):
         self.quiet()
         self.set_phase("recognition")
         self._recognized = False
+        self._bcp_awaited = False
         self.every("CRM", BY_NAME["CRM"].period_s, self._crm)
         self.expect("brm", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("brm_timeout"))
+
+    def _below_output_range(self, bcp_max_v: float | None) -> bool:
+        """BCP's maximum charging voltage below the charger's minimum output (when it checks)."""
+        return self.behaviour.checks_voltage_range and bcp_max_v is not None and bcp_max_v < self.ratings.min_voltage_v
 
     def _prepare_output(self) -> None:
         """BRO 0xAA: check the battery voltage at the inlet, pre-charge, then close K1/K2."""
@@ -322,11 +346,8 @@ class ChargerStateMachine(ProtocolNode):
         battery_v = self.peer.value("BCP", "battery_voltage")
         inlet_v = self.hooks.inlet_voltage()
         low, high = self.ratings.min_voltage_v, self.ratings.max_voltage_v
-        if (
-            battery_v is None
-            or abs(inlet_v - battery_v) > timing.INLET_VOLTAGE_TOLERANCE * battery_v
-            or not low <= inlet_v <= high
-        ):
+        outside = self.behaviour.checks_voltage_range and not low <= inlet_v <= high
+        if battery_v is None or abs(inlet_v - battery_v) > timing.INLET_VOLTAGE_TOLERANCE * battery_v or outside:
             self.event("inlet_voltage_fault", inlet_v=inlet_v, bcp_battery_v=battery_v)
             self._stop({"fault_stop": "yes", "voltage_abnormal": "yes"}, fault=True)
             return
@@ -446,6 +467,10 @@ class ChargerStateMachine(ProtocolNode):
         return min(CHARGING_TIME_MAX_MIN, int((self.clock.now() - self._charging_since) // 60))
 
     def _crm(self) -> dict[str, Any]:
+        if self._recognized and not self._bcp_awaited:
+            # The vehicle's 5 s for BCP run from the first CRM(0xAA) it can answer.
+            self._bcp_awaited = True
+            self.expect("bcp", timing.DEFAULT_TIMEOUT_S, lambda: self._timeout("bcp_timeout"))
         return {
             "recognition": "recognized" if self._recognized else "not_recognized",
             "charger_number": self.charger_number,

@@ -477,6 +477,8 @@ class ConformanceMonitor:
                 )
         elif new < current:
             restart = name in RESTART_MESSAGES and (name == "CHM" or self._error_since_phase or current == 3)
+            if not restart and self._awaiting_first_bcl(name, current):
+                return  # the charger's CRO goes on until its first BCL: no phase change yet
             if not restart:
                 self._report(
                     fk.PHASE_ORDER,
@@ -496,6 +498,16 @@ class ConformanceMonitor:
                 key=(fk.PHASE_ORDER, "skip", PHASES[current], PHASES[new]),
             )
         self._enter(t, PHASES[new], new)
+
+    def _awaiting_first_bcl(self, name: str, current: int) -> bool:
+        """CRO after the BMS began charging (its BCS, BSM) but before the charger's first CCS:
+        the charger goes on with CRO until the vehicle's first BCL (GB/T 27930-2015; a BMS whose
+        BCL is missing keeps it there until the BCL timeout): no phase-order finding (issue 13)."""
+        if name != "CRO" or PHASES[current] != CHARGING or not self.phases:
+            return False
+        charging_since = self.phases[-1][0]
+        ccs = next((s for s in self.streams.values() if s.name == "CCS"), None)
+        return ccs is None or ccs.last_time is None or ccs.last_time < charging_since
 
     def _enter(self, t: float, phase: str, index: int) -> None:
         if phase != ERROR:

@@ -16,6 +16,7 @@ import can
 
 from bench.core.canbus import ClockedBus
 from bench.core.clock import Periodic
+from bench.protocols.gbt27930 import findings as fk
 from bench.protocols.gbt27930 import timing
 from bench.protocols.gbt27930.catalogue import BY_NAME, TP_CM_PGN, TP_DT_PGN
 from bench.protocols.gbt27930.codec import CODEC, Problem
@@ -64,6 +65,9 @@ class ProtocolNode:
 
     role: str = ""  # catalogue.BMS or catalogue.CHARGER: messages this node sends
     error_message: str = ""  # "BEM" or "CEM": what this node sends when a message times out
+    # A frame of the peer whose length the standard does not give is not that message: dropped
+    # (recorded as a finding and an event), as if it had not come (the charger; issue 13).
+    discards_wrong_length: bool = False
 
     def __init__(self, bus: ClockedBus, address: int, peer_address: int, extension: ExtensionCodec | None = None):
         self.bus = bus
@@ -111,6 +115,9 @@ class ProtocolNode:
         spec, values, problems = decoded
         self._report(problems, spec.name, pgn, t)
         if spec.sender == self.role:
+            return
+        if self.discards_wrong_length and any(kind == fk.WRONG_LENGTH for kind, _, _ in problems):
+            self.event("discarded", message=spec.name, length=len(data))
             return
         self.peer.update(spec.name, values, t)
         handler = getattr(self, f"_on_{spec.name}", None)
