@@ -32,7 +32,9 @@ METER_ACCURACY_CLASSES = {"ac": (1.0, 2.0), "dc": (0.5, 1.0)}
 # pe_break (a normally-closed contact in the vehicle's PE line) join the DC lines.
 EV_WIRING_LINES = {
     "dc": ("battery_inhibit", "load_inhibit", "cc1", "output_short", "cc1_fault", "pe_break"),
-    "ac": (),
+    # -- issue 13: AC vehicle-side faults: CP shorted to PE, CP opened, the vehicle's PE opened, and
+    # the RC bank choosing the cable's rating (instruments/sim/plant/ac_interface.py).
+    "ac": ("cp_pe_short", "cp_open", "pe_break", "rc_10a", "rc_16a", "rc_32a", "rc_63a"),
 }
 EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map 1.1 has 8 outputs)
 
