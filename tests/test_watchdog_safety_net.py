@@ -507,8 +507,7 @@ def test_wiring_belongs_to_the_ev_simulator_and_to_dc_lines(tmp_path):
     from bench.core.errors import ProfileError
     from bench.core.profile import load_profile
 
-    table = "\n[instruments.ev.wiring]\ncc1 = 1\n"
-    ac = profile_copy(tmp_path, "sim-ac-7kw", **{r"^(\[instruments\.ev\.accuracy\])": table.lstrip() + r"\1"})
+    ac = profile_copy(tmp_path, "sim-ac-7kw", **{r"^(\[instruments\.ev\.wiring\])$": r"\1\ncc1 = 8"})
     with pytest.raises(ProfileError, match=r"instruments\.ev\.wiring\.cc1: a AC bench has no such line"):
         load_profile(ac)
     scope = profile_copy(

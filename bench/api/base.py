@@ -212,6 +212,18 @@ class BenchView:
     def note(self, name: str, text: str) -> None:
         self.session.evidence.attach_text(name, text)
 
+    def _at_end(self, undo: Callable[[], object]) -> None:
+        """Undo a test's set-up when the test ends (after the safe state); a failure is noted,
+        not raised, so the test's evidence is still written."""
+
+        def run() -> None:
+            try:
+                undo()
+            except BenchError as exc:
+                self.note("undo at the end of the test failed", str(exc))
+
+        self.session.evidence.on_end(run)
+
     def save_csv(self, name: str, header: list[str], rows) -> Path:
         return self.session.evidence.save_csv(name, header, rows)
 

@@ -43,7 +43,9 @@ EV_WIRING_LINES = {
         "insulation_warning",
         "insulation_low",
     ),
-    "ac": (),
+    # -- issue 13: AC vehicle-side faults: CP shorted to PE, CP opened, the vehicle's PE opened, and
+    # the RC bank choosing the cable's rating (instruments/sim/plant/ac_interface.py).
+    "ac": ("cp_pe_short", "cp_open", "pe_break", "rc_10a", "rc_16a", "rc_32a", "rc_63a"),
 }
 EV_OUTPUTS_MAX = 16  # the board's watchdog masks are 16 bits wide (the shipped map 1.1 has 8 outputs)
 

@@ -204,6 +204,24 @@ PARAMETERS: dict[str, SimParameter] = {
             "dc",
             "GB/T 18487.1 B.3.4 / GB/T 34657.1 D0.3001: K1/K2 close with the output 1–10 V below the inlet voltage",
         ),
+        # -- issue 13: AC vehicle-side faults (GB/T 18487.1-2015 Annex A, GB/T 34657.1-2017)
+        _p(
+            "ignores_cp_fault",
+            bool,
+            False,
+            "",
+            "ac",
+            "GB/T 18487.1 Annex A: contactor open ≤ 100 ms after CP shorted to PE (state E), the CP diode "
+            "shorted, CP opened or the vehicle's PE lost (both seen as +12 V, state 1) while charging",
+        ),
+        _p(
+            "ignores_cable_rating",
+            bool,
+            False,
+            "",
+            "ac",
+            "GB/T 18487.1 Annex A: the duty offers at most min(the pile's rating, the cable's rating by its RC)",
+        ),
         # -- plant settings (not rule breakers) ----------------------------------------------
         _p("seed", int, 1, "", "both", ""),
         _p("start_time", str, "2026-01-05T09:00:00+08:00", "ISO 8601", "both", ""),

@@ -3,14 +3,22 @@ with one ``[sim]`` override, and read back the verdict of every check by limit k
 
 A row names, before the run, the limit keys it must fail. A row just past a rule's limit
 must fail exactly those keys; a row just inside must fail nothing (it sits further inside
-than the check's uncertainty). Each row runs the real suite (``pytest testcases``) on the
-quick operating-point grid in its own process, as a lab would run it, and the verdicts
-come from the run's summary.json.
+than the check's uncertainty). Each row runs the real cases on the quick operating-point grid
+in its own process, as a lab would run them, and the verdicts come from the run's summary.json.
+
+Which cases a row runs (``case_files``): the whole suite for a conforming baseline; otherwise
+every case file that declares (``@pytest.mark.judges``) a key the row's parameter breaks or
+leaves unjudged in any of its rows, so a row and its sibling just inside run the same files.
+That keeps the test command inside its 10 minutes. ``BENCH_MATRIX=full`` runs every row on the
+whole suite instead, which also shows that a parameter breaks nothing outside its own files
+(a slow pile's session reaching into a later case, say); CI runs it as its own step.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,7 +40,6 @@ class Row:
     value: object
     fails: frozenset[str]  # limit keys that must fail; empty: nothing may fail
     profile: str = ""
-    cases: str = "testcases"
     # Keys whose every check must be invalid (not judged), never a fail: a pile the method
     # cannot judge at that point (e.g. the BMS request, not the power control, governs).
     invalid: frozenset[str] = frozenset()
@@ -87,14 +94,43 @@ class Outcome:
         return {key for key, verdicts in self.verdicts.items() if verdicts - {"pass"}}
 
 
-def run_row(row: Row, workdir: Path) -> Outcome:
-    """Run the conformance suite for ``row`` and collect its checks."""
+def declarations() -> dict[str, set[str]]:
+    """``file::case`` → the limit keys it declares (read from the source: no collection)."""
+    found = {}
+    for path in sorted((ROOT / "testcases").rglob("test_*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                keys = {
+                    arg.value
+                    for deco in node.decorator_list
+                    if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "judges"
+                    for arg in deco.args
+                }
+                found[f"{path.relative_to(ROOT)}::{node.name}"] = keys
+    return found
+
+
+WHOLE_SUITE = ("testcases",)
+FULL_MODE_ENV = "BENCH_MATRIX"  # = "full": every row runs the whole suite
+
+
+def case_files(row: Row, rows: list[Row], declared: dict[str, set[str]]) -> tuple[str, ...]:
+    """The case files ``row`` runs (see the module's docstring)."""
+    if not row.parameter or os.environ.get(FULL_MODE_ENV) == "full":
+        return WHOLE_SUITE
+    keys = {key for other in rows if other.parameter == row.parameter for key in other.fails | other.invalid}
+    files = sorted({case.split("::")[0] for case, declares in declared.items() if declares & keys})
+    return tuple(files) or WHOLE_SUITE
+
+
+def run_row(row: Row, workdir: Path, cases: tuple[str, ...] = WHOLE_SUITE) -> Outcome:
+    """Run ``cases`` for ``row`` and collect its checks."""
     run_id = "row"
     command = [
         sys.executable,
         "-m",
         "pytest",
-        row.cases,
+        *cases,
         "--profile",
         row.profile_path(),
         "--grid",

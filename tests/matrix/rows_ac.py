@@ -6,6 +6,14 @@ uncertainty (scope sample interval, one CP period, one mains cycle, the poll per
 
 from tests.matrix.harness import Row, inside, past
 
+# -- issue 13: AC vehicle-side faults (testcases/ac/test_vehicle_faults.py)
+CP_PE_SHORT_OFF = "gbt18487.1:A:cp_pe_short_supply_off_time"
+DIODE_SHORT_OFF = "gbt18487.1:A:diode_short_supply_off_time"
+CP_OPEN_OFF = "gbt18487.1:A:cp_open_supply_off_time"
+PE_OPEN_OFF = "gbt18487.1:A:pe_open_supply_off_time"
+CP_FAULTS_OFF = (CP_PE_SHORT_OFF, DIODE_SHORT_OFF, CP_OPEN_OFF, PE_OPEN_OFF)
+CABLE_DUTY = "gbt18487.1:A:cable_capacity_duty_excess"
+
 ROWS: list[Row] = [
     Row("ac", "", None, frozenset()),
     past("ac", "pwm_frequency_hz", 1035.0, "changji:4.2.9.5:pwm_frequency"),
@@ -26,7 +34,9 @@ ROWS: list[Row] = [
         "changji:4.2.9.4:wake_on_s2_delay",
     ),
     inside("ac", "contactor_close_delay_s", 2.9),
-    past("ac", "contactor_open_delay_s", 0.12, "gbt18487.1:A:contactor_open_delay"),
+    # The pile opens on S2 and on the CP faults after the same delay (issue 13): 0.12 s measures
+    # 0.12 s on each; 0.08 s measures 0.08 s (the output's end is read to half a mains cycle).
+    past("ac", "contactor_open_delay_s", 0.12, "gbt18487.1:A:contactor_open_delay", *CP_FAULTS_OFF),
     inside("ac", "contactor_open_delay_s", 0.08),
     past("ac", "wakes_on_s2", False, "changji:4.2.9.4:wake_on_s2_delay"),
     inside("ac", "wakes_on_s2", True),
@@ -46,4 +56,12 @@ ROWS: list[Row] = [
     past("ac", "cp_edge_s", 11.5e-6, "gbt18487.1:A:cp_rise_time"),
     past("ac", "cp_edge_s", 14e-6, "gbt18487.1:A:cp_rise_time", "gbt18487.1:A:cp_fall_time"),
     inside("ac", "cp_edge_s", 9e-6),
+    # -- issue 13: AC vehicle-side faults. CP shorted to PE, the diode shorted, CP or PE opened
+    # while charging: output off ≤ 100 ms (30 ms measured); a pile that keeps supplying through
+    # them is still on at the end of the record (0.22 s). The cable's RC: with the quick grid's
+    # 16 A cable a pile that offers its own 32 A shows 53.3 % for 26.7 % (+26.6 % past +0.5 %).
+    past("ac", "ignores_cp_fault", True, *CP_FAULTS_OFF),
+    inside("ac", "ignores_cp_fault", False),
+    past("ac", "ignores_cable_rating", True, CABLE_DUTY),
+    inside("ac", "ignores_cable_rating", False),
 ]

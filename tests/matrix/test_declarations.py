@@ -4,30 +4,11 @@ no case goes unproven. Declared keys that no row breaks yet are listed as a figu
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 from tests.figures import record
 from tests.matrix import rows_ac, rows_dc, rows_platform
+from tests.matrix.harness import declarations
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = rows_ac.ROWS + rows_dc.ROWS + rows_platform.ROWS
-
-
-def declarations() -> dict[str, set[str]]:
-    """``file::case`` → the limit keys it declares."""
-    found = {}
-    for path in sorted((ROOT / "testcases").rglob("test_*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                keys = {
-                    arg.value
-                    for deco in node.decorator_list
-                    if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "judges"
-                    for arg in deco.args
-                }
-                found[f"{path.relative_to(ROOT)}::{node.name}"] = keys
-    return found
 
 
 def test_rows_break_only_declared_keys_and_every_case_has_a_row():

@@ -2,7 +2,8 @@
 rule and passes against one just inside it (tests/matrix/harness.py).
 
 Rows live next to the cases they exercise: rows_ac.py, rows_dc.py, rows_platform.py. Run in
-parallel with pytest-xdist (-n 2); each row is its own pytest process.
+parallel with pytest-xdist (-n 2); each row is its own pytest process, on the case files its
+parameter concerns (``BENCH_MATRIX=full``: the whole suite; harness.case_files).
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import pytest
 
 from bench.core import sim_parameters
 from tests.matrix import rows_ac, rows_dc, rows_platform
-from tests.matrix.harness import explain, run_row
+from tests.matrix.harness import case_files, declarations, explain, run_row
 
 ROWS = rows_ac.ROWS + rows_dc.ROWS + rows_platform.ROWS
+DECLARED = declarations()
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_row(row, tmp_path):
-    outcome = run_row(row, tmp_path)
+    outcome = run_row(row, tmp_path, case_files(row, ROWS, DECLARED))
     assert outcome.verdicts, f"the run produced no checks:\n{outcome.output[-3000:]}"
     failing = outcome.failing() - row.invalid
     missing, extra = row.fails - failing, failing - row.fails

@@ -102,7 +102,10 @@ def test_a_session_with_an_independent_charge_point(plain):
     # remote start: the transaction the pile reports is the one the bench gave it
     channel.start()
     start = wait_for_event(clock, channel, "start")
-    assert channel.transaction_id == cp.transaction_id is not None
+    # The pile takes its transaction id from the StartTransaction answer on its own thread,
+    # after the bench has sent it (and noted the start event).
+    clock.wait_until(lambda: cp.transaction_id is not None, 3.0, poll=0.01, what="the pile's transaction id")
+    assert channel.transaction_id == cp.transaction_id
     assert f"transaction {channel.transaction_id}" in start.detail and start.pile_time is not None
     assert sent(channel, "RemoteStartTransaction") == [{"connectorId": 1, "idTag": m.ID_TAG}]
     clock.wait_until(lambda: channel.status.get(1) == "charging", 3.0, poll=0.01, what="charging")

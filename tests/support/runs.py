@@ -112,12 +112,18 @@ def read_summary(path: Path) -> dict | None:
         return None
 
 
-def wait_for_tests(summary_path: Path, count: int, process: subprocess.Popen, timeout: float = 90.0) -> dict:
-    """Wait until the record lists ``count`` finished tests (0: until it exists)."""
+def wait_for_tests(
+    summary_path: Path, count: int, process: subprocess.Popen, timeout: float = 90.0, *, ran: bool = False
+) -> dict:
+    """Wait until the record lists ``count`` finished tests (0: until it exists); with ``ran``,
+    ``count`` tests that ran (not skipped: the bench was energised for them)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         summary = read_summary(summary_path)
-        if summary is not None and len(summary["tests"]) >= count:
+        tests = [] if summary is None else summary["tests"]
+        if ran:
+            tests = [test for test in tests if test["outcome"] != "skipped"]
+        if summary is not None and len(tests) >= count:
             return summary
         if process.poll() is not None:
             raise AssertionError(f"the run ended (code {process.returncode}) before {count} tests")

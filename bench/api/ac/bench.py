@@ -3,7 +3,7 @@ scope, the pile's output on the power analyzer, and the platform channel.
 
 This module holds the over-current rule's draw and what an AC pile does for the cases that
 every pile runs (the platform cases, declared on ``BenchView``); the parts are in
-``vehicle``, ``pilot`` and ``contactor``.
+``vehicle``, ``pilot``, ``contactor`` and ``vehicle_faults``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import contextlib
 from bench.analysis.offered_current import offered_current_band_a
 from bench.analysis.pwm import offered_current_a
 from bench.analysis.timing import last_time_above
-from bench.api.ac.contactor import AcContactor
 from bench.api.ac.parts import AC_TRIGGER_V, AC_VOLTS_PER_DIV
-from bench.api.ac.pilot import AcPilot
+from bench.api.ac.vehicle_faults import AcVehicleFaults
 from bench.api.timings import (
     COMMAND_POLL_S,
     LEVEL_POLL_S,
@@ -25,9 +24,8 @@ from bench.api.timings import (
 )
 
 # The vehicle's draw while a platform case only needs the output on (below 6 A: never an
-# over-current whatever the pile offers), and the rms voltage that means "output on".
+# over-current whatever the pile offers).
 VEHICLE_IDLE_DRAW_A = 5.0
-AC_OUTPUT_ON_V = 50.0
 # The vehicle draws this fraction of the offered current when uploads are compared, so that
 # the ±1 % of reading (not the floor) is the tolerance that counts.
 LOADED_DRAW_FRACTION = 0.9
@@ -35,7 +33,7 @@ LOADED_DRAW_FRACTION = 0.9
 OVERLOAD_EXCESS_A = 1.0
 
 
-class AcBench(AcPilot, AcContactor):
+class AcBench(AcVehicleFaults):
     """The AC pile bench."""
 
     def overload_current(self, allowed_a: float) -> float:
@@ -51,18 +49,7 @@ class AcBench(AcPilot, AcContactor):
     def deliver(self) -> None:
         """The pile delivering energy: plugged in, session started, S2 closed, the vehicle
         drawing a little (below the table's 6 A minimum, so never an over-current)."""
-        self.plug_in()
-        self.start_session()
-        self.close_s2()
-        self.draw(VEHICLE_IDLE_DRAW_A)
-        self.try_wait_until(
-            self.output_active, self.command_wait_s(), poll=PWM_POLL_S, what="the pile's output to come on"
-        )
-
-    def output_active(self) -> bool:
-        """The pile's AC output is on (its contactor is closed)."""
-        voltage = self.ac_output().get("U")
-        return voltage is not None and voltage > AC_OUTPUT_ON_V
+        self.charge_drawing(VEHICLE_IDLE_DRAW_A)
 
     def output_level(self) -> float | None:
         """What the pile offers now: the current of its PWM duty (A), from the EV simulator's meter."""

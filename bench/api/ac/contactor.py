@@ -46,6 +46,20 @@ class AcContactor(AcVehicle):
             "(which comes up to one mains cycle after the contacts close)",
         )
 
+    def check_supply_opens_after_s2(self, key: str, *, at: dict | None = None) -> None:
+        """Open S2 while the pile supplies and judge ``key`` (a 100 ms rule) on the time to the
+        end of the pile's output, read off one scope record (time_contactor_opening)."""
+        opening = self.time_contactor_opening()
+        self.check_duration(
+            key,
+            opening.delay,
+            window=opening.watched_s,
+            missing="the output was still on",
+            uncertainty=0.5 / self.dut.supply_frequency_hz,
+            at=at,
+            detail="from the CP's rise to state 2 (S2 open) to the last half cycle of the output",
+        )
+
     def time_contactor_closing(self, window_s: float = CONTACTOR_CLOSE_WINDOW_S) -> ContactorTiming:
         """Close S2 during one acquisition that triggers on the pile's output appearing.
 

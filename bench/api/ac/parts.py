@@ -11,6 +11,8 @@ AC_VOLTS_PER_DIV = 100.0
 AC_TRIGGER_V = 100.0
 # CP on the scope: ±12 V inside 8 divisions with room to spare.
 CP_VOLTS_PER_DIV = 4.0
+# The rms voltage that means "output on".
+AC_OUTPUT_ON_V = 50.0
 
 
 class AcBenchParts(BenchView):
@@ -31,3 +33,8 @@ class AcBenchParts(BenchView):
         analyzer = self.session.instrument("analyzer")
         readings = analyzer.read_element(self.session.analyzer_element("output"), ac=True)
         return {name: reading.value for name, reading in readings.items()}
+
+    def output_active(self) -> bool:
+        """The pile's AC output is on (its contactor is closed)."""
+        voltage = self.ac_output().get("U")
+        return voltage is not None and voltage > AC_OUTPUT_ON_V

@@ -1,15 +1,12 @@
 """The DC bench's instruments as every part of ``DcBench`` reaches them: the BMS emulator,
-the EV simulator, the battery simulator, the load, the analyzer, the scope and the CAN frames,
-and the undoing of a test's set-up when it ends."""
+the EV simulator, the battery simulator, the load, the analyzer, the scope and the CAN frames
+(the undoing of a test's set-up when it ends is BenchView._at_end)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from bench.api.base import BenchView
 from bench.api.frames import FrameLog
 from bench.api.scope import ScopeCapture
-from bench.core.errors import BenchError
 from bench.protocols.gbt27930 import extension as extension_dbc
 
 
@@ -25,18 +22,6 @@ class DcBenchParts(BenchView):
         dbc = vehicle.extension.dbc if vehicle is not None and vehicle.extension.dbc else None
         self.frames = FrameLog(session.can, extension_dbc.load(dbc))
         session.evidence.on_end(self.frames.close)
-
-    def _at_end(self, undo: Callable[[], object]) -> None:
-        """Undo a test's set-up when the test ends (after the safe state); a failure is noted,
-        not raised, so the test's evidence is still written."""
-
-        def run() -> None:
-            try:
-                undo()
-            except BenchError as exc:
-                self.note("undo at the end of the test failed", str(exc))
-
-        self.session.evidence.on_end(run)
 
     @property
     def bms(self):

@@ -21,6 +21,14 @@ Behaviour, all on the bench clock and event-driven (recomputed on every change o
   protection event, until the supply is back in band; ``ignores_supply_fault`` keeps going.
 * A shorted CP diode or a pressed E-stop while connected is an anomaly: contactor open and
   an event (the E-stop also stops PWM) until it is cleared.
+* Vehicle-interface faults (issue 13; the EV simulator's relays, ``ac_interface.py``): CP shorted
+  to PE (state E, 0 V) is an anomaly like the diode short; CP opened or the vehicle's PE lost
+  (the pile sees +12 V, state 1) ends the session as unplugging does. Both CP faults and the
+  diode short open the contactor ``contactor_open_delay_s`` after the fault, as S2 opening
+  does. ``ignores_cp_fault``: while its contactor is closed the pile keeps supplying through
+  all of them (it still reports the anomalies). The cable's RC caps the current offered
+  (min of the pile's rating, the platform's limit and the cable's rating) unless
+  ``ignores_cable_rating``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import numpy as np
 
 from bench.core.profile import Dut
 from instruments.sim.plant import cp
+from instruments.sim.plant.ac_interface import AcInterfaceWires
 from instruments.sim.plant.base import PlantBase
 from instruments.sim.plant.ev import EvSimulatorModel
 from instruments.sim.plant.grid import Grid, SupplyMonitor
@@ -43,6 +52,9 @@ from instruments.sim.plant.signals import Const, Pwm, Shape
 WAKE_DETECT_S = 0.05
 # A linear edge's 10–90 % time is 0.8 of its full duration.
 EDGE_10_90_FRACTION = 0.8
+# The faults the pile sees on the CP (issue 13): they open the contactor after the same delay as
+# S2 opening (``contactor_open_delay_s``), and ``ignores_cp_fault`` keeps supplying through them.
+CP_FAULTS = {"diode": "CP diode short (negative level missing)", "cp_short": "CP shorted to PE (state E)"}
 
 
 class AcPilePlant(PlantBase):
@@ -58,6 +70,7 @@ class AcPilePlant(PlantBase):
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
         self.grid = Grid(clock, self.history, dut.nominal_supply_v, dut.supply_frequency_hz, phase, self._update)
         self.ev = EvSimulatorModel(self.history, self._vehicle_changed)
+        self.interface = AcInterfaceWires(self.history, self._vehicle_changed)
         self.platform = PilePlatformPort(clock, s, self.history, self)
         self._supply = SupplyMonitor(clock, s, self.grid, self.history, self.actor, self._supply_tripped)
         # state
@@ -70,7 +83,7 @@ class AcPilePlant(PlantBase):
         self._s2_since: float | None = None
         self._contactor = False
         self._contactor_timer = None  # (kind "close"/"open", Timer)
-        self._fault: str | None = None  # "overcurrent" | "diode" | "estop"
+        self._fault: str | None = None  # "overcurrent" | "estop" | a CP_FAULTS key
         self._platform_limit_a: float | None = None
         self._overcurrent_timer = None
         self._draw_a = 0.0
@@ -128,11 +141,13 @@ class AcPilePlant(PlantBase):
 
     # -- what the pile offers ----------------------------------------------------------------
     def current_limit_a(self) -> float:
-        """The current the pile offers now: min(its rating, the platform's limit), kept
-        inside the duty table (6–63 A)."""
+        """The current the pile offers now: min(its rating, the platform's limit, the cable's
+        rating from its RC), kept inside the duty table (6–63 A)."""
         limit = self.dut.current_range_a[1]
         if self._platform_limit_a is not None:
             limit = min(limit, self._platform_limit_a)
+        if not self.sim["ignores_cable_rating"]:
+            limit = min(limit, self.interface.cable_capacity_a())
         return min(max(limit, self.dut.current_range_a[0], cp.MIN_CURRENT_A), cp.MAX_CURRENT_A)
 
     def duty_pct(self) -> float:
@@ -152,6 +167,10 @@ class AcPilePlant(PlantBase):
     def state(self) -> str:
         return self._state
 
+    def wires(self) -> dict:
+        """The lines the EV simulator's relay outputs drive (``[instruments.ev.wiring]``)."""
+        return self.interface.wires()
+
     # -- inputs ------------------------------------------------------------------------------
     def _open_session(self, why: str) -> None:
         self._clear_fault("overcurrent")
@@ -162,7 +181,7 @@ class AcPilePlant(PlantBase):
 
     def _vehicle_changed(self, what: str) -> None:
         now = self.clock.now()
-        if what == "plugged" and not self.ev.plugged:
+        if what in ("plugged", "cp_open", "pe_break") and not self._vehicle_seen():  # unplugged, or looks so
             if changed(self.history, self.actor, "session", self._session, False):
                 self._session = False
             self._clear_fault("overcurrent")
@@ -206,6 +225,33 @@ class AcPilePlant(PlantBase):
         self.history.record(self.actor, "fault", kind)
         self.platform.report(event, detail)
 
+    def _vehicle_seen(self) -> bool:
+        """The pile's detection point 1 shows a vehicle: plugged in, and neither the CP line
+        nor the vehicle's PE open (a pile that ignores CP faults holds on while it supplies)."""
+        if not self.ev.plugged:
+            return False
+        return not self.interface.vehicle_unseen or self._holds_through_cp_fault()
+
+    def _holds_through_cp_fault(self) -> bool:
+        return bool(self.sim["ignores_cp_fault"]) and self._contactor
+
+    def _cp_fault_now(self) -> str | None:
+        """The CP fault the pile sees now (a CP_FAULTS key), if any."""
+        if not self._vehicle_seen():
+            return None
+        if self.interface.cp_shorted:
+            return "cp_short"
+        if self._pwm and self.ev.diode_shorted:
+            return "diode"
+        return None
+
+    def _update_cp_fault(self) -> None:
+        seen = self._cp_fault_now()
+        if self._fault in CP_FAULTS and self._fault != seen:
+            self._clear_fault(self._fault)
+        if self._fault is None and seen is not None:
+            self._set_fault(seen, ANOMALY, CP_FAULTS[seen])
+
     # -- the pile's logic --------------------------------------------------------------------
     def _update(self) -> None:
         self._supply.update()
@@ -213,17 +259,14 @@ class AcPilePlant(PlantBase):
         if not powered and self._session:
             self._session = False
             self.history.record(self.actor, "session", False)
-        connected = self.ev.plugged and powered
+        connected = self._vehicle_seen() and powered
         if self.ev.estop and connected and self._fault != "estop":
             self._set_fault("estop", ANOMALY, "emergency stop")
         elif self._fault == "estop" and not self.ev.estop:
             self._clear_fault("estop")
         pwm = connected and self._session and not self._supply.tripped and self._fault != "estop"
         self._set_pwm(pwm)
-        if self._fault is None and self._pwm and self.ev.diode_shorted:
-            self._set_fault("diode", ANOMALY, "CP diode short (negative level missing)")
-        elif self._fault == "diode" and not self.ev.diode_shorted:
-            self._clear_fault("diode")
+        self._update_cp_fault()
         self._drive_contactor(powered)
         self._update_draw()
         self._refresh_signals()
@@ -245,7 +288,9 @@ class AcPilePlant(PlantBase):
         self._duty = duty
 
     def _drive_contactor(self, powered: bool) -> None:
-        allowed = self._pwm and self.ev.s2_closed and self._fault is None and not self._supply.tripped
+        cp_fault = self._fault in CP_FAULTS
+        fault_stops = self._fault is not None and not (cp_fault and self._holds_through_cp_fault())
+        allowed = self._pwm and self.ev.s2_closed and not fault_stops and not self._supply.tripped
         pending = self._contactor_timer[0] if self._contactor_timer else None
         if allowed and not self._contactor and pending != "close":
             self._cancel_contactor_timer()
@@ -253,7 +298,7 @@ class AcPilePlant(PlantBase):
             when = max(ref + float(self.sim["contactor_close_delay_s"]), self.clock.now())
             self._contactor_timer = ("close", self.clock.call_at(when, self._contactor_timeout, True))
         elif not allowed and self._contactor:
-            if not powered or self._fault is not None or self._supply.tripped:
+            if not powered or (fault_stops and not cp_fault) or self._supply.tripped:
                 self._cancel_contactor_timer()
                 self._move_contactor(False)
             elif pending != "open":
@@ -316,14 +361,19 @@ class AcPilePlant(PlantBase):
     def _cp_shape(self) -> Shape:
         if not self.grid.powered():
             return Const(0.0)
-        if not self.ev.plugged:
-            return Const(self._source_v)  # state 1: open circuit
+        if self.ev.plugged and self.interface.cp_shorted:
+            return Const(0.0)  # state E: CP shorted to PE at the vehicle inlet
+        duty = (self._duty or 0.0) / 100.0  # set whenever the PWM is on
+        if not self.ev.plugged or self.interface.vehicle_unseen:  # state 1: open circuit
+            if not self._pwm:
+                return Const(self._source_v)
+            return Pwm(self._source_v, -self._source_v, self._pwm_hz, duty, self._edge_ramp_s, self._pwm_t_ref)
         s2, shorted = self.ev.s2_closed, self.ev.diode_shorted
         high = cp.positive_level(self._source_v, s2, shorted)
         if not self._pwm:
             return Const(high)
         low = cp.negative_level(self._source_v, s2, shorted)
-        return Pwm(high, low, self._pwm_hz, self._duty / 100.0, self._edge_ramp_s, self._pwm_t_ref)
+        return Pwm(high, low, self._pwm_hz, duty, self._edge_ramp_s, self._pwm_t_ref)
 
     def _refresh_signals(self) -> None:
         grid = self.grid
