@@ -20,6 +20,7 @@ from bench.core.errors import BenchError, InstrumentLost, WaitTimeout
 from bench.core.limits import LimitsTable, limits_for
 from bench.core.profile import Profile
 from bench.protocols.gbt27930 import timing
+from bench.protocols.gbt27930.bms import ACTIVE as ACTIVE_PHASES
 from bench.session.evidence import Evidence
 from bench.session.guards import dut_guards
 from bench.session.instrument_guard import TypeTestRefused, identity_record, instrument_problems
@@ -36,7 +37,6 @@ AUX_POLL_S = 0.5
 DEAD_INLET_V = INLET_SAFE_V
 # The end of a DC session on the bus after the safe state: BST until CST, BSD until CSD (each
 # waited for at most the default 5 s), then their repeats (END_HOLD_S).
-SESSION_ENDING_PHASES = ("stopping", "statistics")
 SESSION_END_WAIT_S = 2 * timing.DEFAULT_TIMEOUT_S + timing.END_HOLD_S
 SESSION_END_POLL_S = 0.1
 
@@ -294,13 +294,15 @@ class BenchSession:
 
     def _let_the_can_session_end(self) -> None:
         """After the safe state a DC session still ends on the bus (BST/CST, then BSD/CSD, each
-        repeated for a while): wait for that, bounded, so that its frames belong to the test that
-        ran it. Without this the next test's monitor saw the session "start with BSD"."""
-        if self.bms is None or self.bms.phase not in SESSION_ENDING_PHASES:
+        repeated for a while), and a charger that was reconnecting (after a CAN loss, say) may
+        still be in the handshake or the configuration: wait for the session to end, bounded, so
+        that its frames belong to the test that ran it. Without this the next test's monitor saw
+        the session "start with BSD", or with CML."""
+        if self.bms is None or self.bms.phase not in ACTIVE_PHASES:
             return
         try:
             self.clock.wait_until(
-                lambda: self.bms.phase not in SESSION_ENDING_PHASES,
+                lambda: self.bms.phase not in ACTIVE_PHASES,
                 SESSION_END_WAIT_S,
                 poll=SESSION_END_POLL_S,
                 what="the CAN session to end (BSD/CSD)",

@@ -26,6 +26,10 @@ ROWS: list[Row] = [
     inside("ac", "pwm_duty_resolution_pct", 0.5),
     past("ac", "cp_high_v", 12.8, "gbt18487.1:A:cp_state1_voltage", "gbt18487.1:A:cp_low_voltage"),
     inside("ac", "cp_high_v", 12.4),
+    # R1 = 1600 Ω against the vehicle's R3 (S2 open) and R3 ∥ R2 (S2 closed): 7.83 V and 4.72 V,
+    # under the 8.0 V and 5.0 V floors; 1250 Ω gives 8.46 V and 5.37 V.
+    past("ac", "cp_source_resistance_ohm", 1600.0, "gbt18487.1:A:cp_state2_voltage", "gbt18487.1:A:cp_state3_voltage"),
+    inside("ac", "cp_source_resistance_ohm", 1250.0),
     past(
         "ac",
         "contactor_close_delay_s",

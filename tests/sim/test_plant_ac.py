@@ -50,6 +50,22 @@ def test_cp_high_v_scales_every_level_through_the_divider():
     assert state2 == pytest.approx((13.5 - 0.7) * 2740 / 3740 + 0.7)
 
 
+def test_a_larger_source_resistor_pulls_states_2_and_3_down_and_leaves_state_1():
+    clock, plant = ac_plant(cp_source_resistance_ohm=1600.0)
+    clock.sleep(0.1)
+    assert plant.signal("cp").at(clock.now()) == pytest.approx(12.0)  # open circuit: no drop on R1
+    plant.ev.set_plugged(True)
+    clock.sleep(0.1)
+    assert plant.signal("cp").at(clock.now()) == pytest.approx(11.3 * 2740 / 4340 + 0.7)  # 7.83 V
+    plant.platform.start()
+    clock.sleep(2.5)
+    plant.ev.set_s2(True)
+    clock.sleep(0.01)
+    high, low = levels(plant, clock)
+    r = 2740 * 1300 / 4040
+    assert high == pytest.approx(11.3 * r / (1600 + r) + 0.7) and low == pytest.approx(-12.0)  # 4.72 V
+
+
 def test_shorted_diode_lifts_the_negative_level_and_is_reported():
     clock, plant = ac_plant()
     charging_ac(clock, plant)

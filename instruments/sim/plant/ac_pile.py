@@ -65,6 +65,7 @@ class AcPilePlant(PlantBase):
         super().__init__(clock, dut, sim, rng)
         s = self.sim
         self._source_v = float(s["cp_high_v"])
+        self._source_r_ohm = float(s["cp_source_resistance_ohm"])
         self._pwm_hz = float(s["pwm_frequency_hz"])
         self._edge_ramp_s = float(s["cp_edge_s"]) / EDGE_10_90_FRACTION
         phase = float(self.rng.uniform(0.0, 1.0 / dut.supply_frequency_hz))
@@ -369,10 +370,10 @@ class AcPilePlant(PlantBase):
                 return Const(self._source_v)
             return Pwm(self._source_v, -self._source_v, self._pwm_hz, duty, self._edge_ramp_s, self._pwm_t_ref)
         s2, shorted = self.ev.s2_closed, self.ev.diode_shorted
-        high = cp.positive_level(self._source_v, s2, shorted)
+        high = cp.positive_level(self._source_v, s2, shorted, self._source_r_ohm)
         if not self._pwm:
             return Const(high)
-        low = cp.negative_level(self._source_v, s2, shorted)
+        low = cp.negative_level(self._source_v, s2, shorted, self._source_r_ohm)
         return Pwm(high, low, self._pwm_hz, duty, self._edge_ramp_s, self._pwm_t_ref)
 
     def _refresh_signals(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 # GB/T 18487.1-2015 Annex A circuit values (docs/limits.md §2, I).
-R1_OHM = 1000.0  # pile source resistor
+R1_OHM = 1000.0  # pile source resistor (the [sim] default: cp_source_resistance_ohm)
 R2_OHM = 1300.0  # vehicle resistor switched in by S2
 R3_OHM = 2740.0  # vehicle resistor, always connected behind the diode
 # Forward drop of the vehicle's CP diode (a typical silicon diode; with it, R2/R3 give the
@@ -28,21 +28,21 @@ def vehicle_resistance(s2_closed: bool) -> float:
     return R3_OHM * R2_OHM / (R3_OHM + R2_OHM) if s2_closed else R3_OHM
 
 
-def positive_level(source_v: float, s2_closed: bool, diode_shorted: bool) -> float:
-    """CP voltage at detection point 1 while the generator drives +E into the vehicle."""
+def positive_level(source_v: float, s2_closed: bool, diode_shorted: bool, r1_ohm: float = R1_OHM) -> float:
+    """CP voltage at detection point 1 while the generator drives +E through R1 into the vehicle."""
     r = vehicle_resistance(s2_closed)
     drop = 0.0 if diode_shorted else DIODE_FORWARD_V
     if source_v <= drop:
         return source_v
-    return (source_v - drop) * r / (R1_OHM + r) + drop
+    return (source_v - drop) * r / (r1_ohm + r) + drop
 
 
-def negative_level(source_v: float, s2_closed: bool, diode_shorted: bool) -> float:
+def negative_level(source_v: float, s2_closed: bool, diode_shorted: bool, r1_ohm: float = R1_OHM) -> float:
     """CP voltage during the −E half: the diode blocks (no load) unless it is shorted."""
     if not diode_shorted:
         return -source_v
     r = vehicle_resistance(s2_closed)
-    return -source_v * r / (R1_OHM + r)
+    return -source_v * r / (r1_ohm + r)
 
 
 def duty_for_current(amps: float) -> float:
