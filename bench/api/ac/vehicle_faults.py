@@ -133,7 +133,10 @@ class AcVehicleFaults(AcPilot, AcContactor):
 
     def offered_duty_with_cable(self, amps: float) -> float | None:
         """With the RC of a cable of ``amps`` in the plug, the PWM duty (%) the pile offers once its
-        session runs; None when it shows no PWM."""
+        session runs; None when it shows no PWM. The platform first asks for the pile's full
+        rating, so that only the cable can hold the offer down (an earlier case's lower limit
+        would otherwise pass any cable)."""
+        self.platform.set_current_limit(self.dut.current_range_a[1])
         line = cable_line(amps)
         self.ev.set_line(line, True)
         self._at_end(lambda: self.ev.set_line(line, False))
