@@ -97,19 +97,8 @@ class DcBmsAnomalies(DcCharging):
         start, and the wait (the pile's command response, 4.2.6) for the charger's first CRM;
         that frame, or None when the pile never began. Waiting here keeps a slow pile's start
         from landing in a later test. K5/K6 close once configuration begins, as a car's do."""
-        self.hold_battery(self.vehicle.rated_voltage_v if battery_v is None else battery_v)
-        self.connect_vehicle()
-        voltage = self.vehicle.max_charge_voltage_v if request_v is None else request_v
-        self.bms.request(voltage, self.dut.current_range_a[1] / 3, "cc")
-        closed = [False]
-
-        def close_k5_k6() -> None:
-            if not closed[0] and self.bms.phase in ("configuration", "charging"):
-                closed[0] = True
-                self.ev.set_vehicle_contactors(True)
-
-        watcher = self.clock.every(PHASE_POLL_S, close_k5_k6)
-        self._at_end(watcher.cancel)
+        self.plug_in_asking(self.dut.current_range_a[1] / 3, battery_v=battery_v, voltage_v=request_v)
+        self.close_k5_k6_at_configuration()
         since = self.now()
         self.platform.start()
         return self.wait_for_frame("CRM", since, self.command_wait_s(), poll=PHASE_POLL_S)
@@ -212,7 +201,7 @@ class DcBmsAnomalies(DcCharging):
     def charged_since(self, since: float, end_a: float) -> tuple[bool, str]:
         """Whether the charger charged the vehicle from ``since`` until now: a CRO(0xAA), the
         vehicle's charging phase, or the output current above ``end_a`` now."""
-        ready = next((f for f in self.frames.frames("CRO", since) if f.values.get("ready") == "ready"), None)
+        ready = self.ready_cro(since)
         charging = any(e.details.get("phase") == "charging" for e in self.bms.events_named("phase") if e.time >= since)
         current = self.output_current()
         seen = [

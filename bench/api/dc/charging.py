@@ -10,6 +10,7 @@ from bench.analysis.operating_points import battery_voltage_for
 from bench.api.dc.measurement import DcMeasurement
 from bench.api.dc.messages import DcMessages
 from bench.api.dc.vehicle import DcVehicle
+from bench.api.frames import Frame
 from bench.api.timings import (
     BST_POLL_S,
     BST_WAIT_S,
@@ -84,9 +85,7 @@ class DcCharging(DcVehicle, DcMeasurement, DcMessages):
         """
         start = self.now()
         rated_w = self.dut.rated_power_kw * 1000.0
-        self.hold_battery(battery_v)
-        self.connect_vehicle()
-        self.bms.request(voltage_v if voltage_v is not None else self.vehicle.max_charge_voltage_v, current_a, mode)
+        self.plug_in_asking(current_a, battery_v=battery_v, voltage_v=voltage_v, mode=mode)
         self.platform.set_power_limit(power_limit_w if power_limit_w is not None else rated_w)
         if power_limit_w is not None and power_limit_w != rated_w:
             self._at_end(lambda: self.platform.set_power_limit(rated_w))
@@ -106,13 +105,34 @@ class DcCharging(DcVehicle, DcMeasurement, DcMessages):
         )
         return self.now() - start
 
-    def plug_in_asking(self, current_a: float) -> None:
-        """Battery held at the vehicle's rated voltage, the connector freshly in, the BMS asking
-        for ``current_a`` (BCL mode 2) up to the vehicle's maximum voltage: a session ready for
-        the platform's start."""
-        self.hold_battery(self.vehicle.rated_voltage_v)
+    def plug_in_asking(
+        self, current_a: float, *, battery_v: float | None = None, voltage_v: float | None = None, mode: str = "cc"
+    ) -> None:
+        """Battery held (at the vehicle's rated voltage unless ``battery_v``), the connector
+        freshly in, the BMS asking for ``current_a`` (mode "cc", BCL mode 2) up to ``voltage_v``
+        (the vehicle's maximum unless given): a session ready for the platform's start."""
+        self.hold_battery(self.vehicle.rated_voltage_v if battery_v is None else battery_v)
         self.connect_vehicle()
-        self.bms.request(self.vehicle.max_charge_voltage_v, current_a, "cc")
+        self.bms.request(self.vehicle.max_charge_voltage_v if voltage_v is None else voltage_v, current_a, mode)
+
+    def close_k5_k6_at_configuration(self) -> None:
+        """From now until the test ends, the vehicle closes K5/K6 once its BMS reaches
+        configuration (before BRO 0xAA, GB/T 18487.1 Annex B), as a car does, for a case that
+        does not wait for it itself (the session may never get there)."""
+        closed = False
+
+        def close_once() -> None:
+            nonlocal closed
+            if not closed and self.bms.phase in ("configuration", "charging"):
+                closed = True
+                self.ev.set_vehicle_contactors(True)
+
+        watcher = self.clock.every(PHASE_POLL_S, close_once)
+        self._at_end(watcher.cancel)
+
+    def ready_cro(self, since: float) -> Frame | None:
+        """The charger's first CRO(0xAA) (K1/K2 closed, ready) at or after ``since``."""
+        return next((f for f in self.frames.frames("CRO", since) if f.values.get("ready") == "ready"), None)
 
     def charge_steadily(self, current_a: float) -> float:
         """Charging at ``current_a`` (BCL mode 2) into the battery simulator at a voltage where

@@ -98,21 +98,17 @@ class DcInsulation(DcVehicleFaults):
         configuration begins): until the BMS charges, or the charger goes quiet (no frame for
         QUIET_S: it gave up), or SESSION_START_TIMEOUT_S."""
         self.plug_in_asking(self.dut.current_range_a[1] * FAULT_CHARGING_FRACTION)
+        self.close_k5_k6_at_configuration()
         since = self.now()
         self.platform.start()
-        k5k6_closed = False
 
         def settled() -> bool:
-            nonlocal k5k6_closed
-            if self.bms.phase in ("configuration", "charging") and not k5k6_closed:
-                self.ev.set_vehicle_contactors(True)
-                k5k6_closed = True
             last = self.frames.last_time_from(CHARGER_ADDRESS)
             quiet = last is not None and last >= since and self.now() - last >= QUIET_S
             return self.bms.phase == "charging" or quiet
 
         self.try_wait_until(settled, SESSION_START_TIMEOUT_S, poll=PHASE_POLL_S, what="charging, or a quiet charger")
-        ready = next((f for f in self.frames.frames("CRO", since) if f.values.get("ready") == "ready"), None)
+        ready = self.ready_cro(since)
         charged = ready is not None and self.bms.phase == "charging"
         detail = (
             f"CRO 0xAA at {ready.time - since:.2f} s, the BMS in its charging phase"

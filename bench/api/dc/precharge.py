@@ -56,13 +56,13 @@ class DcPrecharge(DcCharging):
         pairs: list[tuple[float, float | None, float | None]] = []
 
         def closed() -> bool:
-            if self._cro_ready(since) is not None:
+            if self.ready_cro(since) is not None:
                 return True
             pairs.append((self.now(), *self._charger_and_inlet()))
             return False
 
         self.try_wait_until(closed, SESSION_START_TIMEOUT_S, poll=PRECHARGE_POLL_S, what="CRO 0xAA")
-        cro = self._cro_ready(since)
+        cro = self.ready_cro(since)
         if cro is None:
             return PrechargeReading(None, None, None, None, "no CRO 0xAA: the charger never closed K1/K2")
         before = [p for p in pairs if p[0] < cro.time]
@@ -73,9 +73,6 @@ class DcPrecharge(DcCharging):
         uncertainty = None if None in parts else sum(p for p in parts if p is not None)
         detail = f"read {cro.time - t:.2f} s before CRO 0xAA: charger side {charger_v} V, inlet {inlet_v} V"
         return PrechargeReading(charger_v, inlet_v, cro.time - t, uncertainty, detail)
-
-    def _cro_ready(self, since: float):
-        return next((f for f in self.frames.frames("CRO", since) if f.values.get("ready") == "ready"), None)
 
     def _charger_and_inlet(self) -> tuple[float | None, float | None]:
         analyzer = self.session.instrument("analyzer")
